@@ -1,0 +1,97 @@
+// Shared engine types. The engine imports nothing from `vscode` or the LSP libraries.
+
+/** One scored candidate: the unit written to examples.jsonl. */
+export interface Candidate {
+  cycle: number;
+  phase: "before" | "after";
+  taskId: string;
+  task: string;
+  command: string;
+  /** Raw model output before cleaning (kept for audits). */
+  raw: string;
+  reconstruction: string;
+  score: ScoreResult;
+  /** Other scorers' results on the same candidate (e.g. `seed`). */
+  altScores?: Record<string, ScoreResult>;
+  gates: GateVerdict[];
+  accepted: boolean;
+  rejectReason?: string;
+}
+
+export interface ScoreResult {
+  scorer: string;
+  /** In [0, 1]; the number selection compares with the threshold. */
+  value: number;
+  /** The named parts the value was computed from. */
+  parts: Record<string, number>;
+  /** One human sentence on how `value` came about. */
+  explanation: string;
+}
+
+export interface GateVerdict {
+  gate: string;
+  pass: boolean;
+  reason: string;
+}
+
+export interface TaskItem {
+  id: string;
+  text: string;
+  source: "model" | "backtranslation" | "file";
+  /** For back-translated tasks: the real command the task was read from. */
+  origin?: string;
+}
+
+/** A (prompt, completion) pair for supervised training: loss falls on the completion tokens only. */
+export interface TrainExample {
+  prompt: string;
+  completion: string;
+}
+
+export interface TrainProgress {
+  step: number;
+  totalSteps: number;
+  loss: number;
+  tokensPerSecond: number;
+}
+
+export interface TrainRequest {
+  baseModelPath: string;
+  examples: TrainExample[];
+  /** Where the trained adapter (or full model, in mode `full`) is written. Must be a new, unique path. */
+  outPath: string;
+  /** Continue from this adapter instead of a fresh one (`--continue-adapter`). */
+  initAdapterPath?: string;
+  mode: "lora" | "full";
+  rank: number;
+  alpha: number;
+  /** Tensor name suffixes to adapt, e.g. ["attn_q", "attn_k", "attn_v", "attn_output"]. */
+  targets: string[];
+  learningRate: number;
+  epochs: number;
+  batchSize: number;
+  contextSize: number;
+  threads: number;
+  seed: number;
+  signal?: AbortSignal;
+  onProgress?: (p: TrainProgress) => void;
+}
+
+export interface TrainResult {
+  outPath: string;
+  mode: "lora" | "full";
+  /** How the loss was restricted to completion tokens, recorded in the run. */
+  masking: string;
+  lossFirst: number;
+  lossLast: number;
+  lossMean: number;
+  steps: number;
+  tokens: number;
+  tokensPerSecond: number;
+  seconds: number;
+}
+
+export interface Trainer {
+  readonly name: string;
+  train(req: TrainRequest): Promise<TrainResult>;
+}
