@@ -95,3 +95,49 @@ export interface Trainer {
   readonly name: string;
   train(req: TrainRequest): Promise<TrainResult>;
 }
+
+/** Summary statistics of one phase (before or after training) of a cycle. */
+export interface PhaseStats {
+  candidates: number;
+  accepted: number;
+  acceptanceRate: number;
+  meanScore: number;
+  /** Mean of the `seed` scorer on the same candidates, when it ran. */
+  meanSeedScore?: number;
+  distinctCommands: number;
+  distinctPrograms: number;
+}
+
+export interface ExternalEval {
+  dataset: string;
+  datasetHash: string;
+  n: number;
+  nlc2cmd: number;
+  nlc2cmdCi: [number, number];
+  exactMatch: number;
+  exactMatchCi: [number, number];
+  templateMatch: number;
+  templateMatchCi: [number, number];
+}
+
+/** One line of cycles.jsonl. */
+export interface CycleRecord {
+  cycle: number;
+  startedAt: string;
+  seed: number;
+  tasks: { train: number; heldOut: number };
+  before: PhaseStats;
+  /** Held-out intrinsic score after this cycle's training; null when nothing was trained. */
+  after: PhaseStats | null;
+  train: (TrainResult & { trainer: string; examples: number; policy: string }) | null;
+  trainSkipped?: string;
+  external: ExternalEval | null;
+  adapterPath: string | null;
+  timings: Record<string, number>;
+}
+
+export type RunEvent =
+  | { type: "phase"; cycle: number; phase: string; done: number; total: number; message: string }
+  | { type: "train"; cycle: number; progress: TrainProgress }
+  | { type: "cycle"; record: CycleRecord }
+  | { type: "log"; message: string };
