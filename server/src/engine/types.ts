@@ -126,8 +126,11 @@ export interface CycleRecord {
   startedAt: string;
   seed: number;
   tasks: { train: number; heldOut: number };
+  /** This cycle's training tasks: what selection saw; `accepted` counts examples kept after best-of-N and dedup. */
+  selection: PhaseStats;
+  /** Held-out tasks with the weights this cycle started from. */
   before: PhaseStats;
-  /** Held-out intrinsic score after this cycle's training; null when nothing was trained. */
+  /** The same held-out tasks, same sampling seeds, with this cycle's new adapter; null when nothing was trained. */
   after: PhaseStats | null;
   train: (TrainResult & { trainer: string; examples: number; policy: string }) | null;
   trainSkipped?: string;

@@ -1,0 +1,145 @@
+// The progress panel (webview): the extension owns the data; the webview renders it and keeps a copy in setState.
+import * as vscode from "vscode";
+import {
+  cyclePoint,
+  isWebviewToHost,
+  type CycleProgressNotification,
+  type CyclePoint,
+  type HostToWebview,
+  type RunInfo,
+  type WebviewState,
+  type WebviewToHost,
+} from "../../shared/protocol";
+import { panelHtml } from "./panelHtml";
+
+export const PANEL_VIEW_TYPE = "inversion.progress";
+
+export interface PanelBackend {
+  listRuns(): Promise<{ runs: RunInfo[]; latest: string | null }>;
+  readRun(runDir: string): Promise<CyclePoint[]>;
+  /** The live run, if any: its directory and the points seen so far. */
+  live(): { runDir: string; points: CyclePoint[]; running: boolean } | null;
+  log(message: string): void;
+}
+
+export class ProgressPanel implements vscode.Disposable {
+  static current: ProgressPanel | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private runDir: string | null = null;
+  /** Every message posted to and received from the webview (tests inspect these). */
+  readonly posted: HostToWebview[] = [];
+  readonly received: WebviewToHost[] = [];
+  private readonly emitter = new vscode.EventEmitter<WebviewToHost>();
+  readonly onDidReceive = this.emitter.event;
+
+  static show(extensionUri: vscode.Uri, backend: PanelBackend, runDir?: string): ProgressPanel {
+    if (ProgressPanel.current) {
+      ProgressPanel.current.panel.reveal(undefined, true);
+      if (runDir) void ProgressPanel.current.open(runDir);
+      return ProgressPanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, "Inversion progress", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, ProgressPanel.options(extensionUri));
+    const p = new ProgressPanel(panel, extensionUri, backend, runDir ?? null);
+    return p;
+  }
+
+  /** Restores a panel after a window reload (registerWebviewPanelSerializer). */
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, backend: PanelBackend, state: WebviewState | undefined): ProgressPanel {
+    ProgressPanel.current?.dispose();
+    panel.webview.options = ProgressPanel.options(extensionUri);
+    return new ProgressPanel(panel, extensionUri, backend, state?.runDir ?? null);
+  }
+
+  static options(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, "webview", "dist")] };
+  }
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly backend: PanelBackend,
+    initialRun: string | null,
+  ) {
+    ProgressPanel.current = this;
+    this.runDir = initialRun;
+    this.render();
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m: unknown) => {
+        if (isWebviewToHost(m)) void this.onMessage(m);
+      }),
+    );
+  }
+
+  /** A fresh nonce on every render. */
+  private render(): void {
+    const script = this.panel.webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "webview", "dist", "main.js"));
+    this.panel.webview.html = panelHtml({ cspSource: this.panel.webview.cspSource, scriptUri: script.toString() });
+  }
+
+  private post(m: HostToWebview): void {
+    this.posted.push(m);
+    void this.panel.webview.postMessage(m);
+  }
+
+  private async onMessage(m: WebviewToHost): Promise<void> {
+    this.received.push(m);
+    this.emitter.fire(m);
+    try {
+      switch (m.type) {
+        case "ready": {
+          const live = this.backend.live();
+          const want = this.runDir ?? m.runDir ?? (live?.running ? live.runDir : null);
+          await this.open(want ?? undefined);
+          break;
+        }
+        case "openRun":
+          await this.open(m.runDir);
+          break;
+        case "refreshRuns":
+          this.post({ type: "runs", runs: (await this.backend.listRuns()).runs });
+          break;
+        case "rendered":
+          break;
+      }
+    } catch (err) {
+      this.post({ type: "error", message: (err as Error).message });
+    }
+  }
+
+  /** Shows a run: the live one from memory, a past one from its run directory, or (no argument) the latest. */
+  async open(runDir?: string): Promise<void> {
+    const { runs, latest } = await this.backend.listRuns();
+    const live = this.backend.live();
+    const target = runDir ?? (live ? live.runDir : latest);
+    this.runDir = target ?? null;
+    let points: CyclePoint[] = [];
+    const isLive = !!live && live.runDir === target;
+    if (isLive) points = live!.points;
+    else if (target) points = await this.backend.readRun(target);
+    this.post({ type: "init", runDir: target ?? null, points, runs, live: isLive && live!.running });
+  }
+
+  /** Engine events of the live run, forwarded from the server. */
+  onRunEvent(p: CycleProgressNotification.Params, statusText: string | null): void {
+    if (p.event.type === "cycle") {
+      if (this.runDir !== p.runDir) this.runDir = p.runDir;
+      this.post({ type: "cycle", runDir: p.runDir, point: cyclePoint(p.event.record) });
+    } else if (statusText) {
+      if (this.runDir !== p.runDir) this.runDir = p.runDir;
+      this.post({ type: "status", runDir: p.runDir, text: statusText, running: true });
+    }
+  }
+
+  onRunEnded(runDir: string, text: string): void {
+    this.post({ type: "status", runDir, text, running: false });
+    void this.backend.listRuns().then(({ runs }) => this.post({ type: "runs", runs }));
+  }
+
+  dispose(): void {
+    if (ProgressPanel.current === this) ProgressPanel.current = undefined;
+    this.emitter.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+}

@@ -1,0 +1,96 @@
+// One quiet status-bar item instead of pop-ups: model state, run state and the last cycle's score.
+import * as vscode from "vscode";
+import type { ServerStatus } from "../../shared/protocol";
+
+export type ClientState = "starting" | "running" | "stopped";
+
+export class StatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem("inversion.status", vscode.StatusBarAlignment.Right, 100);
+  private status: ServerStatus | null = null;
+  private client: ClientState = "starting";
+  runProgress: string | null = null;
+
+  constructor() {
+    this.item.name = "Inversion";
+    this.render();
+    this.item.show();
+  }
+
+  setClient(state: ClientState): void {
+    this.client = state;
+    this.render();
+  }
+
+  setStatus(s: ServerStatus): void {
+    this.status = s;
+    this.render();
+  }
+
+  setRunProgress(text: string | null): void {
+    this.runProgress = text;
+    this.render();
+  }
+
+  /** The text shown (tests read it). */
+  get text(): string {
+    return this.item.text;
+  }
+
+  private render(): void {
+    const s = this.status;
+    const parts: string[] = [];
+    let icon = "$(beaker)";
+    let command = "inversion.showPanel";
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown("**Inversion**\n\n");
+    if (this.client !== "running") {
+      icon = this.client === "starting" ? "$(loading~spin)" : "$(debug-disconnect)";
+      parts.push(this.client === "starting" ? "starting" : "server stopped");
+      command = "inversion.showLog";
+    } else if (s) {
+      switch (s.model) {
+        case "none":
+          icon = "$(circle-slash)";
+          parts.push("no model");
+          command = "inversion.selectModel";
+          break;
+        case "missing":
+          icon = "$(warning)";
+          parts.push("model not found");
+          command = "inversion.selectModel";
+          break;
+        case "loading":
+          icon = "$(loading~spin)";
+          parts.push(s.progress !== undefined ? `loading ${Math.round(s.progress * 100)}%` : "loading");
+          break;
+        case "error":
+          icon = "$(error)";
+          parts.push("model error");
+          command = "inversion.showLog";
+          break;
+        case "ready":
+          icon = "$(check)";
+          break;
+      }
+      if (s.run === "running") {
+        icon = "$(sync~spin)";
+        parts.push(this.runProgress ?? "run");
+        command = "inversion.showPanel";
+      } else if (s.run === "cancelling") parts.push("stopping run");
+      if (s.lastCycle) parts.push(`cycle ${s.lastCycle.cycle}: ${s.lastCycle.meanScoreBefore.toFixed(2)}${s.lastCycle.meanScoreAfter !== null ? ` → ${s.lastCycle.meanScoreAfter.toFixed(2)}` : ""}`);
+      tip.appendMarkdown(`Model: ${s.model}${s.modelPath ? ` — \`${s.modelPath}\`` : ""}\n\n`);
+      tip.appendMarkdown(`Hover adapter: ${s.adapterPath ? `\`${s.adapterPath}\`` : "base model"}\n\n`);
+      if (s.message) tip.appendMarkdown(`${s.message.replace(/\n/g, " ")}\n\n`);
+      tip.appendMarkdown(`Run: ${s.run}${s.runDir ? ` — \`${s.runDir}\`` : ""}\n\n`);
+      tip.appendMarkdown(`Server pid ${s.pid}`);
+    }
+    this.item.text = `${icon} Inversion${parts.length ? ": " + parts.join(" · ") : ""}`;
+    this.item.tooltip = tip;
+    this.item.command = command;
+    this.item.backgroundColor = s?.model === "error" || s?.model === "missing" ? new vscode.ThemeColor("statusBarItem.warningBackground") : undefined;
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}

@@ -1,0 +1,235 @@
+// The `inversion` command line: the same engine as the language server, for bigger machines and scripts.
+import { parseArgs } from "node:util";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Engine, runLoop, readRun, writeFixtureModel, DEFAULT_RUN_OPTIONS, type RunOptions } from "../engine/api";
+import type { RunEvent } from "../engine/types";
+import { ProgressLine } from "./progress";
+import { cycleTable } from "./report";
+
+const USAGE = `inversion: a local model that improves at turning intent into shell commands.
+
+Usage:
+  inversion demo [--out DIR]                     a short run on a tiny model the project writes itself
+  inversion run --model M --out RUN_DIR [options] run self-improvement cycles
+  inversion run --out RUN_DIR --resume           continue a run after its last complete cycle
+  inversion report RUN_DIR                       a table per cycle
+  inversion score --model M TASK COMMAND         how well COMMAND carries TASK
+  inversion invert --model M COMMAND             what the model reads COMMAND as
+
+Model: a local .gguf path or an hf: URI (downloaded once; offline, pass a local file). Also $INVERSION_MODEL.
+
+run options:
+  --cycles N (10)  --tasks N (50)  --candidates N (3)  --threshold X (0.5)  --temperature X (0.7)  --seed N (1)
+  --train lora|none (lora)  --lr X (2e-4)  --lora-rank N (16)  --lora-alpha N (32)  --epochs N (1)  --batch-size N (4)
+  --continue-adapter        keep training one adapter (default: retrain from the base on all accepted data)
+  --scorer lift|seed (lift) --compare-scorers  --judge base|policy (base)  --held-out N  --topics a,b,c
+  --commands FILE           real commands (one per line, or a script) read back into held-out tasks
+common options:
+  --gpu auto|off (auto)  --threads N (1 for tiny models, else physical cores)  --adapter FILE  --json
+`;
+
+class UsageError extends Error {}
+
+const options = {
+  model: { type: "string" },
+  out: { type: "string" },
+  resume: { type: "boolean" },
+  cycles: { type: "string" },
+  tasks: { type: "string" },
+  candidates: { type: "string" },
+  threshold: { type: "string" },
+  temperature: { type: "string" },
+  seed: { type: "string" },
+  train: { type: "string" },
+  lr: { type: "string" },
+  "lora-rank": { type: "string" },
+  "lora-alpha": { type: "string" },
+  epochs: { type: "string" },
+  "batch-size": { type: "string" },
+  "continue-adapter": { type: "boolean" },
+  scorer: { type: "string" },
+  "compare-scorers": { type: "boolean" },
+  compare: { type: "boolean" },
+  judge: { type: "string" },
+  "held-out": { type: "string" },
+  topics: { type: "string" },
+  commands: { type: "string" },
+  gpu: { type: "string" },
+  threads: { type: "string" },
+  adapter: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>["values"];
+
+function num(v: string | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} needs a number, got "${v}".`);
+  return n;
+}
+
+function oneOf<T extends string>(v: string | undefined, name: string, allowed: readonly T[], fallback: T): T {
+  if (v === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(", ")}; got "${v}".`);
+  return v as T;
+}
+
+function modelOf(v: Values): string {
+  const model = v.model ?? process.env.INVERSION_MODEL;
+  if (!model) throw new UsageError("No model: pass --model /path/to/model.gguf (or set INVERSION_MODEL).");
+  return model;
+}
+
+function runOptions(v: Values, modelPath: string, out: string): RunOptions {
+  const d = DEFAULT_RUN_OPTIONS;
+  return {
+    ...d,
+    modelPath,
+    out,
+    cycles: num(v.cycles, "cycles", d.cycles),
+    tasks: num(v.tasks, "tasks", d.tasks),
+    candidates: num(v.candidates, "candidates", d.candidates),
+    threshold: num(v.threshold, "threshold", d.threshold),
+    temperature: num(v.temperature, "temperature", d.temperature),
+    seed: num(v.seed, "seed", d.seed),
+    train: oneOf(v.train, "train", ["lora", "none"] as const, d.train),
+    learningRate: num(v.lr, "lr", d.learningRate),
+    loraRank: num(v["lora-rank"], "lora-rank", d.loraRank),
+    loraAlpha: num(v["lora-alpha"], "lora-alpha", d.loraAlpha),
+    epochs: num(v.epochs, "epochs", d.epochs),
+    batchSize: num(v["batch-size"], "batch-size", d.batchSize),
+    policy: v["continue-adapter"] ? "continue" : "retrain",
+    scorer: oneOf(v.scorer, "scorer", ["lift", "seed"] as const, d.scorer),
+    compareScorers: v["compare-scorers"] ?? false,
+    judge: oneOf(v.judge, "judge", ["base", "policy"] as const, d.judge),
+    heldOutTasks: num(v["held-out"], "held-out", d.heldOutTasks),
+    gpu: oneOf(v.gpu, "gpu", ["auto", "off"] as const, d.gpu),
+    threads: v.threads ? num(v.threads, "threads", 0) : undefined,
+    topics: v.topics ? v.topics.split(",").map((s) => s.trim()).filter(Boolean) : d.topics,
+    commandsFile: v.commands,
+    resume: v.resume ?? false,
+  };
+}
+
+/** Ctrl-C aborts the work at the next safe point; a second Ctrl-C exits at once. */
+function interruptSignal(progress: ProgressLine): AbortSignal {
+  const ac = new AbortController();
+  process.on("SIGINT", () => {
+    if (ac.signal.aborted) process.exit(130);
+    progress.message("Stopping after the current step (Ctrl-C again to quit now)…");
+    ac.abort();
+  });
+  return ac.signal;
+}
+
+async function cmdRun(v: Values, opts: RunOptions): Promise<number> {
+  const progress = new ProgressLine();
+  const signal = interruptSignal(progress);
+  const onEvent = (e: RunEvent): void => {
+    if (v.json) return void process.stdout.write(JSON.stringify(e) + "\n");
+    if (e.type === "phase") progress.update(`cycle ${e.cycle} ${e.phase}`, e.done, e.total);
+    else if (e.type === "train") progress.update(`cycle ${e.cycle} train`, e.progress.step, e.progress.totalSteps, `loss ${e.progress.loss.toFixed(3)}`);
+    else if (e.type === "log") progress.message(e.message);
+    else if (e.type === "cycle") {
+      const r = e.record;
+      progress.message(
+        `cycle ${r.cycle}: accepted ${r.selection.accepted}/${r.tasks.train} tasks, held-out score ${r.before.meanScore.toFixed(3)}` +
+          (r.after ? ` → ${r.after.meanScore.toFixed(3)}` : "") +
+          (r.train ? `, train loss ${r.train.lossFirst.toFixed(3)} → ${r.train.lossLast.toFixed(3)}` : `, not trained (${r.trainSkipped})`),
+      );
+    }
+  };
+  const summary = await runLoop(opts, { signal, onEvent });
+  progress.clear();
+  if (!v.json) {
+    process.stdout.write(`\nRun directory: ${summary.runDir}\n\n${cycleTable(summary.cycles)}\n`);
+  }
+  return summary.cancelled ? 130 : 0;
+}
+
+async function withEngine<T>(v: Values, fn: (e: Engine) => Promise<T>): Promise<T> {
+  const engine = await Engine.open({
+    modelPath: modelOf(v),
+    gpu: oneOf(v.gpu, "gpu", ["auto", "off"] as const, "auto"),
+    threads: v.threads ? num(v.threads, "threads", 0) : undefined,
+    adapterPath: v.adapter ?? null,
+  });
+  try {
+    return await fn(engine);
+  } finally {
+    await engine.dispose();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  const [command, ...rest] = positionals;
+  if (v.help || !command) {
+    process.stdout.write(USAGE);
+    return command || v.help ? 0 : 2;
+  }
+  switch (command) {
+    case "run": {
+      if (!v.out) throw new UsageError("Pass --out RUN_DIR: the directory the run is written to.");
+      const opts = v.resume && !v.model ? runOptions(v, "(from the run)", v.out) : runOptions(v, modelOf(v), v.out);
+      return cmdRun(v, opts);
+    }
+    case "demo": {
+      const dir = v.out ?? (await mkdtemp(join(tmpdir(), "inversion-demo-")));
+      const model = await writeFixtureModel(join(dir, "tiny-random-llama.gguf"));
+      process.stdout.write(
+        `Demo: a tiny random llama model written by Inversion itself (${model}).\n` +
+          "Its commands are noise: the demo shows the loop's machinery, not a useful model.\n\n",
+      );
+      const opts = runOptions({ ...v, cycles: v.cycles ?? "2", tasks: v.tasks ?? "4", candidates: v.candidates ?? "2", threads: v.threads ?? "1", threshold: v.threshold ?? "0.05", "lora-rank": v["lora-rank"] ?? "4", lr: v.lr ?? "1e-3" }, model, join(dir, "run"));
+      return cmdRun(v, opts);
+    }
+    case "report": {
+      const dir = rest[0] ?? v.out;
+      if (!dir) throw new UsageError("Usage: inversion report RUN_DIR");
+      const run = await readRun(resolve(dir));
+      if (v.json) process.stdout.write(JSON.stringify(run.cycles, null, 2) + "\n");
+      else process.stdout.write(run.cycles.length ? cycleTable(run.cycles) + "\n" : `${dir} has no complete cycle yet.\n`);
+      return 0;
+    }
+    case "score": {
+      if (rest.length !== 2) throw new UsageError('Usage: inversion score --model M "TASK" "COMMAND"');
+      const result = await withEngine(v, (e) => e.score(rest[0]!, rest[1]!, { compare: v.compare ?? false }));
+      if (v.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+      else {
+        process.stdout.write(`score ${result.score.value.toFixed(3)} (${result.score.scorer})\n${result.score.explanation}\n`);
+        process.stdout.write(`model reads the command as: ${result.reconstruction || "(nothing)"}\n`);
+        for (const [name, s] of Object.entries(result.altScores)) process.stdout.write(`${name}: ${s.value.toFixed(3)}: ${s.explanation}\n`);
+        for (const g of result.gates) process.stdout.write(`${g.pass ? "pass" : "FAIL"} ${g.gate}: ${g.reason}\n`);
+      }
+      return 0;
+    }
+    case "invert": {
+      if (rest.length !== 1) throw new UsageError('Usage: inversion invert --model M "COMMAND"');
+      const reading = await withEngine(v, (e) => e.invert(rest[0]!));
+      process.stdout.write((v.json ? JSON.stringify({ reconstruction: reading }) : reading) + "\n");
+      return 0;
+    }
+    default:
+      throw new UsageError(`Unknown command "${command}". Run inversion --help.`);
+  }
+}
+
+export function runCli(): void {
+  process.env.GGML_NO_BACKTRACE ??= "1";
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      const e = err as Error & { code?: string };
+      const usage = err instanceof UsageError || e.code?.startsWith("ERR_PARSE_ARGS");
+      process.stderr.write(`inversion: ${usage ? "" : "error: "}${e.message}\n`);
+      process.exit(usage ? 2 : 1);
+    },
+  );
+}
+
+if (require.main === module) runCli();

@@ -1,0 +1,31 @@
+// `inversion report`: one row per cycle.
+import type { CycleRecord } from "../engine/types";
+
+const f = (x: number | undefined | null, digits = 3): string => (x === undefined || x === null || Number.isNaN(x) ? "-" : x.toFixed(digits));
+const pct = (x: number | undefined | null): string => (x === undefined || x === null ? "-" : `${(100 * x).toFixed(1)}%`);
+
+export function formatTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+export function cycleTable(cycles: CycleRecord[]): string {
+  const headers = ["cycle", "tasks", "accept", "sel.mean", "before", "after", "Δ", "loss first→last", "tok/s", "distinct cmds", "programs", "external", "minutes"];
+  const rows = cycles.map((c) => [
+    String(c.cycle),
+    String(c.tasks.train),
+    pct(c.selection.acceptanceRate),
+    f(c.selection.meanScore),
+    f(c.before.meanScore),
+    f(c.after?.meanScore),
+    c.after ? f(c.after.meanScore - c.before.meanScore) : "-",
+    c.train ? `${f(c.train.lossFirst)}→${f(c.train.lossLast)}` : c.trainSkipped ? "skipped" : "-",
+    c.train ? c.train.tokensPerSecond.toFixed(0) : "-",
+    String(c.selection.distinctCommands),
+    String(c.selection.distinctPrograms),
+    c.external ? `${f(c.external.nlc2cmd)} [${f(c.external.nlc2cmdCi[0])}, ${f(c.external.nlc2cmdCi[1])}]` : "-",
+    f((c.timings.totalMs ?? 0) / 60000, 1),
+  ]);
+  return formatTable(headers, rows);
+}

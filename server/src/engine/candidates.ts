@@ -1,0 +1,93 @@
+// Forward, inverse and scoring for one task: the inner step of every cycle, of hovers and of `inversion score`.
+import type { Candidate, GateVerdict, ScoreResult, TaskItem } from "./types";
+import type { ModelSession } from "./session";
+import type { Scorer } from "./scorers";
+import type { ShellParser } from "../shell/parser";
+import { forwardPrompt, inversePrompt } from "./prompts";
+import { cleanCommand, cleanSentence } from "./text";
+import { gatesPass, runGates } from "./gates";
+
+export interface CandidateOptions {
+  candidates: number;
+  temperature: number;
+  seed: number;
+  signal?: AbortSignal;
+}
+
+/** N commands for a task, sampled concurrently on parallel sequences. */
+export async function generateCommands(session: ModelSession, task: string, opts: CandidateOptions): Promise<{ raw: string; command: string }[]> {
+  const raws = await session.completeMany(forwardPrompt(task), opts.candidates, {
+    temperature: opts.temperature,
+    seed: opts.seed,
+    maxTokens: 64,
+    signal: opts.signal,
+  });
+  return raws.map((raw) => ({ raw, command: cleanCommand(raw) }));
+}
+
+/** The model's greedy reading of a command: what users see in hovers. */
+export async function invertCommand(session: ModelSession, command: string, signal?: AbortSignal): Promise<string> {
+  return cleanSentence(await session.complete(inversePrompt(command), { maxTokens: 48, signal }));
+}
+
+export interface ScoredCommand {
+  reconstruction: string;
+  score: ScoreResult;
+  altScores: Record<string, ScoreResult>;
+  gates: GateVerdict[];
+}
+
+/** Gates, inverse and score(s) of one (task, command) pair. */
+export async function scoreCommand(
+  session: ModelSession,
+  scorers: { main: Scorer; others: Scorer[]; scorerSession?: ModelSession },
+  parser: ShellParser,
+  task: string,
+  command: string,
+  signal?: AbortSignal,
+): Promise<ScoredCommand> {
+  const gates = runGates(parser, task, command);
+  const judge = scorers.scorerSession ?? session;
+  const reconstruction = command ? await invertCommand(judge, command, signal) : "";
+  const input = { task, command, reconstruction };
+  const score = await scorers.main.score(judge, input, signal);
+  const altScores: Record<string, ScoreResult> = {};
+  for (const s of scorers.others) altScores[s.name] = await s.score(judge, input, signal);
+  return { reconstruction, score, altScores, gates };
+}
+
+export async function candidatesForTask(
+  session: ModelSession,
+  scorers: { main: Scorer; others: Scorer[]; scorerSession?: ModelSession },
+  parser: ShellParser,
+  task: TaskItem,
+  meta: { cycle: number; phase: Candidate["phase"]; threshold: number },
+  opts: CandidateOptions,
+): Promise<Candidate[]> {
+  const generated = await generateCommands(session, task.text, opts);
+  return Promise.all(
+    generated.map(async ({ raw, command }) => {
+      const s = await scoreCommand(session, scorers, parser, task.text, command, opts.signal);
+      const passed = gatesPass(s.gates);
+      const rejectReason = !passed
+        ? s.gates.filter((g) => !g.pass).map((g) => `${g.gate}: ${g.reason}`).join("; ")
+        : s.score.value < meta.threshold
+          ? `score ${s.score.value.toFixed(3)} is under the threshold ${meta.threshold}`
+          : undefined;
+      return {
+        cycle: meta.cycle,
+        phase: meta.phase,
+        taskId: task.id,
+        task: task.text,
+        command,
+        raw,
+        reconstruction: s.reconstruction,
+        score: s.score,
+        altScores: Object.keys(s.altScores).length ? s.altScores : undefined,
+        gates: s.gates,
+        accepted: false,
+        rejectReason,
+      };
+    }),
+  );
+}

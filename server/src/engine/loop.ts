@@ -1,0 +1,338 @@
+// The self-improvement loop: write tasks → generate → invert → score → gate → select → train, for N cycles.
+import { readFile } from "node:fs/promises";
+import { relative, resolve } from "node:path";
+import type { Candidate, CycleRecord, ExternalEval, RunEvent, TaskItem, Trainer, TrainExample } from "./types";
+import { loadModel, type GpuSetting, type LoadedModel } from "./runtime";
+import { AbortError, ModelSession, throwIfAborted } from "./session";
+import { scorerByName, type Scorer } from "./scorers";
+import { TaskPool, commandsFromText, tasksFromCommands, writeTasks } from "./tasks";
+import { candidatesForTask } from "./candidates";
+import { phaseStats, selectCandidates } from "./selection";
+import { RunStore } from "./store";
+import { deriveSeed } from "./random";
+import { answerText, forwardPrompt, DEFAULT_TOPICS } from "./prompts";
+import { loadShellParser, type ShellParser } from "../shell/parser";
+
+export interface RunOptions {
+  modelPath: string;
+  /** The run directory. */
+  out: string;
+  cycles: number;
+  tasks: number;
+  candidates: number;
+  threshold: number;
+  temperature: number;
+  seed: number;
+  train: "lora" | "none";
+  learningRate: number;
+  loraRank: number;
+  loraAlpha: number;
+  epochs: number;
+  batchSize: number;
+  /** `retrain`: a fresh adapter from the base each cycle on all data accepted so far; `continue`: one adapter trained on. */
+  policy: "retrain" | "continue";
+  scorer: "lift" | "seed";
+  /** Also score every candidate with the other scorer, for comparison. */
+  compareScorers: boolean;
+  /** Which weights judge: the frozen base model (default) or the adapter being trained (the seed's choice). */
+  judge: "base" | "policy";
+  heldOutTasks: number;
+  gpu: GpuSetting;
+  threads?: number;
+  contextSize?: number;
+  topics: string[];
+  /** Real commands to read back into tasks (back-translation), one per line or a shell script. */
+  commandsFile?: string;
+  resume?: boolean;
+}
+
+export const DEFAULT_RUN_OPTIONS: Omit<RunOptions, "modelPath" | "out"> = {
+  cycles: 10,
+  tasks: 50,
+  candidates: 3,
+  threshold: 0.5,
+  temperature: 0.7,
+  seed: 1,
+  train: "lora",
+  learningRate: 2e-4,
+  loraRank: 16,
+  loraAlpha: 32,
+  epochs: 1,
+  batchSize: 4,
+  policy: "retrain",
+  scorer: "lift",
+  compareScorers: false,
+  judge: "base",
+  heldOutTasks: 0,
+  gpu: "auto",
+  topics: DEFAULT_TOPICS,
+};
+
+export interface RunControl {
+  signal?: AbortSignal;
+  onEvent?: (e: RunEvent) => void;
+  /** The trainer for `train: "lora"`; defaults to the native LoRA trainer. */
+  trainer?: Trainer;
+  /** Scores a policy on an external held-out set after each cycle (the evaluation issue plugs in here). */
+  externalEval?: (session: ModelSession, cycle: number, signal?: AbortSignal) => Promise<ExternalEval>;
+}
+
+export interface RunSummary {
+  runDir: string;
+  cycles: CycleRecord[];
+  cancelled: boolean;
+}
+
+function validate(o: RunOptions): void {
+  const bad = (msg: string): never => {
+    throw new RangeError(msg);
+  };
+  if (!o.modelPath) bad("No model given: pass --model /path/to/model.gguf (or an hf: URI).");
+  if (!o.out) bad("No run directory given: pass --out DIR.");
+  if (!(o.cycles >= 1)) bad("--cycles must be at least 1.");
+  if (!(o.tasks >= 1)) bad("--tasks must be at least 1.");
+  if (!(o.candidates >= 1 && o.candidates <= 16)) bad("--candidates must be between 1 and 16.");
+  if (!(o.threshold >= 0 && o.threshold <= 1)) bad("--threshold must be in [0, 1].");
+  if (!(o.temperature >= 0)) bad("--temperature must be ≥ 0.");
+  if (o.train === "lora" && !(o.loraRank >= 1)) bad("--lora-rank must be at least 1.");
+  if (o.topics.length === 0) bad("The topic list is empty.");
+}
+
+async function defaultTrainer(): Promise<Trainer> {
+  const mod = (await import("./train/index.js")) as { createTrainer(kind: "lora" | "full"): Trainer };
+  return mod.createTrainer("lora");
+}
+
+export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promise<RunSummary> {
+  const emit = (e: RunEvent): void => ctl.onEvent?.(e);
+  const log = (message: string): void => emit({ type: "log", message });
+  const store = new RunStore(resolve(options.out));
+  let opts = options;
+  if (await store.exists()) {
+    if (!options.resume) throw new Error(`${store.dir} already holds a run: pass --resume to continue it, or a new --out.`);
+    const saved = await store.readConfig<RunOptions>();
+    opts = { ...saved, cycles: Math.max(saved.cycles, options.cycles), resume: true };
+  } else if (options.resume) {
+    throw new Error(`Nothing to resume in ${store.dir}: it holds no run.`);
+  }
+  validate(opts);
+  const { resume: _resume, ...recorded } = opts;
+  if (!opts.resume) await store.init({ ...recorded, version: 1, startedAt: new Date().toISOString() });
+
+  const lastComplete = opts.resume ? await store.repairForResume() : 0;
+  const done = await store.cycles();
+  if (opts.resume) {
+    log(lastComplete >= opts.cycles ? `All ${opts.cycles} cycles are complete.` : `Resuming after cycle ${lastComplete}.`);
+  }
+  if (opts.train === "none") log("Training: none. The loop generates, scores and selects, but no weights change; `after` is not measured.");
+
+  const signal = ctl.signal;
+  const parser = await loadShellParser();
+  const loaded = await loadModel({ modelPath: opts.modelPath, gpu: opts.gpu, threads: opts.threads, contextSize: opts.contextSize, signal });
+  const sequences = Math.max(opts.candidates, 2);
+  const base = await ModelSession.create(loaded, { sequences });
+  const trainer = opts.train === "lora" ? (ctl.trainer ?? (await defaultTrainer())) : null;
+  const main = scorerByName(opts.scorer, opts.seed);
+  const others: Scorer[] = opts.compareScorers ? [scorerByName(opts.scorer === "lift" ? "seed" : "lift", opts.seed)] : [];
+  const cycles: CycleRecord[] = [...done];
+  try {
+    const tasks = (await store.readTasks()) ?? (await makeHeldOut(base, opts, signal, emit));
+    if (!(await store.readTasks())) await store.writeTasks(tasks);
+    const accepted = (await store.examples()).filter((c) => c.accepted && c.cycle <= lastComplete);
+    let adapter = lastComplete > 0 ? absoluteAdapter(store.dir, done[done.length - 1]!.adapterPath) : null;
+    let heldOutBefore: CycleRecord["after"] = done.length ? done[done.length - 1]!.after : null;
+
+    for (let cycle = lastComplete + 1; cycle <= opts.cycles; cycle++) {
+      throwIfAborted(signal);
+      const t0 = Date.now();
+      const timings: Record<string, number> = {};
+      const cycleSeed = deriveSeed(opts.seed, "cycle", cycle);
+      const policy = adapter ? await ModelSession.create(loaded, { sequences, adapterPath: adapter }) : base;
+      try {
+        const judge = opts.judge === "base" ? base : policy;
+        const scorers = { main, others, scorerSession: judge };
+
+        const pool = new TaskPool([...tasks.heldOut.map((t) => t.text), ...tasks.seen]);
+        emit({ type: "phase", cycle, phase: "tasks", done: 0, total: opts.tasks, message: "writing tasks" });
+        const trainTasks = await writeTasks(policy, {
+          count: opts.tasks,
+          topics: opts.topics,
+          seed: deriveSeed(cycleSeed, "tasks"),
+          idPrefix: `c${cycle}`,
+          pool,
+          signal,
+          onProgress: (d, total) => emit({ type: "phase", cycle, phase: "tasks", done: d, total, message: "writing tasks" }),
+        });
+        if (trainTasks.length < opts.tasks) log(`Cycle ${cycle}: the model wrote ${trainTasks.length} distinct tasks of ${opts.tasks} asked.`);
+        tasks.seen.push(...trainTasks.map((t) => t.text));
+        timings.tasksMs = Date.now() - t0;
+
+        let t = Date.now();
+        const candidates = await runPhase(policy, scorers, parser, trainTasks, cycle, "before", opts, cycleSeed, signal, emit);
+        const selected = selectCandidates(candidates, opts.threshold, new Set(accepted.map((c) => c.command)));
+        timings.generateMs = Date.now() - t;
+
+        t = Date.now();
+        heldOutBefore ??= phaseStats(await runPhase(policy, scorers, parser, tasks.heldOut, cycle, "before", opts, heldOutSeed(opts), signal, emit, "held-out"), opts.threshold);
+        timings.heldOutBeforeMs = Date.now() - t;
+
+        throwIfAborted(signal);
+        accepted.push(...selected);
+        let train: CycleRecord["train"] = null;
+        let trainSkipped: string | undefined;
+        let newAdapter: string | null = adapter;
+        let after: CycleRecord["after"] = null;
+        let heldOutAfter: Candidate[] = [];
+        t = Date.now();
+        if (!trainer) trainSkipped = "training disabled (--train none)";
+        else {
+          const data = (opts.policy === "retrain" ? accepted : selected).map(toTrainExample);
+          if (data.length === 0) trainSkipped = "no accepted examples to train on";
+          else {
+            const outPath = store.adapterPath(cycle);
+            emit({ type: "phase", cycle, phase: "train", done: 0, total: data.length, message: `training on ${data.length} examples` });
+            const result = await trainer.train({
+              baseModelPath: loaded.path,
+              examples: data,
+              outPath,
+              initAdapterPath: opts.policy === "continue" && adapter ? adapter : undefined,
+              mode: "lora",
+              rank: opts.loraRank,
+              alpha: opts.loraAlpha,
+              targets: ["attn_q", "attn_k", "attn_v", "attn_output"],
+              learningRate: opts.learningRate,
+              epochs: opts.epochs,
+              batchSize: opts.batchSize,
+              contextSize: Math.min(loaded.contextSize, 256),
+              threads: loaded.threads,
+              seed: deriveSeed(cycleSeed, "train"),
+              signal,
+              onProgress: (progress) => emit({ type: "train", cycle, progress }),
+            });
+            train = { ...result, outPath: relative(store.dir, result.outPath), trainer: trainer.name, examples: data.length, policy: opts.policy };
+            newAdapter = result.outPath;
+          }
+        }
+        timings.trainMs = Date.now() - t;
+
+        t = Date.now();
+        let external: ExternalEval | null = null;
+        if (train && newAdapter) {
+          const trained = await ModelSession.create(loaded, { sequences, adapterPath: newAdapter });
+          try {
+            const judgeAfter = opts.judge === "base" ? base : trained;
+            heldOutAfter = await runPhase(trained, { main, others, scorerSession: judgeAfter }, parser, tasks.heldOut, cycle, "after", opts, heldOutSeed(opts), signal, emit, "held-out");
+            after = phaseStats(heldOutAfter, opts.threshold);
+            if (ctl.externalEval) external = await ctl.externalEval(trained, cycle, signal);
+          } finally {
+            await trained.dispose();
+          }
+        } else if (ctl.externalEval) external = await ctl.externalEval(policy, cycle, signal);
+        timings.afterMs = Date.now() - t;
+        timings.totalMs = Date.now() - t0;
+
+        throwIfAborted(signal);
+        await store.appendExamples([...candidates, ...heldOutAfter]);
+        const record: CycleRecord = {
+          cycle,
+          startedAt: new Date(t0).toISOString(),
+          seed: cycleSeed,
+          tasks: { train: trainTasks.length, heldOut: tasks.heldOut.length },
+          selection: { ...phaseStats(candidates, opts.threshold), accepted: selected.length, acceptanceRate: selected.length / Math.max(1, trainTasks.length) },
+          before: heldOutBefore,
+          after,
+          train,
+          trainSkipped,
+          external,
+          adapterPath: newAdapter ? relative(store.dir, newAdapter) : null,
+          timings,
+        };
+        await store.writeTasks(tasks);
+        await store.appendCycle(record);
+        cycles.push(record);
+        emit({ type: "cycle", record });
+        adapter = newAdapter;
+        heldOutBefore = after ?? heldOutBefore;
+      } finally {
+        if (policy !== base) await policy.dispose();
+      }
+    }
+    return { runDir: store.dir, cycles, cancelled: false };
+  } catch (err) {
+    if (err instanceof AbortError || signal?.aborted) {
+      log("Run cancelled; the last complete cycle is kept. Continue it with --resume.");
+      return { runDir: store.dir, cycles, cancelled: true };
+    }
+    throw err;
+  } finally {
+    await base.dispose();
+    await loaded.model.dispose();
+  }
+}
+
+/** The held-out tasks are evaluated with the same sampling seed every cycle, so only the weights change. */
+function heldOutSeed(opts: RunOptions): number {
+  return deriveSeed(opts.seed, "held-out-eval");
+}
+
+function absoluteAdapter(runDir: string, p: string | null): string | null {
+  return p ? resolve(runDir, p) : null;
+}
+
+export function toTrainExample(c: Candidate): TrainExample {
+  return { prompt: forwardPrompt(c.task).plain, completion: answerText(c.command) + "\n" };
+}
+
+async function runPhase(
+  session: ModelSession,
+  scorers: { main: Scorer; others: Scorer[]; scorerSession: ModelSession },
+  parser: ShellParser,
+  tasks: TaskItem[],
+  cycle: number,
+  phase: Candidate["phase"],
+  opts: RunOptions,
+  seed: number,
+  signal: AbortSignal | undefined,
+  emit: (e: RunEvent) => void,
+  label: string = phase === "before" ? "generating and scoring" : "held-out",
+): Promise<Candidate[]> {
+  const out: Candidate[] = [];
+  for (const [i, task] of tasks.entries()) {
+    throwIfAborted(signal);
+    emit({ type: "phase", cycle, phase: label, done: i, total: tasks.length, message: task.text });
+    out.push(
+      ...(await candidatesForTask(session, scorers, parser, task, { cycle, phase, threshold: opts.threshold }, {
+        candidates: opts.candidates,
+        temperature: opts.temperature,
+        seed: deriveSeed(seed, task.id),
+        signal,
+      })),
+    );
+  }
+  emit({ type: "phase", cycle, phase: label, done: tasks.length, total: tasks.length, message: "done" });
+  return out;
+}
+
+async function makeHeldOut(
+  session: ModelSession,
+  opts: RunOptions,
+  signal: AbortSignal | undefined,
+  emit: (e: RunEvent) => void,
+): Promise<{ heldOut: TaskItem[]; seen: string[] }> {
+  const count = opts.heldOutTasks > 0 ? opts.heldOutTasks : Math.max(4, Math.ceil(opts.tasks / 4));
+  const pool = new TaskPool();
+  let heldOut: TaskItem[] = [];
+  if (opts.commandsFile) {
+    const commands = commandsFromText(await readFile(opts.commandsFile, "utf8"));
+    if (commands.length === 0) throw new Error(`${opts.commandsFile} holds no commands.`);
+    heldOut = await tasksFromCommands(session, commands.slice(0, count), { idPrefix: "h", pool, signal });
+  }
+  if (heldOut.length < count) {
+    emit({ type: "phase", cycle: 0, phase: "held-out tasks", done: 0, total: count, message: "writing held-out tasks" });
+    heldOut.push(
+      ...(await writeTasks(session, { count: count - heldOut.length, topics: opts.topics, seed: deriveSeed(opts.seed, "held-out"), idPrefix: "hm", pool, signal })),
+    );
+  }
+  if (heldOut.length === 0) throw new Error("The model wrote no usable held-out tasks; try another model or more topics.");
+  return { heldOut, seen: [] };
+}

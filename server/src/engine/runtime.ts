@@ -1,0 +1,235 @@
+// The model runtime: the one place that talks to node-llama-cpp.
+import { open, stat } from "node:fs/promises";
+import { cpus } from "node:os";
+import { readFileSync } from "node:fs";
+import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp" with { "resolution-mode": "import" };
+
+export const NODE_LLAMA_CPP_VERSION = "3.22.1";
+
+export type GpuSetting = "auto" | "off";
+
+export interface RuntimeOptions {
+  /** Local .gguf path, or an `hf:` / https URI that node-llama-cpp can resolve. */
+  modelPath: string;
+  gpu?: GpuSetting;
+  /** Threads for evaluation; default {@link defaultThreads}. */
+  threads?: number;
+  contextSize?: number;
+  /** Where `hf:` models are downloaded to. */
+  modelsDirectory?: string;
+  signal?: AbortSignal;
+  onProgress?: (message: string, fraction?: number) => void;
+}
+
+export class ModelError extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(hint ? `${message}\n${hint}` : message);
+    this.name = "ModelError";
+  }
+}
+
+type NodeLlamaCpp = typeof import("node-llama-cpp", { with: { "resolution-mode": "import" } });
+let nlcPromise: Promise<NodeLlamaCpp> | undefined;
+
+/** node-llama-cpp is ESM-only; a dynamic import keeps the CJS bundles working. */
+export function nodeLlamaCpp(): Promise<NodeLlamaCpp> {
+  nlcPromise ??= import("node-llama-cpp").catch((err: unknown) => {
+    nlcPromise = undefined;
+    throw new ModelError(`node-llama-cpp could not be loaded: ${(err as Error).message}`, "Run `npm ci` in the Inversion folder.");
+  });
+  return nlcPromise;
+}
+
+/** Physical cores where /proc/cpuinfo tells them, else logical CPUs. */
+export function physicalCores(): number {
+  try {
+    const info = readFileSync("/proc/cpuinfo", "utf8");
+    const cores = new Set<string>();
+    let physical = "0";
+    for (const line of info.split("\n")) {
+      const [key, value] = line.split(":").map((s) => s?.trim());
+      if (key === "physical id") physical = value ?? "0";
+      if (key === "core id") cores.add(`${physical}:${value}`);
+    }
+    if (cores.size > 0) return cores.size;
+  } catch {
+    // not Linux
+  }
+  return Math.max(1, cpus().length);
+}
+
+/**
+ * Tiny models spend their time in ggml's thread barrier, not in math: one thread is an order of magnitude faster
+ * for them. Everything else gets one thread per physical core.
+ */
+export function defaultThreads(modelBytes: number): number {
+  return modelBytes < 64 * 1024 * 1024 ? 1 : physicalCores();
+}
+
+let llamaPromise: { gpu: GpuSetting; threads: number; llama: Promise<Llama> } | undefined;
+
+async function getLlamaOnce(gpu: GpuSetting, threads: number): Promise<Llama> {
+  if (llamaPromise && llamaPromise.gpu === gpu && llamaPromise.threads >= threads) return llamaPromise.llama;
+  const nlc = await nodeLlamaCpp();
+  const load = async (): Promise<Llama> => {
+    if (gpu === "off") return nlc.getLlama({ gpu: false, build: "never", maxThreads: threads, progressLogs: false });
+    try {
+      return await nlc.getLlama({ gpu: "auto", build: "never", maxThreads: threads, progressLogs: false });
+    } catch {
+      return nlc.getLlama({ gpu: false, build: "never", maxThreads: threads, progressLogs: false });
+    }
+  };
+  llamaPromise = { gpu, threads, llama: load() };
+  return llamaPromise.llama;
+}
+
+/** Resolves `hf:`/URL model references to a local file; offline, fails with how to pass a local file instead. */
+export async function resolveModelPath(ref: string, opts: Pick<RuntimeOptions, "modelsDirectory" | "signal" | "onProgress">): Promise<string> {
+  if (!/^(hf:|https?:\/\/)/.test(ref)) return ref;
+  const nlc = await nodeLlamaCpp();
+  const offlineHint =
+    "If this machine is offline, download the .gguf file elsewhere and pass its local path (--model /path/to/model.gguf, or the inversion.model setting).";
+  const host = ref.startsWith("hf:") ? "huggingface.co" : new URL(ref).hostname;
+  // node-llama-cpp retries a failed download for minutes; an unresolvable host is answered at once instead.
+  if (!(await hostResolves(host))) throw new ModelError(`Could not download ${ref}: cannot resolve ${host}.`, offlineHint);
+  try {
+    return await nlc.resolveModelFile(ref, {
+      directory: opts.modelsDirectory,
+      cli: false,
+      signal: opts.signal,
+      onProgress: ({ totalSize, downloadedSize }) =>
+        opts.onProgress?.(`downloading ${ref}`, totalSize > 0 ? downloadedSize / totalSize : undefined),
+    });
+  } catch (err) {
+    if (opts.signal?.aborted) throw new ModelError(`Download of ${ref} was cancelled.`);
+    throw new ModelError(`Could not download ${ref}: ${(err as Error).message}`, offlineHint);
+  }
+}
+
+async function hostResolves(host: string, timeoutMs = 5000): Promise<boolean> {
+  const { lookup } = await import("node:dns/promises");
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  try {
+    return await Promise.race([lookup(host).then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Checks a local model file before handing it to llama.cpp, whose own errors are terse. */
+export async function checkModelFile(path: string): Promise<{ bytes: number; architecture: string; chatTemplate?: string }> {
+  let size: number;
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) throw new ModelError(`Model path is not a file: ${path}`);
+    size = st.size;
+  } catch (err) {
+    if (err instanceof ModelError) throw err;
+    throw new ModelError(`Model file not found: ${path}`, "Pass a local .gguf file or an hf: URI.");
+  }
+  const fh = await open(path, "r");
+  try {
+    const magic = Buffer.alloc(4);
+    await fh.read(magic, 0, 4, 0);
+    if (magic.toString("latin1") !== "GGUF") throw new ModelError(`Not a GGUF model file: ${path}`, "Inversion loads llama.cpp GGUF models (.gguf).");
+  } finally {
+    await fh.close();
+  }
+  const nlc = await nodeLlamaCpp();
+  let metadata: Record<string, unknown>;
+  try {
+    const info = await nlc.readGgufFileInfo(path, { readTensorInfo: true, logWarnings: false });
+    metadata = info.metadata as unknown as Record<string, unknown>;
+    // llama.cpp checks each tensor's full extent itself; this catches files cut inside the tensor table.
+    if ((info.tensorInfo ?? []).some((t) => Number(t.fileOffset) > size)) throw new Error("tensor data runs past the end of the file");
+  } catch (err) {
+    throw new ModelError(`Corrupt or truncated GGUF file ${path}: ${(err as Error).message}`);
+  }
+  const general = (metadata.general ?? {}) as { architecture?: string };
+  const tokenizer = (metadata.tokenizer ?? {}) as { chat_template?: string };
+  return { bytes: size, architecture: general.architecture ?? "unknown", chatTemplate: tokenizer.chat_template };
+}
+
+export interface LoadedModel {
+  llama: Llama;
+  model: LlamaModel;
+  path: string;
+  threads: number;
+  contextSize: number;
+  hasChatTemplate: boolean;
+}
+
+export async function loadModel(opts: RuntimeOptions): Promise<LoadedModel> {
+  opts.onProgress?.("resolving model");
+  const path = await resolveModelPath(opts.modelPath, opts);
+  const file = await checkModelFile(path);
+  const threads = opts.threads && opts.threads > 0 ? opts.threads : defaultThreads(file.bytes);
+  opts.onProgress?.("starting llama.cpp");
+  const llama = await getLlamaOnce(opts.gpu ?? "auto", threads);
+  opts.onProgress?.(`loading ${path}`, 0);
+  let model: LlamaModel;
+  try {
+    model = await llama.loadModel({
+      modelPath: path,
+      loadSignal: opts.signal,
+      onLoadProgress: (p) => opts.onProgress?.(`loading ${path}`, p),
+    });
+  } catch (err) {
+    if (opts.signal?.aborted) throw new ModelError("Model loading was cancelled.");
+    throw new ModelError(
+      `llama.cpp could not load ${path} (architecture "${file.architecture}"): ${(err as Error).message}`,
+      `node-llama-cpp ${NODE_LLAMA_CPP_VERSION} supports the architectures of its bundled llama.cpp; check the file is a complete, supported GGUF.`,
+    );
+  }
+  const trainCtx = model.trainContextSize;
+  return { llama, model, path, threads, contextSize: Math.min(opts.contextSize ?? 1024, trainCtx), hasChatTemplate: !!file.chatTemplate };
+}
+
+/** A context with N parallel sequences, handed out one at a time. */
+export class SequencePool {
+  private readonly free: LlamaContextSequence[] = [];
+  private readonly waiting: ((s: LlamaContextSequence) => void)[] = [];
+
+  private constructor(readonly context: LlamaContext) {}
+
+  static async create(m: LoadedModel, sequences: number, adapterPath: string | null): Promise<SequencePool> {
+    let context: LlamaContext;
+    try {
+      context = await m.model.createContext({
+        contextSize: m.contextSize,
+        sequences,
+        threads: m.threads,
+        lora: adapterPath ? { adapters: [{ filePath: adapterPath }] } : undefined,
+        batching: { itemPrioritizationStrategy: "maximumParallelism" },
+      });
+    } catch (err) {
+      if (adapterPath) throw new ModelError(`Could not load the LoRA adapter ${adapterPath}: ${(err as Error).message}`, "Is it an adapter made for this model?");
+      throw err;
+    }
+    const pool = new SequencePool(context);
+    for (let i = 0; i < sequences; i++) pool.free.push(context.getSequence());
+    return pool;
+  }
+
+  get size(): number {
+    return this.context.totalSequences;
+  }
+
+  async use<T>(fn: (seq: LlamaContextSequence) => Promise<T>): Promise<T> {
+    const seq = this.free.pop() ?? (await new Promise<LlamaContextSequence>((resolve) => this.waiting.push(resolve)));
+    try {
+      return await fn(seq);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(seq);
+      else this.free.push(seq);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.context.dispose();
+  }
+}
+
+export type { Token };

@@ -1,0 +1,247 @@
+// LoRA / full fine-tuning through the native trainer addon, run in a child process: ggml aborts the
+// whole process on some errors, and a language server must stay responsive while training runs.
+import { spawn } from "node:child_process";
+import { existsSync, rmSync, statSync } from "node:fs";
+import type { Trainer, TrainProgress, TrainRequest, TrainResult } from "../types";
+import {
+  addonPath,
+  backendDir,
+  type NativeProgress,
+  type NativeTrainOptions,
+  type NativeTrainResult,
+} from "./native";
+
+export {
+  addonPath,
+  backendDir,
+  loadAddon,
+  SUPPORTED_NODE_LLAMA_CPP,
+  TrainerUnavailableError,
+  type NativeTrainOptions,
+  type NativeTrainResult,
+  type TrainerAddon,
+} from "./native";
+
+export class TrainingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainingError";
+  }
+}
+
+/** TrainRequest plus the trainer's own knobs. */
+export interface LlamaTrainRequest extends TrainRequest {
+  /** "softmax" (default): loss and gradient on completion tokens only; "none": every position is trained. */
+  masking?: "softmax" | "none";
+}
+
+/** TrainResult plus details of the run. */
+export interface LlamaTrainResult extends TrainResult {
+  /** Positions that carried loss over all epochs (completion tokens + EOS). */
+  lossTokens: number;
+  /** Packed context windows per epoch (one optimizer step each). */
+  windows: number;
+  rank: number;
+  alpha: number;
+  adaptedTensors: number;
+  trainableParams: number;
+  architecture: string;
+}
+
+// The child process: loads the addon, trains, reports over IPC. Kept as source text so that bundling
+// (esbuild) needs no extra file; it runs under plain Node (ELECTRON_RUN_AS_NODE in VS Code).
+const CHILD_SOURCE = `
+const addon = require(process.env.INVERSION_TRAINER_ADDON_PATH);
+process.on("disconnect", () => process.exit(0));
+process.on("message", (m) => {
+  if (m && m.type === "cancel") { addon.cancel(); return; }
+  if (!m || m.type !== "train") return;
+  addon.train(m.options, (p) => process.send({ type: "progress", progress: p }))
+    .then((result) => process.send({ type: "result", result }, () => process.exit(0)))
+    .catch((e) => process.send({ type: "error", message: String(e && e.message || e) }, () => process.exit(0)));
+});
+process.send({ type: "ready" });
+`;
+
+function abortError(): Error {
+  const e = new Error("training was cancelled");
+  e.name = "AbortError";
+  return e;
+}
+
+function validate(req: NativeTrainOptions): void {
+  const fail = (m: string): never => {
+    throw new TrainingError(m);
+  };
+  if (!Array.isArray(req.examples) || req.examples.length === 0) fail("no training examples: the dataset is empty");
+  for (const [i, e] of req.examples.entries()) {
+    if (typeof e?.prompt !== "string" || typeof e?.completion !== "string") fail(`example ${i} needs string prompt and completion`);
+  }
+  if (req.mode !== "lora" && req.mode !== "full") fail(`mode must be "lora" or "full" (got ${String(req.mode)})`);
+  if (req.mode === "lora" && !req.initAdapterPath && (!Number.isInteger(req.rank) || req.rank <= 0)) {
+    fail(`rank must be a positive integer (got ${req.rank})`);
+  }
+  if (req.mode === "lora" && !req.initAdapterPath && (!Array.isArray(req.targets) || req.targets.length === 0)) {
+    fail("targets is empty: name at least one layer projection, e.g. attn_q");
+  }
+  if (!Number.isInteger(req.contextSize) || req.contextSize < 8) fail(`contextSize must be an integer >= 8 (got ${req.contextSize})`);
+  if (!Number.isInteger(req.epochs) || req.epochs < 1) fail(`epochs must be an integer >= 1 (got ${req.epochs})`);
+  if (!(req.learningRate > 0) || !Number.isFinite(req.learningRate)) fail(`learningRate must be a positive number (got ${req.learningRate})`);
+  if (!Number.isInteger(req.threads) || req.threads < 1) fail(`threads must be an integer >= 1 (got ${req.threads})`);
+  if (!req.baseModelPath || !existsSync(req.baseModelPath)) fail(`base model not found: ${req.baseModelPath}`);
+  if (statSync(req.baseModelPath).isDirectory()) fail(`base model is a directory: ${req.baseModelPath}`);
+  if (req.initAdapterPath && !existsSync(req.initAdapterPath)) fail(`initial adapter not found: ${req.initAdapterPath}`);
+  if (!req.outPath) fail("outPath is required");
+  if (existsSync(req.outPath)) fail(`outPath already exists (adapters are cached by path; use a new, unique path): ${req.outPath}`);
+}
+
+/**
+ * Runs the addon's train() in a child process. Progress arrives through `onProgress`; aborting
+ * `signal` asks the child to stop before its next step and kills it if it has not exited within 1 s.
+ */
+export function runNativeTraining(
+  options: NativeTrainOptions,
+  hooks: { signal?: AbortSignal; onProgress?: (p: NativeProgress) => void } = {},
+): Promise<NativeTrainResult> {
+  validate(options);
+  const addon = addonPath();
+  const opts: NativeTrainOptions = { backendDir: backendDir(), ...options };
+  if (hooks.signal?.aborted) return Promise.reject(abortError());
+
+  return new Promise<NativeTrainResult>((resolvePromise, rejectPromise) => {
+    const child = spawn(process.execPath, ["-e", CHILD_SOURCE], {
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+      env: {
+        ...process.env,
+        ELECTRON_RUN_AS_NODE: "1",
+        GGML_NO_BACKTRACE: "1",
+        INVERSION_TRAINER_ADDON_PATH: addon,
+      },
+    });
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-8192);
+    });
+    let settled = false;
+    let cancelled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const cleanupFiles = (): void => {
+      for (const p of [`${opts.outPath}.tmp`, `${opts.outPath}.init.tmp`]) rmSync(p, { force: true });
+    };
+    const finish = (err: Error | null, result?: NativeTrainResult): void => {
+      if (settled) return;
+      settled = true;
+      if (killTimer) clearTimeout(killTimer);
+      hooks.signal?.removeEventListener("abort", onAbort);
+      if (err) {
+        cleanupFiles();
+        rejectPromise(err);
+      } else resolvePromise(result!);
+    };
+    const onAbort = (): void => {
+      cancelled = true;
+      if (child.connected) child.send({ type: "cancel" });
+      killTimer = setTimeout(() => child.kill("SIGKILL"), 1000);
+    };
+    hooks.signal?.addEventListener("abort", onAbort, { once: true });
+
+    child.on("message", (m: { type: string; progress?: NativeProgress; result?: NativeTrainResult; message?: string }) => {
+      if (m.type === "ready") child.send({ type: "train", options: opts });
+      else if (m.type === "progress" && m.progress) {
+        try {
+          hooks.onProgress?.(m.progress);
+        } catch {
+          // a throwing progress listener must not break training
+        }
+      } else if (m.type === "result" && m.result) {
+        if (m.result.cancelled || cancelled) finish(abortError());
+        else finish(null, m.result);
+      } else if (m.type === "error") finish(new TrainingError(m.message ?? "training failed"));
+    });
+    child.on("error", (e) => finish(new TrainingError(`could not start the trainer process: ${e.message}`)));
+    child.on("exit", (code, signal) => {
+      if (settled) return;
+      if (cancelled) return finish(abortError());
+      const tail = stderr.trim().split("\n").slice(-6).join("\n");
+      if (/out of memory|failed to allocate|std::bad_alloc|cannot allocate/i.test(stderr) || signal === "SIGKILL") {
+        return finish(new TrainingError(`out of memory: the trainer process ${signal ? `was killed (${signal})` : `exited (${code})`}${tail ? `: ${tail}` : ""}`));
+      }
+      finish(new TrainingError(`the trainer process ${signal ? `crashed (${signal})` : `exited with code ${code}`}${tail ? `: ${tail}` : ""}`));
+    });
+  });
+}
+
+function toNative(req: LlamaTrainRequest, mode: "lora" | "full"): NativeTrainOptions {
+  return {
+    baseModelPath: req.baseModelPath,
+    outPath: req.outPath,
+    initAdapterPath: req.initAdapterPath,
+    mode,
+    rank: req.rank,
+    alpha: req.alpha,
+    targets: req.targets,
+    learningRate: req.learningRate,
+    epochs: req.epochs,
+    batchSize: req.batchSize,
+    contextSize: req.contextSize,
+    threads: req.threads,
+    seed: req.seed,
+    masking: req.masking ?? "softmax",
+    examples: req.examples.map((e) => ({ prompt: e.prompt, completion: e.completion })),
+  };
+}
+
+/**
+ * Fine-tunes with llama.cpp's optimizer on node-llama-cpp's prebuilt libraries. In mode "lora" it trains
+ * a LoRA adapter (A random, B zero; base frozen and mapped read-only) and writes a llama.cpp adapter GGUF;
+ * in mode "full" it trains every F32 weight (except token_embd) and writes a whole model.
+ * Each optimizer step is one context window packed with whole examples (at most `batchSize` of them).
+ */
+export class LlamaLoraTrainer implements Trainer {
+  readonly name: string;
+  private readonly forcedMode?: "lora" | "full";
+  private readonly masking: "softmax" | "none";
+
+  constructor(opts: { mode?: "lora" | "full"; masking?: "softmax" | "none" } = {}) {
+    this.forcedMode = opts.mode;
+    this.masking = opts.masking ?? "softmax";
+    this.name = opts.mode === "full" ? "llama-full" : "llama-lora";
+  }
+
+  async train(req: LlamaTrainRequest): Promise<LlamaTrainResult> {
+    const mode = this.forcedMode ?? req.mode;
+    const native = toNative({ ...req, masking: req.masking ?? this.masking }, mode);
+    const r = await runNativeTraining(native, {
+      signal: req.signal,
+      onProgress: req.onProgress
+        ? (p): void => {
+            const progress: TrainProgress = { step: p.step, totalSteps: p.totalSteps, loss: p.loss, tokensPerSecond: p.tokensPerSecond };
+            req.onProgress!(progress);
+          }
+        : undefined,
+    });
+    return {
+      outPath: r.outPath,
+      mode,
+      masking: r.masking,
+      lossFirst: r.lossFirst,
+      lossLast: r.lossLast,
+      lossMean: r.lossMean,
+      steps: r.steps,
+      tokens: r.tokens,
+      tokensPerSecond: r.tokensPerSecond,
+      seconds: r.seconds,
+      lossTokens: r.lossTokens,
+      windows: r.windows,
+      rank: r.rank,
+      alpha: r.alpha,
+      adaptedTensors: r.adaptedTensors,
+      trainableParams: r.trainableParams,
+      architecture: r.architecture,
+    };
+  }
+}
+
+export function createTrainer(kind: "lora" | "full", opts: { masking?: "softmax" | "none" } = {}): Trainer {
+  return new LlamaLoraTrainer({ mode: kind, masking: opts.masking });
+}

@@ -1,0 +1,165 @@
+// Locating the native trainer addon (server/native/build/inversion_trainer.node) and the prebuilt
+// llama.cpp CPU libraries it links (node-llama-cpp's @node-llama-cpp/<platform>-<arch> package).
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+
+/** The only node-llama-cpp release whose llama.cpp internals (v0.5.0) the addon is compiled against. */
+export const SUPPORTED_NODE_LLAMA_CPP = "3.22.1";
+export const ADDON_FILE = "inversion_trainer.node";
+
+export class TrainerUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainerUnavailableError";
+  }
+}
+
+/** Directories to look for node_modules/<pkg> in, nearest first. */
+function searchRoots(): string[] {
+  const roots: string[] = [];
+  for (const start of [__dirname, process.cwd()]) {
+    let dir = resolve(start);
+    for (;;) {
+      roots.push(dir);
+      const parent = dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+  }
+  return [...new Set(roots)];
+}
+
+function packageDir(name: string): string | null {
+  for (const root of searchRoots()) {
+    const candidate = join(root, "node_modules", name);
+    if (existsSync(join(candidate, "package.json"))) return candidate;
+  }
+  return null;
+}
+
+/** Installed node-llama-cpp version, or null when it is missing. */
+export function installedNodeLlamaCppVersion(): string | null {
+  const dir = packageDir("node-llama-cpp");
+  if (!dir) return null;
+  return (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version: string }).version;
+}
+
+/** Folder with libllama / libggml-base / libggml-cpu-*.so of node-llama-cpp's prebuilt CPU binaries. */
+export function backendDir(): string {
+  const pkg = `@node-llama-cpp/${process.platform}-${process.arch}`;
+  const dir = packageDir(pkg);
+  const bins = dir ? join(dir, "bins", `${process.platform}-${process.arch}`) : null;
+  if (!bins || !existsSync(bins)) {
+    throw new TrainerUnavailableError(`${pkg} (node-llama-cpp's prebuilt binaries) is not installed; run npm install`);
+  }
+  return bins;
+}
+
+/** Absolute path of the built addon; throws a clear error if it has not been built or was built for another release. */
+export function addonPath(): string {
+  const candidates = [
+    process.env.INVERSION_TRAINER_ADDON,
+    ...searchRoots().map((root) => join(root, "server", "native", "build", ADDON_FILE)),
+    ...searchRoots().map((root) => join(root, "native", "build", ADDON_FILE)),
+  ].filter((p): p is string => !!p);
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new TrainerUnavailableError(
+      "the native trainer is not built: run `npm run build:native` (needs a C++17 compiler, make and python3)",
+    );
+  }
+  const version = installedNodeLlamaCppVersion();
+  if (version !== SUPPORTED_NODE_LLAMA_CPP) {
+    throw new TrainerUnavailableError(
+      `the native trainer supports node-llama-cpp ${SUPPORTED_NODE_LLAMA_CPP} only (llama.cpp v0.5.0 internal layouts), ` +
+        `but ${version ?? "no version"} is installed; install node-llama-cpp@${SUPPORTED_NODE_LLAMA_CPP} and run \`npm run build:native\``,
+    );
+  }
+  const stamp = join(dirname(found), "inversion_trainer.stamp.json");
+  if (existsSync(stamp)) {
+    const built = (JSON.parse(readFileSync(stamp, "utf8")) as { nlcVersion?: string }).nlcVersion;
+    if (built && built !== version) {
+      throw new TrainerUnavailableError(
+        `the native trainer was built for node-llama-cpp ${built} but ${version} is installed; run \`npm run build:native -- --force\``,
+      );
+    }
+  }
+  return found;
+}
+
+/** Options understood by the addon's train(). */
+export interface NativeTrainOptions {
+  baseModelPath: string;
+  outPath: string;
+  initAdapterPath?: string;
+  backendDir?: string;
+  mode: "lora" | "full";
+  rank: number;
+  alpha: number;
+  targets: string[];
+  learningRate: number;
+  epochs: number;
+  batchSize: number;
+  contextSize: number;
+  threads: number;
+  seed: number;
+  /** "softmax" (default): prompt/padding rows get zero gradient; "none": every position is trained. */
+  masking?: "softmax" | "none";
+  /** Test hook: mask every row (the gradient must then be exactly zero). */
+  maskEverything?: boolean;
+  examples: { prompt: string; completion: string }[];
+}
+
+export interface NativeProgress {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  loss: number;
+  tokensPerSecond: number;
+}
+
+export interface NativeTrainResult {
+  outPath: string;
+  masking: string;
+  lossFirst: number;
+  lossLast: number;
+  lossMean: number;
+  steps: number;
+  tokens: number;
+  lossTokens: number;
+  windows: number;
+  seconds: number;
+  tokensPerSecond: number;
+  cancelled: boolean;
+  rank: number;
+  alpha: number;
+  adaptedTensors: number;
+  trainableParams: number;
+  architecture: string;
+}
+
+export interface TrainerAddon {
+  train(options: NativeTrainOptions, onProgress?: (p: NativeProgress) => void): Promise<NativeTrainResult>;
+  cancel(): void;
+  benchForward(options: {
+    modelPath: string;
+    backendDir?: string;
+    contextSize: number;
+    threads: number;
+    windows: number;
+  }): Promise<{ tokens: number; seconds: number; tokensPerSecond: number }>;
+  builtFor: { nodeLlamaCpp: string; llamaCpp: string };
+}
+
+/** Loads the addon in this process (the trainer normally runs it in a child process instead). */
+export function loadAddon(): TrainerAddon {
+  const path = addonPath();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const addon = require(path) as TrainerAddon;
+  if (addon.builtFor.nodeLlamaCpp !== SUPPORTED_NODE_LLAMA_CPP) {
+    throw new TrainerUnavailableError(
+      `the native trainer at ${path} was built for node-llama-cpp ${addon.builtFor.nodeLlamaCpp}; run \`npm run build:native -- --force\``,
+    );
+  }
+  return addon;
+}

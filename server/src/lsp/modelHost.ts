@@ -1,0 +1,176 @@
+// Owns the hover/diagnostics model: loads it lazily for the configured model + adapter, reports its state, and
+// never retries a failed load until the configuration changes or a reload is asked for (no crash loops).
+import { existsSync, statSync } from "node:fs";
+import { isAbsolute } from "node:path";
+import { Engine, bestAdapter, latestRun } from "../engine/api";
+import type { InversionSettings, ModelState } from "../../../shared/protocol";
+
+export interface ModelHostEvents {
+  status(s: { model: ModelState; modelPath: string | null; adapterPath: string | null; message: string | null; progress?: number }): void;
+  missing(modelPath: string, reason: string): void;
+  log(message: string): void;
+}
+
+interface Desired {
+  modelPath: string;
+  gpu: "auto" | "off";
+  threads?: number;
+  adapterPath: string | null;
+  key: string;
+}
+
+export function isRemoteModel(ref: string): boolean {
+  return /^(hf:|huggingface:|https?:)/i.test(ref);
+}
+
+/** Why a configured model cannot be used, or null when it can be tried. */
+export function modelProblem(ref: string): string | null {
+  if (!ref) return "No model is set (inversion.model).";
+  if (isRemoteModel(ref)) return null;
+  if (!isAbsolute(ref)) return `The model path "${ref}" is not absolute.`;
+  if (!existsSync(ref)) return `The model file ${ref} does not exist.`;
+  try {
+    if (!statSync(ref).isFile()) return `${ref} is not a file.`;
+  } catch (err) {
+    return `${ref} cannot be read: ${(err as Error).message}`;
+  }
+  return null;
+}
+
+/** The adapter hovers use: "base" → none, "best" → best cycle of the latest run, else the given path. */
+export async function resolveHoverAdapter(setting: string, runsDirectory: string, log: (m: string) => void): Promise<string | null> {
+  if (setting === "base") return null;
+  if (setting === "best" || !setting) {
+    if (!runsDirectory) return null;
+    const run = await latestRun(runsDirectory).catch(() => null);
+    if (!run) return null;
+    return (await bestAdapter(run).catch(() => null)) ?? null;
+  }
+  if (!existsSync(setting)) {
+    log(`inversion.hoverAdapter: ${setting} does not exist; using the base model.`);
+    return null;
+  }
+  return setting;
+}
+
+export class ModelHost {
+  private desired: Desired | null = null;
+  private engine: Engine | null = null;
+  private engineKey: string | null = null;
+  private loading: { key: string; promise: Promise<Engine | null>; abort: AbortController } | null = null;
+  private failedKey: string | null = null;
+  private missingNotified = new Set<string>();
+  state: ModelState = "none";
+  message: string | null = "No model is set.";
+
+  constructor(private readonly events: ModelHostEvents, private readonly disposeLater: (fn: () => Promise<void>) => void) {}
+
+  get current(): { modelPath: string | null; adapterPath: string | null } {
+    return { modelPath: this.desired?.modelPath ?? null, adapterPath: this.desired?.adapterPath ?? null };
+  }
+
+  /** Applies settings; returns true when the model or adapter changed (cached scores are then stale). */
+  async configure(s: InversionSettings, opts: { force?: boolean } = {}): Promise<boolean> {
+    const adapterPath = s.model ? await resolveHoverAdapter(s.hoverAdapter, s.runsDirectory, this.events.log) : null;
+    const threads = s.threads > 0 ? s.threads : undefined;
+    const key = JSON.stringify([s.model, s.gpu, threads ?? 0, adapterPath]);
+    const changed = key !== this.desired?.key;
+    this.desired = { modelPath: s.model, gpu: s.gpu, threads, adapterPath, key };
+    if (opts.force) {
+      this.failedKey = null;
+      this.missingNotified.clear();
+    }
+    if (changed || opts.force) {
+      this.failedKey = opts.force ? null : this.failedKey;
+      if (this.loading && this.loading.key !== key) this.loading.abort.abort();
+      if (this.engine && (this.engineKey !== key || opts.force)) this.drop();
+      const problem = modelProblem(s.model);
+      if (problem) {
+        this.setState(s.model ? "missing" : "none", problem);
+        if (s.model && !this.missingNotified.has(s.model)) {
+          this.missingNotified.add(s.model);
+          this.events.missing(s.model, problem);
+        }
+      } else if (!this.engine) {
+        this.setState("none", "The model loads when it is first needed.");
+      }
+    }
+    return changed;
+  }
+
+  /** Loads (once) and returns the engine, or null when no usable model is configured. */
+  async get(signal?: AbortSignal): Promise<Engine | null> {
+    const d = this.desired;
+    if (!d || modelProblem(d.modelPath)) return null;
+    if (this.engine && this.engineKey === d.key) return this.engine;
+    if (this.failedKey === d.key) return null;
+    if (!this.loading || this.loading.key !== d.key) this.loading = this.load(d);
+    const loading = this.loading;
+    if (!signal) return loading.promise;
+    return Promise.race([
+      loading.promise,
+      new Promise<null>((resolve) => {
+        if (signal.aborted) resolve(null);
+        signal.addEventListener("abort", () => resolve(null), { once: true });
+      }),
+    ]);
+  }
+
+  private load(d: Desired): { key: string; promise: Promise<Engine | null>; abort: AbortController } {
+    const abort = new AbortController();
+    const started = Date.now();
+    this.setState("loading", `Loading ${d.modelPath}${d.adapterPath ? ` with adapter ${d.adapterPath}` : ""}…`);
+    this.events.log(`Loading model ${d.modelPath} (gpu ${d.gpu}${d.threads ? `, ${d.threads} threads` : ""})${d.adapterPath ? ` with adapter ${d.adapterPath}` : ""}`);
+    const promise = Engine.open(
+      { modelPath: d.modelPath, gpu: d.gpu, threads: d.threads, adapterPath: d.adapterPath },
+      {
+        signal: abort.signal,
+        onProgress: (msg, fraction) => this.setState("loading", msg, fraction),
+      },
+    ).then(
+      async (engine) => {
+        if (this.loading?.abort !== abort || this.desired?.key !== d.key) {
+          // Superseded while loading.
+          await engine.dispose().catch(() => undefined);
+          return this.desired ? this.get() : null;
+        }
+        this.loading = null;
+        this.engine = engine;
+        this.engineKey = d.key;
+        this.events.log(`Model ready in ${Date.now() - started} ms: ${engine.modelPath}${engine.adapterPath ? ` + ${engine.adapterPath}` : ""}`);
+        this.setState("ready", null);
+        return engine;
+      },
+      (err: unknown) => {
+        if (this.loading?.abort === abort) this.loading = null;
+        if (abort.signal.aborted) return null;
+        const message = (err as Error)?.message ?? String(err);
+        this.failedKey = d.key;
+        this.events.log(`Model failed to load: ${message}`);
+        this.setState("error", message);
+        return null;
+      },
+    );
+    return { key: d.key, promise, abort };
+  }
+
+  private drop(): void {
+    const old = this.engine;
+    this.engine = null;
+    this.engineKey = null;
+    if (old) this.disposeLater(() => old.dispose());
+  }
+
+  private setState(state: ModelState, message: string | null, progress?: number): void {
+    this.state = state;
+    this.message = message;
+    this.events.status({ model: state, modelPath: this.desired?.modelPath || null, adapterPath: this.desired?.adapterPath ?? null, message, progress });
+  }
+
+  async dispose(): Promise<void> {
+    this.loading?.abort.abort();
+    const e = this.engine;
+    this.engine = null;
+    if (e) await e.dispose().catch(() => undefined);
+  }
+}

@@ -1,0 +1,98 @@
+// Self-improvement runs started from the editor: one at a time, cancellable (LSP cancellation, work-done cancel
+// and the stop request all abort the same AbortController that the engine and trainer observe).
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { DEFAULT_RUN_OPTIONS, runLoop, type RunOptions } from "../engine/api";
+import type { CycleRecord, RunEvent } from "../engine/types";
+import type { InversionSettings, RunInfo, RunOverrides } from "../../../shared/protocol";
+
+export function runName(date = new Date()): string {
+  return `run-${date.toISOString().replace(/[:.]/g, "-").replace("T", "_").slice(0, 23)}`;
+}
+
+export function runOptions(settings: InversionSettings, overrides: RunOverrides = {}): RunOptions {
+  if (!settings.runsDirectory && !overrides.out) throw new Error("No runs directory is set (inversion.runsDirectory) and no workspace folder is open.");
+  return {
+    ...DEFAULT_RUN_OPTIONS,
+    modelPath: settings.model,
+    out: overrides.out ?? join(settings.runsDirectory, runName()),
+    cycles: overrides.cycles ?? settings.cycles,
+    tasks: overrides.tasks ?? settings.tasks,
+    candidates: overrides.candidates ?? settings.candidates,
+    threshold: overrides.threshold ?? settings.threshold,
+    temperature: overrides.temperature ?? settings.temperature,
+    learningRate: overrides.learningRate ?? settings.learningRate,
+    loraRank: overrides.loraRank ?? settings.loraRank,
+    train: overrides.train ?? settings.train,
+    seed: overrides.seed ?? settings.seed,
+    gpu: settings.gpu,
+    threads: settings.threads > 0 ? settings.threads : undefined,
+    resume: overrides.resume ?? false,
+  };
+}
+
+/** Progress of a run in percent from an engine event (coarse: cycles, and the phase's done/total inside one). */
+export function percent(e: RunEvent, cycles: number, last: number): number {
+  if (e.type === "phase" && e.total > 0) return Math.min(99, Math.max(last, Math.floor(((e.cycle - 1 + Math.min(1, e.done / e.total) * 0.9) / cycles) * 100)));
+  if (e.type === "cycle") return Math.min(99, Math.max(last, Math.floor((e.record.cycle / cycles) * 100)));
+  return last;
+}
+
+export function describe(e: RunEvent, cycles: number): string | null {
+  switch (e.type) {
+    case "phase":
+      return `Cycle ${e.cycle}/${cycles}: ${e.message} ${e.done}/${e.total}`;
+    case "train":
+      return `Cycle ${e.cycle}/${cycles}: training step ${e.progress.step}/${e.progress.totalSteps}, loss ${e.progress.loss.toFixed(3)}`;
+    case "cycle":
+      return `Cycle ${e.record.cycle}/${cycles} done: mean score ${e.record.selection?.meanScore?.toFixed(3) ?? "?"}, accepted ${e.record.selection?.accepted ?? "?"}`;
+    case "log":
+      return null;
+  }
+}
+
+export interface ActiveRun {
+  runDir: string;
+  abort: AbortController;
+  promise: Promise<{ runDir: string; cycles: CycleRecord[]; cancelled: boolean }>;
+}
+
+export class RunManager {
+  active: ActiveRun | null = null;
+
+  start(opts: RunOptions, onEvent: (e: RunEvent) => void): ActiveRun {
+    if (this.active) throw new Error(`A run is already in progress (${this.active.runDir}); stop it first.`);
+    const abort = new AbortController();
+    const promise = runLoop(opts, { signal: abort.signal, onEvent }).finally(() => {
+      if (this.active?.abort === abort) this.active = null;
+    });
+    this.active = { runDir: opts.out, abort, promise };
+    return this.active;
+  }
+
+  stop(): boolean {
+    if (!this.active || this.active.abort.signal.aborted) return false;
+    this.active.abort.abort();
+    return true;
+  }
+}
+
+export async function listRuns(root: string): Promise<RunInfo[]> {
+  if (!root) return [];
+  let names: string[];
+  try {
+    names = await readdir(root);
+  } catch {
+    return [];
+  }
+  const runs: RunInfo[] = [];
+  for (const name of names) {
+    try {
+      const st = await stat(join(root, name, "config.json"));
+      runs.push({ runDir: join(root, name), name, time: st.mtimeMs });
+    } catch {
+      // not a run
+    }
+  }
+  return runs.sort((a, b) => b.time - a.time);
+}

@@ -1,0 +1,144 @@
+// Cached model readings and scores of script commands. Keys are content hashes of (model, adapter, text).
+import type { Engine } from "../engine/api";
+import { MAX_COMMAND_CHARS } from "../engine/api";
+import type { CommandScore, ScoreResult } from "../../../shared/protocol";
+import type { ScriptCommand } from "../shell/parser";
+import { LruCache, hashKey } from "./cache";
+
+export interface Agreement {
+  score: ScoreResult;
+  reading: string;
+}
+
+/** Why a script entry cannot be scored, or null. */
+export function unscorable(entry: ScriptCommand): string | null {
+  const c = entry.text.trim();
+  if (!c) return "empty command";
+  if (c.length > MAX_COMMAND_CHARS) return `command longer than ${MAX_COMMAND_CHARS} characters`;
+  return null;
+}
+
+export class Scorer {
+  private readonly readings = new LruCache<string>(20000);
+  private readonly agreements = new LruCache<Agreement>(20000);
+  private readonly fidelities = new LruCache<ScoreResult | null>(5000);
+
+  private modelKey(engine: Engine): string {
+    return `${engine.modelPath}|${engine.adapterPath ?? ""}`;
+  }
+
+  agreementKey(engine: Engine, intent: string, command: string): string {
+    return hashKey("agree", this.modelKey(engine), intent, command.trim());
+  }
+
+  cachedAgreement(engine: Engine, intent: string, command: string): Agreement | undefined {
+    return this.agreements.get(this.agreementKey(engine, intent, command));
+  }
+
+  /** engine.score(intent, command): how well the comment and the command agree, plus the model's reading. */
+  async agreement(engine: Engine, intent: string, command: string, signal?: AbortSignal): Promise<Agreement> {
+    const key = this.agreementKey(engine, intent, command);
+    const hit = this.agreements.get(key);
+    if (hit) return hit;
+    const r = await engine.score(intent, command, { signal });
+    const value: Agreement = { score: r.score, reading: r.reconstruction };
+    this.agreements.set(key, value);
+    this.readings.set(hashKey("read", this.modelKey(engine), command.trim()), r.reconstruction);
+    return value;
+  }
+
+  async reading(engine: Engine, command: string, signal?: AbortSignal): Promise<string> {
+    const key = hashKey("read", this.modelKey(engine), command.trim());
+    const hit = this.readings.get(key);
+    if (hit !== undefined) return hit;
+    const r = await engine.invert(command, { signal });
+    this.readings.set(key, r);
+    return r;
+  }
+
+  /** engine.score(reading, command): how strongly the command supports the model's own reading of it. */
+  async fidelity(engine: Engine, reading: string, command: string, signal?: AbortSignal): Promise<ScoreResult | null> {
+    if (!reading.trim()) return null;
+    const key = hashKey("fid", this.modelKey(engine), reading, command.trim());
+    const hit = this.fidelities.get(key);
+    if (hit !== undefined) return hit;
+    let value: ScoreResult | null;
+    try {
+      value = (await engine.score(reading, command, { signal })).score;
+    } catch (err) {
+      if (err instanceof RangeError) value = null;
+      else throw err;
+    }
+    this.fidelities.set(key, value);
+    return value;
+  }
+
+  async full(engine: Engine, entry: ScriptCommand, signal?: AbortSignal): Promise<CommandScore> {
+    const command = entry.text;
+    let agreement: ScoreResult | null = null;
+    let reading: string;
+    const intent = entry.intent?.trim() || null;
+    if (intent) {
+      try {
+        const a = await this.agreement(engine, intent, command, signal);
+        agreement = a.score;
+        reading = a.reading;
+      } catch (err) {
+        if (!(err instanceof RangeError)) throw err;
+        reading = await this.reading(engine, command, signal);
+      }
+    } else {
+      reading = await this.reading(engine, command, signal);
+    }
+    const fidelity = await this.fidelity(engine, reading, command, signal);
+    return {
+      command,
+      intent,
+      range: { startLine: entry.startLine, startCol: entry.startCol, endLine: entry.endLine, endCol: entry.endCol },
+      reading,
+      fidelity,
+      agreement,
+      adapterPath: engine.adapterPath,
+    };
+  }
+
+  clear(): void {
+    this.readings.clear();
+    this.agreements.clear();
+    this.fidelities.clear();
+  }
+}
+
+const fmt = (v: number): string => (Number.isFinite(v) ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3)) : String(v));
+
+function partsTable(s: ScoreResult): string {
+  const rows = Object.entries(s.parts).map(([k, v]) => `| ${k} | ${fmt(v)} |`);
+  return rows.length ? `| part | value |\n|---|---|\n${rows.join("\n")}` : "";
+}
+
+function mdEscape(s: string): string {
+  return s.replace(/([\\`*_{}[\]()#+\-.!|<>])/g, "\\$1");
+}
+
+/** The hover's markdown. */
+export function hoverMarkdown(r: CommandScore, diagnosticsThreshold: number): string {
+  const out: string[] = [];
+  out.push(`**Inversion** — the model reads this command as:`);
+  out.push(`> ${r.reading.trim() ? mdEscape(r.reading.trim()) : "_(nothing: the model produced no reading)_"}`);
+  if (r.agreement && r.intent) {
+    const flag = r.agreement.value < diagnosticsThreshold ? " ⚠ disagree" : "";
+    out.push(`**Agreement with the comment** \`${fmt(r.agreement.value)}\`${flag} (scorer \`${r.agreement.scorer}\`)`);
+    out.push(`Comment: _${mdEscape(r.intent)}_`);
+    out.push(mdEscape(r.agreement.explanation));
+    out.push(partsTable(r.agreement));
+  }
+  if (r.fidelity) {
+    out.push(`**Fidelity** \`${fmt(r.fidelity.value)}\` — how strongly the command supports its own reading (scorer \`${r.fidelity.scorer}\`)`);
+    out.push(mdEscape(r.fidelity.explanation));
+    out.push(partsTable(r.fidelity));
+  } else {
+    out.push(`**Fidelity** — not computable (empty reading).`);
+  }
+  out.push(`_${r.adapterPath ? `adapter ${mdEscape(r.adapterPath)}` : "base model"}_`);
+  return out.filter(Boolean).join("\n\n");
+}

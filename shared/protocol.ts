@@ -1,0 +1,283 @@
+// The one typed protocol of Inversion: LSP custom messages (client <-> server, eslint `customMessages.ts` style)
+// and the messages between the extension host and the progress-panel webview (discriminated unions).
+// Imported by client/src, server/src/lsp and webview/src. Only *types* from the engine are imported here, so
+// the webview bundle pulls in no engine code.
+import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
+import type { CycleRecord, RunEvent, ScoreResult } from "../server/src/engine/types";
+
+export type { CycleRecord, RunEvent, ScoreResult };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings (the `inversion.*` section, as the client hands it to the server after resolving paths)
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface InversionSettings {
+  /** Local .gguf path or `hf:` URI; "" when none is set. Relative paths are resolved by the client. */
+  model: string;
+  gpu: "auto" | "off";
+  /** 0 = let the engine choose. */
+  threads: number;
+  cycles: number;
+  tasks: number;
+  candidates: number;
+  threshold: number;
+  temperature: number;
+  learningRate: number;
+  loraRank: number;
+  train: "lora" | "none";
+  seed: number;
+  /** "best" (best cycle of the latest run), "base" (no adapter) or a path to an adapter .gguf. */
+  hoverAdapter: string;
+  diagnostics: {
+    enabled: boolean;
+    /** A Warning is shown when the comment/command agreement score is below this. */
+    threshold: number;
+    /** Commands scored per pass before yielding (large scripts are scored incrementally). */
+    maxCommandsPerPass: number;
+    /** Debounce after an edit, in ms. */
+    debounceMs: number;
+  };
+  /** Absolute directory holding run directories (resolved by the client). */
+  runsDirectory: string;
+  /** Files larger than this many bytes are not scored. */
+  maxFileBytes: number;
+}
+
+export const DEFAULT_SETTINGS: InversionSettings = {
+  model: "",
+  gpu: "auto",
+  threads: 0,
+  cycles: 3,
+  tasks: 20,
+  candidates: 3,
+  threshold: 0.5,
+  temperature: 0.7,
+  learningRate: 2e-4,
+  loraRank: 16,
+  train: "lora",
+  seed: 1,
+  hoverAdapter: "best",
+  diagnostics: { enabled: true, threshold: 0.2, maxCommandsPerPass: 20, debounceMs: 400 },
+  runsDirectory: "",
+  maxFileBytes: 2_000_000,
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Server -> client
+// ---------------------------------------------------------------------------------------------------------------
+
+export type ModelState = "none" | "missing" | "loading" | "ready" | "error";
+export type RunState = "idle" | "running" | "cancelling";
+
+export interface ServerStatus {
+  /** The server's process id (lets tests and the status tooltip tell restarts apart). */
+  pid: number;
+  model: ModelState;
+  /** The model path or URI the state is about. */
+  modelPath: string | null;
+  /** The adapter hovers and diagnostics use; null = base model. */
+  adapterPath: string | null;
+  /** Human-readable detail: the loading step, the error, why the model is missing. */
+  message: string | null;
+  /** Loading progress in [0, 1] when known. */
+  progress?: number;
+  run: RunState;
+  runDir: string | null;
+  /** The latest completed cycle of the current or latest run. */
+  lastCycle: { cycle: number; meanScoreBefore: number; meanScoreAfter: number | null } | null;
+}
+
+/** Sent whenever the model or run state changes; drives the status-bar item (no pop-ups). */
+export namespace StatusNotification {
+  export const method = "inversion/status" as const;
+  export const type = new NotificationType<ServerStatus>(method);
+}
+
+/** Sent once per model configuration when the configured model cannot be found (client shows one message). */
+export namespace ModelMissingNotification {
+  export const method = "inversion/modelMissing" as const;
+  export interface Params {
+    modelPath: string;
+    reason: string;
+  }
+  export const type = new NotificationType<Params>(method);
+}
+
+/** Every engine event of a run (phase, train progress, cycle record, log); the client forwards it to the panel. */
+export namespace CycleProgressNotification {
+  export const method = "inversion/cycleProgress" as const;
+  export interface Params {
+    runDir: string;
+    event: RunEvent;
+  }
+  export const type = new NotificationType<Params>(method);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Client -> server
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Overrides of the run settings for one run (tests use small runs). */
+export interface RunOverrides {
+  cycles?: number;
+  tasks?: number;
+  candidates?: number;
+  threshold?: number;
+  temperature?: number;
+  learningRate?: number;
+  loraRank?: number;
+  train?: "lora" | "none";
+  seed?: number;
+  /** Explicit run directory; default a new timestamped directory under the runs directory. */
+  out?: string;
+  resume?: boolean;
+}
+
+/**
+ * Runs self-improvement cycles. Reports `$/progress` work-done progress (begin … report … end) and honours
+ * `$/cancelRequest` and work-done cancel: cancelling aborts the engine (and trainer) through an AbortSignal.
+ */
+export namespace RunCyclesRequest {
+  export const method = "inversion/runCycles" as const;
+  export interface Params {
+    overrides?: RunOverrides;
+    workDoneToken?: string | number;
+  }
+  export interface Result {
+    runDir: string;
+    cycles: CycleRecord[];
+    cancelled: boolean;
+  }
+  export const type = new RequestType<Params, Result, void>(method);
+}
+
+/** Stops the current run (same effect as cancelling the request). Resolves once the stop has been requested. */
+export namespace StopRunRequest {
+  export const method = "inversion/stopRun" as const;
+  export interface Result {
+    stopped: boolean;
+  }
+  export const type = new RequestType0<Result, void>(method);
+}
+
+export interface CommandScore {
+  command: string;
+  intent: string | null;
+  range: { startLine: number; startCol: number; endLine: number; endCol: number };
+  /** The model's greedy reading of the command. */
+  reading: string;
+  /** How strongly the command supports its own reading (score(reading, command)); null when not computable. */
+  fidelity: ScoreResult | null;
+  /** How well the comment's intent and the command agree (score(intent, command)); null without intent. */
+  agreement: ScoreResult | null;
+  adapterPath: string | null;
+}
+
+/** Scores the command at a position (the "Score command at cursor" command). Null when no command is there. */
+export namespace ScoreCommandRequest {
+  export const method = "inversion/scoreCommand" as const;
+  export interface Params {
+    uri: string;
+    position: { line: number; character: number };
+  }
+  export const type = new RequestType<Params, CommandScore | null, void>(method);
+}
+
+export interface RunInfo {
+  runDir: string;
+  name: string;
+  /** ms since epoch of config.json. */
+  time: number;
+}
+
+export namespace ListRunsRequest {
+  export const method = "inversion/listRuns" as const;
+  export interface Result {
+    runsDirectory: string;
+    runs: RunInfo[];
+    latest: string | null;
+  }
+  export const type = new RequestType0<Result, void>(method);
+}
+
+export namespace ReadRunRequest {
+  export const method = "inversion/readRun" as const;
+  export interface Params {
+    runDir: string;
+  }
+  export interface Result {
+    runDir: string;
+    cycles: CycleRecord[];
+    config: unknown;
+  }
+  export const type = new RequestType<Params, Result, void>(method);
+}
+
+/** Reloads the hover model (e.g. after "Select model"); settings are pulled again. */
+export namespace ReloadModelRequest {
+  export const method = "inversion/reloadModel" as const;
+  export const type = new RequestType0<ServerStatus, void>(method);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Extension host <-> webview (progress panel)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** One chart point per cycle. */
+export interface CyclePoint {
+  cycle: number;
+  /** Mean score of this cycle's training-task candidates (what selection saw). */
+  selectionScore: number | null;
+  /** Held-out mean score before / after this cycle's training (null when there are no held-out tasks or no training). */
+  scoreBefore: number | null;
+  scoreAfter: number | null;
+  acceptanceRate: number;
+  trainLoss: number | null;
+  external: number | null;
+}
+
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+export function cyclePoint(r: CycleRecord): CyclePoint {
+  const sel = r.selection as CycleRecord["selection"] | undefined;
+  return {
+    cycle: r.cycle,
+    selectionScore: sel && sel.candidates > 0 ? num(sel.meanScore) : null,
+    scoreBefore: r.before && r.before.candidates > 0 ? num(r.before.meanScore) : null,
+    scoreAfter: r.after && r.after.candidates > 0 ? num(r.after.meanScore) : null,
+    acceptanceRate: num(sel?.acceptanceRate ?? r.before?.acceptanceRate) ?? 0,
+    trainLoss: r.train ? num(r.train.lossMean) : null,
+    external: r.external ? num(r.external.nlc2cmd) : null,
+  };
+}
+
+export type HostToWebview =
+  /** Full state: which run is shown, its points, the known runs. Sent on `ready` and when another run is opened. */
+  | { type: "init"; runDir: string | null; points: CyclePoint[]; runs: RunInfo[]; live: boolean }
+  /** A cycle of the run being shown completed. */
+  | { type: "cycle"; runDir: string; point: CyclePoint }
+  /** A phase or training step of the live run (status line only). */
+  | { type: "status"; runDir: string | null; text: string; running: boolean }
+  | { type: "runs"; runs: RunInfo[] }
+  | { type: "error"; message: string };
+
+export type WebviewToHost =
+  | { type: "ready"; runDir: string | null }
+  | { type: "openRun"; runDir: string }
+  | { type: "refreshRuns" }
+  /** Sent after every render: what the panel shows (lets the host and tests know the points arrived). */
+  | { type: "rendered"; runDir: string | null; points: number };
+
+/** What the webview persists with setState (and the serializer gets back after a reload). */
+export interface WebviewState {
+  runDir: string | null;
+  points: CyclePoint[];
+  runs: RunInfo[];
+  status: string;
+}
+
+export function isWebviewToHost(m: unknown): m is WebviewToHost {
+  if (!m || typeof m !== "object") return false;
+  const t = (m as { type?: unknown }).type;
+  return t === "ready" || t === "openRun" || t === "refreshRuns" || t === "rendered";
+}

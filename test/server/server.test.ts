@@ -1,0 +1,358 @@
+// The language server over stdio (the real bundle, dist/server.js) with the real engine and the tiny fixture model.
+// Scores of a random model are noise, so these tests assert behaviour, never numbers. Needs `npm run build`.
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import {
+  CancellationTokenSource,
+  CodeActionRequest,
+  ConfigurationRequest,
+  DidChangeConfigurationNotification,
+  DidChangeTextDocumentNotification,
+  DidOpenTextDocumentNotification,
+  ExitNotification,
+  HoverRequest,
+  InitializeRequest,
+  InitializedNotification,
+  LSPErrorCodes,
+  LogMessageNotification,
+  PublishDiagnosticsNotification,
+  RegistrationRequest,
+  ShutdownRequest,
+  StreamMessageReader,
+  StreamMessageWriter,
+  WorkDoneProgressCreateRequest,
+  createProtocolConnection,
+  type Diagnostic,
+  type ProtocolConnection,
+  type PublishDiagnosticsParams,
+} from "vscode-languageserver-protocol/node";
+import { writeFixtureModel } from "../../server/src/engine/api";
+import {
+  CycleProgressNotification,
+  ListRunsRequest,
+  ModelMissingNotification,
+  ReadRunRequest,
+  RunCyclesRequest,
+  StatusNotification,
+  StopRunRequest,
+  type ServerStatus,
+} from "../../shared/protocol";
+
+const ROOT = resolve(__dirname, "../..");
+const SERVER = join(ROOT, "dist/server.js");
+let tmp: string;
+let fixture: string;
+
+before(async () => {
+  assert.ok(existsSync(SERVER), `missing ${SERVER}: run npm run build first`);
+  tmp = mkdtempSync(join(tmpdir(), "inversion-server-"));
+  fixture = await writeFixtureModel(join(tmp, "fixture.gguf"));
+});
+after(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+type Settings = Record<string, unknown> & { diagnostics: Record<string, unknown> };
+
+interface Session {
+  conn: ProtocolConnection;
+  proc: ChildProcess;
+  settings: Settings;
+  diagnostics: Map<string, PublishDiagnosticsParams[]>;
+  progress: { token: string | number; value: { kind: string; message?: string; percentage?: number } }[];
+  statuses: ServerStatus[];
+  cycleEvents: CycleProgressNotification.Params[];
+  missing: ModelMissingNotification.Params[];
+  logs: string[];
+  close(): Promise<void>;
+}
+
+async function startServer(settings: Partial<Settings>): Promise<Session> {
+  // Own process group: the finally kills everything the server started.
+  const proc = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"], detached: true });
+  const stderr: string[] = [];
+  proc.stderr!.on("data", (d) => stderr.push(String(d)));
+  const conn = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+  const s: Session = {
+    conn,
+    proc,
+    settings: {
+      model: fixture,
+      gpu: "off",
+      threads: 1,
+      runsDirectory: join(tmp, "runs"),
+      hoverAdapter: "base",
+      ...settings,
+      diagnostics: { enabled: true, threshold: 1.01, debounceMs: 50, maxCommandsPerPass: 50, ...(settings.diagnostics ?? {}) },
+    },
+    diagnostics: new Map(),
+    progress: [],
+    statuses: [],
+    cycleEvents: [],
+    missing: [],
+    logs: [],
+    async close() {
+      try {
+        await Promise.race([conn.sendRequest(ShutdownRequest.type), new Promise((r) => setTimeout(r, 10_000))]);
+        await conn.sendNotification(ExitNotification.type);
+      } catch {
+        // already gone
+      } finally {
+        conn.dispose();
+        try {
+          process.kill(-proc.pid!, "SIGKILL");
+        } catch {
+          // exited
+        }
+      }
+    },
+  };
+  conn.onNotification(PublishDiagnosticsNotification.type, (p) => {
+    const list = s.diagnostics.get(p.uri) ?? [];
+    list.push(p);
+    s.diagnostics.set(p.uri, list);
+  });
+  conn.onNotification("$/progress", (p: Session["progress"][number]) => s.progress.push(p));
+  conn.onNotification(StatusNotification.type, (p) => s.statuses.push(p));
+  conn.onNotification(CycleProgressNotification.type, (p) => s.cycleEvents.push(p));
+  conn.onNotification(ModelMissingNotification.type, (p) => s.missing.push(p));
+  conn.onNotification(LogMessageNotification.type, (p) => s.logs.push(p.message));
+  conn.onRequest(WorkDoneProgressCreateRequest.type, () => null);
+  conn.onRequest(RegistrationRequest.type, () => undefined);
+  conn.onRequest(ConfigurationRequest.type, (p) => p.items.map((i) => (i.section === "inversion" ? s.settings : null)));
+  conn.listen();
+  proc.on("exit", (code) => {
+    if (code && code !== 0) console.error(`server exited ${code}\n${stderr.join("")}`);
+  });
+  await conn.sendRequest(InitializeRequest.type, {
+    processId: process.pid,
+    rootUri: null,
+    capabilities: { window: { workDoneProgress: true }, workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } } },
+    workspaceFolders: null,
+  });
+  await conn.sendNotification(InitializedNotification.type, {});
+  return s;
+}
+
+async function waitFor<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const uriOf = (name: string) => pathToFileURL(join(tmp, name)).href;
+function open(s: Session, name: string, text: string, version = 1): string {
+  const uri = uriOf(name);
+  void s.conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: "shellscript", version, text } });
+  return uri;
+}
+const lastDiagnostics = (s: Session, uri: string): Diagnostic[] | undefined => s.diagnostics.get(uri)?.at(-1)?.diagnostics;
+
+const SCRIPT = [
+  "#!/usr/bin/env bash",
+  "# list all files in the temp directory",
+  "ls -la /tmp",
+  "",
+  "# count lines in the log",
+  "wc -l /var/log/syslog",
+  "echo done",
+].join("\n");
+
+describe("language server over stdio", { timeout: 180_000 }, () => {
+  let s: Session;
+  before(async () => {
+    s = await startServer({});
+  });
+  after(async () => {
+    await s?.close();
+  });
+
+  test("diagnostics appear under a high threshold, vanish at -1, and offer a code action", async () => {
+    const uri = open(s, "a.sh", SCRIPT);
+    const diags = await waitFor("diagnostics", () => {
+      const d = lastDiagnostics(s, uri);
+      return d && d.length === 2 ? d : undefined;
+    }, 60_000);
+    for (const d of diags) {
+      assert.equal(d.severity, 2, "Warning");
+      assert.equal(d.source, "inversion");
+      assert.match(d.message, /reads the command as/);
+    }
+    assert.deepEqual(diags.map((d) => d.range.start.line).sort(), [2, 5]);
+    assert.deepEqual(diags[0].range.start, { line: 2, character: 0 });
+
+    // The quick fix inserts the model's reading as a comment (only when the model produced one).
+    const d0 = diags.find((d) => d.range.start.line === 2)!;
+    const actions = (await s.conn.sendRequest(CodeActionRequest.type, {
+      textDocument: { uri },
+      range: d0.range,
+      context: { diagnostics: [d0] },
+    })) as { title: string; edit?: { changes: Record<string, { newText: string; range: { start: { line: number } } }[]> } }[];
+    const reading = (d0.data as { reading: string }).reading.replace(/\s+/g, " ").trim();
+    if (reading) {
+      assert.equal(actions.length, 1);
+      const edit = actions[0].edit!.changes[uri][0];
+      assert.equal(edit.newText, `# ${reading}\n`);
+      assert.equal(edit.range.start.line, 2);
+    } else assert.equal(actions.length, 0);
+
+    const before = s.diagnostics.get(uri)!.length;
+    s.settings.diagnostics.threshold = -1;
+    await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+    await waitFor("cleared diagnostics", () => s.diagnostics.get(uri)!.length > before && lastDiagnostics(s, uri)!.length === 0);
+    s.settings.diagnostics.threshold = 1.01;
+    await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+    await waitFor("diagnostics again", () => lastDiagnostics(s, uri)!.length === 2);
+  });
+
+  test("edits re-score only the changed document version", async () => {
+    const uri = open(s, "edit.sh", SCRIPT);
+    await waitFor("diagnostics", () => lastDiagnostics(s, uri)?.length === 2, 30_000);
+    const text = SCRIPT + "\n# print the date\ndate\n";
+    await s.conn.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version: 2 }, contentChanges: [{ text }] });
+    const p = await waitFor("diagnostics v2", () => s.diagnostics.get(uri)!.find((d) => d.version === 2 && d.diagnostics.length === 3));
+    assert.equal(p.diagnostics.length, 3);
+  });
+
+  test("hover shows the model's reading, the fidelity score and its parts, and the agreement with the comment", async () => {
+    const uri = open(s, "hover.sh", SCRIPT);
+    const hover = await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 3 } });
+    assert.ok(hover, "hover");
+    const md = (hover!.contents as { kind: string; value: string }).value;
+    assert.match(md, /the model reads this command as/);
+    assert.match(md, /Agreement with the comment/);
+    assert.match(md, /list all files in the temp directory/);
+    assert.match(md, /Fidelity/);
+    assert.match(md, /logpWithCommand|not computable/);
+    assert.deepEqual(hover!.range!.start, { line: 2, character: 0 });
+    // A command without a comment: reading and fidelity, no agreement.
+    const h2 = await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 6, character: 1 } });
+    const md2 = (h2!.contents as { value: string }).value;
+    assert.match(md2, /reads this command as/);
+    assert.doesNotMatch(md2, /Agreement/);
+    // No command under the cursor: no hover.
+    assert.equal(await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 3, character: 0 } }), null);
+  });
+
+  test("binary and invalid-UTF-8 documents are skipped with a logged reason", async () => {
+    const uri = open(s, "binary.sh", "# list files\nls\u0000\u0001\u0002 -la\n\u0000\u0000ELF");
+    await waitFor("empty diagnostics", () => lastDiagnostics(s, uri)?.length === 0);
+    assert.equal(await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 1, character: 0 } }), null);
+    await waitFor("skip log", () => s.logs.some((l) => l.includes("binary.sh") && /binary/.test(l)));
+    const bad = open(s, "bad-utf8.sh", "# list files\nls \ufffd\ufffd\ufffd\ufffd -la\n");
+    await waitFor("empty diagnostics", () => lastDiagnostics(s, bad)?.length === 0);
+    await waitFor("skip log", () => s.logs.some((l) => l.includes("bad-utf8.sh") && /UTF-8/.test(l)));
+  });
+
+  test("a 50,000-line script is scored incrementally without blocking hovers", async () => {
+    s.settings.diagnostics.maxCommandsPerPass = 5;
+    await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+    const lines: string[] = [];
+    for (let i = 0; lines.length < 50_000; i++) lines.push(`# show line ${i}`, `echo ${i}`);
+    const uri = open(s, "big.sh", lines.join("\n"));
+    const first = await waitFor("first batch", () => s.diagnostics.get(uri)?.find((p) => p.diagnostics.length > 0), 60_000);
+    assert.ok(first.diagnostics.length <= 5, `first pass capped: ${first.diagnostics.length}`);
+    await waitFor("more batches", () => (lastDiagnostics(s, uri)?.length ?? 0) >= 15, 60_000);
+    // Hovers still answer while the background passes continue.
+    const t0 = Date.now();
+    const h = await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 40_001, character: 1 } });
+    assert.ok(h, "hover in a big file");
+    assert.ok(Date.now() - t0 < 20_000, `hover took ${Date.now() - t0} ms`);
+    s.settings.diagnostics.maxCommandsPerPass = 50;
+    await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+  });
+
+  test("a small run reports work-done progress begin..end and a cycle notification", async () => {
+    const token = "run-1";
+    const result = await s.conn.sendRequest(RunCyclesRequest.type, {
+      overrides: { cycles: 1, tasks: 2, candidates: 2, train: "none", out: join(tmp, "runs", "small") },
+      workDoneToken: token,
+    });
+    assert.equal(result.cancelled, false);
+    assert.equal(result.cycles.length, 1);
+    const mine = s.progress.filter((p) => p.token === token).map((p) => p.value.kind);
+    assert.equal(mine[0], "begin");
+    assert.equal(mine.at(-1), "end");
+    assert.ok(mine.includes("report"));
+    assert.ok(s.cycleEvents.some((e) => e.event.type === "cycle" && e.runDir === join(tmp, "runs", "small")));
+    const listed = await s.conn.sendRequest(ListRunsRequest.type);
+    assert.ok(listed.runs.some((r) => r.runDir === join(tmp, "runs", "small")));
+    const read = await s.conn.sendRequest(ReadRunRequest.type, { runDir: join(tmp, "runs", "small") });
+    assert.equal(read.cycles.length, 1);
+    await waitFor("idle status", () => s.statuses.at(-1)?.run === "idle" && s.statuses.at(-1)?.lastCycle?.cycle === 1);
+  });
+
+  test("cancelling the request stops the run (server-created progress when no token is given)", async () => {
+    const cts = new CancellationTokenSource();
+    const nProgress = s.progress.length;
+    const out = join(tmp, "runs", "cancelled");
+    const started = Date.now();
+    const pending = s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 50, tasks: 20, candidates: 2, train: "none", out } }, cts.token);
+    await waitFor("a progress report", () => s.progress.slice(nProgress).some((p) => p.value.kind === "report"), 60_000);
+    cts.cancel();
+    const t0 = Date.now();
+    try {
+      const r = await pending;
+      assert.equal(r.cancelled, true);
+      assert.ok(r.cycles.length < 50, "stopped early");
+    } catch (err) {
+      assert.equal((err as { code?: number }).code, LSPErrorCodes.RequestCancelled);
+    }
+    await waitFor("end of progress", () => s.progress.slice(nProgress).some((p) => p.value.kind === "end"), 30_000);
+    await waitFor("idle", () => s.statuses.at(-1)?.run === "idle", 30_000);
+    assert.ok(Date.now() - t0 < 30_000, `cancel took ${Date.now() - t0} ms (run lasted ${Date.now() - started} ms)`);
+  });
+
+  test("the stop request stops a running run", async () => {
+    const out = join(tmp, "runs", "stopped");
+    const pending = s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 50, tasks: 20, candidates: 2, train: "none", out }, workDoneToken: "stop-1" });
+    await waitFor("running", () => s.progress.some((p) => p.token === "stop-1" && p.value.kind === "report"), 60_000);
+    // A second run while one is active is refused.
+    await assert.rejects(s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 1, tasks: 1, out: join(tmp, "runs", "x") } }), /already in progress/);
+    assert.deepEqual(await s.conn.sendRequest(StopRunRequest.type), { stopped: true });
+    const r = await pending;
+    assert.equal(r.cancelled, true);
+    assert.equal(s.progress.filter((p) => p.token === "stop-1").at(-1)!.value.kind, "end");
+  });
+});
+
+describe("language server without a usable model", { timeout: 60_000 }, () => {
+  test("a missing model gives one clear notification, no hovers, and a clear run error", async () => {
+    const s = await startServer({ model: join(tmp, "does-not-exist.gguf") });
+    try {
+      const m = await waitFor("modelMissing", () => s.missing[0]);
+      assert.match(m.reason, /does not exist/);
+      await waitFor("missing status", () => s.statuses.at(-1)?.model === "missing");
+      const uri = open(s, "nomodel.sh", SCRIPT);
+      await waitFor("empty diagnostics", () => lastDiagnostics(s, uri)?.length === 0);
+      assert.equal(await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 1 } }), null);
+      await assert.rejects(s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 1 } }), /does not exist.*Select model/s);
+      // Config changes that keep the same missing model do not repeat the message.
+      await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(s.missing.length, 1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("no model set: status 'none', no notification", async () => {
+    const s = await startServer({ model: "" });
+    try {
+      await waitFor("status", () => s.statuses.at(-1));
+      assert.equal(s.statuses.at(-1)!.model, "none");
+      assert.equal(s.missing.length, 0);
+    } finally {
+      await s.close();
+    }
+  });
+});

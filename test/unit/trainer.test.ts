@@ -1,0 +1,413 @@
+// Native LoRA / full trainer (server/src/engine/train) on tiny fixture models. Needs the addon:
+// `npm run build:native`. Every model here is written by writeFixtureModel; nothing is downloaded.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { Llama, LlamaModel, Token } from "node-llama-cpp";
+import { writeFixtureModel } from "../../server/src/engine/fixtureModel";
+import { gguf, writeGguf } from "../../server/src/engine/gguf/writer";
+import {
+  createTrainer,
+  LlamaLoraTrainer,
+  runNativeTraining,
+  type LlamaTrainRequest,
+  type LlamaTrainResult,
+} from "../../server/src/engine/train";
+import type { TrainProgress } from "../../server/src/engine/types";
+
+const EXAMPLES = [
+  ["Task: list files\nCommand:", " ls -la"],
+  ["Task: show current directory\nCommand:", " pwd"],
+  ["Task: count lines in a file\nCommand:", " wc -l file"],
+  ["Task: show disk usage\nCommand:", " df -h"],
+  ["Task: find text files\nCommand:", " find . -name '*.txt'"],
+  ["Task: show running processes\nCommand:", " ps aux"],
+].map(([prompt, completion]) => ({ prompt: prompt!, completion: completion! }));
+
+let dir: string;
+let f32Path: string;
+let counter = 0;
+const out = (name: string): string => join(dir, `${name}-${++counter}.gguf`);
+
+function request(overrides: Partial<LlamaTrainRequest> = {}): LlamaTrainRequest {
+  return {
+    baseModelPath: f32Path,
+    examples: EXAMPLES,
+    outPath: out("adapter"),
+    mode: "lora",
+    rank: 4,
+    alpha: 8,
+    targets: ["attn_q", "attn_k", "attn_v", "attn_output"],
+    learningRate: 1e-2,
+    epochs: 20,
+    batchSize: 3,
+    contextSize: 64,
+    threads: 1,
+    seed: 1,
+    ...overrides,
+  };
+}
+
+// --- a minimal GGUF reader (metadata, tensor infos, tensor bytes) -------------------------------
+interface GgufTensorInfo {
+  name: string;
+  ne: number[];
+  type: number;
+  typeFieldOffset: number;
+  dataOffset: number;
+}
+interface ParsedGguf {
+  kv: Map<string, unknown>;
+  tensors: GgufTensorInfo[];
+  bytes: Buffer;
+}
+function parseGguf(bytes: Buffer): ParsedGguf {
+  let pos = 0;
+  const u32 = (): number => { const v = bytes.readUInt32LE(pos); pos += 4; return v; };
+  const u64 = (): number => { const v = Number(bytes.readBigUInt64LE(pos)); pos += 8; return v; };
+  const str = (): string => { const n = u64(); const s = bytes.toString("utf8", pos, pos + n); pos += n; return s; };
+  const sizes: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+  const value = (type: number): unknown => {
+    if (type === 8) return str();
+    if (type === 9) {
+      const itemType = u32();
+      const n = u64();
+      const items: unknown[] = [];
+      for (let i = 0; i < n; i++) items.push(value(itemType));
+      return items;
+    }
+    const at = pos;
+    pos += sizes[type]!;
+    if (type === 4) return bytes.readUInt32LE(at);
+    if (type === 6) return bytes.readFloatLE(at);
+    return null;
+  };
+  assert.equal(bytes.toString("ascii", 0, 4), "GGUF");
+  pos = 8;
+  const nTensors = u64();
+  const nKv = u64();
+  const kv = new Map<string, unknown>();
+  for (let i = 0; i < nKv; i++) {
+    const key = str();
+    kv.set(key, value(u32()));
+  }
+  const tensors: GgufTensorInfo[] = [];
+  for (let i = 0; i < nTensors; i++) {
+    const name = str();
+    const nd = u32();
+    const ne: number[] = [];
+    for (let d = 0; d < nd; d++) ne.push(u64());
+    const typeFieldOffset = pos;
+    const type = u32();
+    tensors.push({ name, ne, type, typeFieldOffset, dataOffset: u64() });
+  }
+  const align = (kv.get("general.alignment") as number | undefined) ?? 32;
+  const dataStart = Math.ceil(pos / align) * align;
+  for (const t of tensors) t.dataOffset += dataStart;
+  return { kv, tensors, bytes };
+}
+function f32Tensor(g: ParsedGguf, name: string): Float32Array {
+  const t = g.tensors.find((x) => x.name === name);
+  assert.ok(t, `tensor ${name} in file`);
+  assert.equal(t.type, 0, `${name} is F32`);
+  const n = t.ne.reduce((a, b) => a * b, 1);
+  return new Float32Array(g.bytes.buffer.slice(g.bytes.byteOffset + t.dataOffset, g.bytes.byteOffset + t.dataOffset + n * 4));
+}
+const sha256 = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
+
+// --- node-llama-cpp scoring ---------------------------------------------------------------------
+type NodeLlamaCpp = typeof import("node-llama-cpp");
+let llama: Llama | undefined;
+async function getLlama(): Promise<Llama> {
+  if (!llama) {
+    const nlc: NodeLlamaCpp = await import("node-llama-cpp");
+    llama = await nlc.getLlama({ gpu: false, maxThreads: 1, build: "never", logLevel: nlc.LlamaLogLevel.error });
+  }
+  return llama;
+}
+
+/** Teacher-forced log P(completion | prompt), BOS-prefixed, with an optional adapter. */
+async function completionLogP(model: LlamaModel, prompt: string, completion: string, adapter?: string): Promise<number> {
+  const context = await model.createContext({ threads: 1, contextSize: 128, ...(adapter ? { lora: { adapters: [{ filePath: adapter }] } } : {}) });
+  try {
+    const bos = model.tokens.shouldPrependBosToken && model.tokens.bos != null ? [model.tokens.bos] : [];
+    const full: Token[] = [...bos, ...model.tokenize(prompt + completion)];
+    const pre: Token[] = [...bos, ...model.tokenize(prompt)];
+    let split = 0;
+    while (split < pre.length && pre[split] === full[split]) split++;
+    const input = full.map((t, p) =>
+      p >= split - 1 && p < full.length - 1
+        ? ([t, { generateNext: { logits: { filter: { tokens: [full[p + 1]!], includeTop: 1 } }, totalLogitWeight: true } }] as const)
+        : t,
+    );
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const res = (await context.getSequence().controlledEvaluate(input as any)) as any[];
+    let sum = 0;
+    for (let p = split - 1; p < full.length - 1; p++) {
+      const next = res[p].next as { logits: Map<Token, number>; totalLogitWeight: number };
+      const max = next.logits.values().next().value as number;
+      sum += next.logits.get(full[p + 1]!)! - max - Math.log(next.totalLogitWeight);
+    }
+    return sum;
+  } finally {
+    await context.dispose();
+  }
+}
+
+function epochMeans(losses: number[], perEpoch: number): number[] {
+  const means: number[] = [];
+  for (let i = 0; i + perEpoch <= losses.length; i += perEpoch) {
+    means.push(losses.slice(i, i + perEpoch).reduce((a, b) => a + b, 0) / perEpoch);
+  }
+  return means;
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "inversion-trainer-"));
+  f32Path = await writeFixtureModel(join(dir, "base-f32.gguf"));
+});
+
+after(async () => {
+  await llama?.dispose();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe("LlamaLoraTrainer", () => {
+  let trained: LlamaTrainResult;
+  let progress: TrainProgress[] = [];
+  let baseBefore: Buffer;
+
+  test("trains a LoRA adapter: loss falls, progress is reported", async () => {
+    baseBefore = await readFile(f32Path);
+    progress = [];
+    const trainer = new LlamaLoraTrainer();
+    assert.equal(trainer.name, "llama-lora");
+    trained = await trainer.train(request({ onProgress: (p) => progress.push(p) }));
+    assert.equal(trained.mode, "lora");
+    assert.match(trained.masking, /^softmax-labels/);
+    assert.ok(existsSync(trained.outPath));
+    assert.equal(progress.length, trained.steps);
+    assert.equal(progress.at(-1)!.step, progress.at(-1)!.totalSteps);
+    assert.ok(trained.tokensPerSecond > 0 && trained.tokens === trained.steps * 64);
+    const means = epochMeans(progress.map((p) => p.loss), trained.windows);
+    assert.ok(means.at(-1)! < means[0]! - 0.5, `epoch-mean loss fell: ${means.map((m) => m.toFixed(2)).join(" ")}`);
+    assert.ok(trained.lossLast < trained.lossFirst);
+  });
+
+  test("base model is bit-identical after training; adapter has the llama.cpp LoRA layout", async () => {
+    const after = await readFile(f32Path);
+    assert.equal(sha256(after), sha256(baseBefore));
+    const base = parseGguf(after);
+    const before = parseGguf(baseBefore);
+    for (const t of base.tensors) {
+      const n = t.ne.reduce((a, b) => a * b, 1) * (t.type === 0 ? 4 : 1);
+      assert.ok(after.subarray(t.dataOffset, t.dataOffset + n).equals(before.bytes.subarray(t.dataOffset, t.dataOffset + n)), t.name);
+    }
+    const adapter = parseGguf(await readFile(trained.outPath));
+    assert.equal(adapter.kv.get("general.type"), "adapter");
+    assert.equal(adapter.kv.get("general.architecture"), "llama");
+    assert.equal(adapter.kv.get("adapter.type"), "lora");
+    assert.equal(adapter.kv.get("adapter.lora.alpha"), 8);
+    assert.equal(adapter.tensors.length, 2 * 2 * 4); // 2 layers x 4 targets x (A, B)
+    const q = base.tensors.find((t) => t.name === "blk.0.attn_q.weight")!;
+    const a = adapter.tensors.find((t) => t.name === "blk.0.attn_q.weight.lora_a")!;
+    const b = adapter.tensors.find((t) => t.name === "blk.0.attn_q.weight.lora_b")!;
+    assert.deepEqual(a.ne, [q.ne[0], 4]);
+    assert.deepEqual(b.ne, [4, q.ne[1]]);
+    assert.ok(f32Tensor(adapter, "blk.0.attn_q.weight.lora_b").some((v) => v !== 0), "B moved from zero");
+  });
+
+  test("the adapter loads in node-llama-cpp and raises the log-probability of trained completions", async () => {
+    const model = await (await getLlama()).loadModel({ modelPath: f32Path });
+    try {
+      let gained = 0;
+      for (const { prompt, completion } of EXAMPLES.slice(0, 3)) {
+        const base = await completionLogP(model, prompt, completion);
+        const tuned = await completionLogP(model, prompt, completion, trained.outPath);
+        assert.ok(tuned > base, `${completion}: ${base.toFixed(2)} -> ${tuned.toFixed(2)}`);
+        gained += tuned - base;
+      }
+      assert.ok(gained > 1, `total log-prob gain ${gained.toFixed(2)}`);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  test("continues an adapter (initAdapterPath) and keeps its rank and alpha", async () => {
+    const r = await new LlamaLoraTrainer().train(request({ initAdapterPath: trained.outPath, rank: 0, alpha: 1, epochs: 2 }));
+    assert.equal(r.rank, 4);
+    assert.equal(r.alpha, 8);
+    assert.ok(r.lossFirst < trained.lossFirst, "starts from the trained adapter, not from scratch");
+  });
+});
+
+describe("loss masking", () => {
+  test("masked rows get exactly zero gradient on the prebuilt CPU libraries (softmax labels)", async () => {
+    // Every row masked: if any masked row leaked gradient, AdamW would move B off zero
+    // (Adam normalises even 1e-12 gradients to lr-sized steps).
+    const path = out("masked-all");
+    await runNativeTraining({ ...request({ outPath: path, epochs: 3 }), maskEverything: true });
+    const g = parseGguf(await readFile(path));
+    for (const t of g.tensors.filter((x) => x.name.endsWith(".lora_b"))) {
+      assert.ok(f32Tensor(g, t.name).every((v) => v === 0), `${t.name} stayed exactly zero`);
+    }
+    // Same run without masking: B moves.
+    const path2 = out("unmasked");
+    const r = await runNativeTraining({ ...request({ outPath: path2, epochs: 3 }), masking: "none" });
+    assert.match(r.masking, /^none/);
+    const g2 = parseGguf(await readFile(path2));
+    assert.ok(f32Tensor(g2, "blk.0.attn_q.weight.lora_b").some((v) => v !== 0));
+  });
+
+  test("the loss is counted on completion tokens + EOS only", async () => {
+    const r = (await new LlamaLoraTrainer().train(request({ epochs: 1 }))) as LlamaTrainResult;
+    const model = await (await getLlama()).loadModel({ modelPath: f32Path });
+    try {
+      let expected = 0;
+      for (const { prompt, completion } of EXAMPLES) {
+        const full = model.tokenize(prompt + completion);
+        const pre = model.tokenize(prompt);
+        let split = 0;
+        while (split < pre.length && pre[split] === full[split]) split++;
+        expected += full.length - split + 1; // + EOS
+      }
+      assert.equal(r.lossTokens, expected);
+    } finally {
+      await model.dispose();
+    }
+  });
+});
+
+describe("quantized bases and full mode", () => {
+  for (const tensorType of ["f16", "q8_0"] as const) {
+    test(`a ${tensorType} base trains`, async () => {
+      const base = await writeFixtureModel(join(dir, `base-${tensorType}.gguf`), { tensorType });
+      const hash = sha256(await readFile(base));
+      const losses: number[] = [];
+      const r = await new LlamaLoraTrainer().train(request({ baseModelPath: base, onProgress: (p) => losses.push(p.loss) }));
+      const means = epochMeans(losses, r.windows);
+      assert.ok(means.at(-1)! < means[0]! - 0.3, `${tensorType}: ${means.map((m) => m.toFixed(2)).join(" ")}`);
+      assert.equal(sha256(await readFile(base)), hash);
+    });
+  }
+
+  test("full mode trains an F32 model and writes a model node-llama-cpp loads", async () => {
+    const trainer = createTrainer("full");
+    assert.equal(trainer.name, "llama-full");
+    const r = await trainer.train(request({ outPath: out("full"), learningRate: 1e-3, epochs: 5 }));
+    assert.equal(r.mode, "full");
+    assert.ok(r.lossLast < r.lossFirst, `${r.lossFirst} -> ${r.lossLast}`);
+    const g = parseGguf(await readFile(r.outPath));
+    assert.equal(g.kv.get("llama.context_length"), 256, "training context does not leak into the metadata");
+    const model = await (await getLlama()).loadModel({ modelPath: r.outPath });
+    const base = await (await getLlama()).loadModel({ modelPath: f32Path });
+    try {
+      const [p, c] = [EXAMPLES[0]!.prompt, EXAMPLES[0]!.completion];
+      assert.ok((await completionLogP(model, p, c)) > (await completionLogP(base, p, c)));
+    } finally {
+      await model.dispose();
+      await base.dispose();
+    }
+  });
+});
+
+describe("cancel and errors", () => {
+  test("aborting stops training within a second and writes nothing", async () => {
+    const ac = new AbortController();
+    const path = out("cancelled");
+    let abortedAt = 0;
+    const run = new LlamaLoraTrainer().train(
+      request({
+        outPath: path,
+        epochs: 100000,
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (p.step >= 3 && !abortedAt) {
+            abortedAt = Date.now();
+            ac.abort();
+          }
+        },
+      }),
+    );
+    await assert.rejects(run, { name: "AbortError" });
+    assert.ok(Date.now() - abortedAt < 1000, `stopped after ${Date.now() - abortedAt} ms`);
+    assert.ok(!existsSync(path) && !existsSync(`${path}.tmp`));
+  });
+
+  const trainer = new LlamaLoraTrainer();
+  const cases: [string, () => Promise<Partial<LlamaTrainRequest>>, RegExp][] = [
+    ["empty dataset", async () => ({ examples: [] }), /dataset is empty/],
+    ["rank 0", async () => ({ rank: 0 }), /rank must be a positive integer/],
+    ["sequence longer than the context", async () => ({ contextSize: 16 }), /example \d+ is \d+ tokens long.*longer than the context size 16/],
+    ["missing base model", async () => ({ baseModelPath: join(dir, "nope.gguf") }), /base model not found/],
+    [
+      "corrupt base model",
+      async () => {
+        const p = join(dir, "corrupt.gguf");
+        await writeFile(p, Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(64, 0xab)]));
+        return { baseModelPath: p };
+      },
+      /base model is not a valid GGUF file/,
+    ],
+    [
+      "truncated base model",
+      async () => {
+        const p = join(dir, "truncated.gguf");
+        const bytes = await readFile(f32Path);
+        await writeFile(p, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+        return { baseModelPath: p };
+      },
+      /base model (is not a valid GGUF file|failed to load)|failed to load base model/,
+    ],
+    [
+      "adapter of another architecture",
+      async () => {
+        const p = join(dir, "gpt2-adapter.gguf");
+        await writeGguf(p, {
+          metadata: {
+            "general.type": gguf.string("adapter"),
+            "general.architecture": gguf.string("gpt2"),
+            "adapter.type": gguf.string("lora"),
+            "adapter.lora.alpha": gguf.f32(8),
+          },
+          tensors: [{ name: "blk.0.attn_qkv.weight.lora_a", dims: [32, 4], type: "f32", values: new Float32Array(128) }],
+        });
+        return { initAdapterPath: p };
+      },
+      /architecture "gpt2" but the base model is "llama"/,
+    ],
+    [
+      "unsupported base tensor type",
+      async () => {
+        // Relabel the last tensor of a Q8_0 fixture as Q4_0 (smaller, so offsets stay valid).
+        const q8 = await writeFixtureModel(join(dir, "for-q4.gguf"), { tensorType: "q8_0" });
+        const bytes = await readFile(q8);
+        const g = parseGguf(bytes);
+        const last = g.tensors.reduce((a, b) => (b.dataOffset > a.dataOffset ? b : a));
+        assert.equal(last.type, 8);
+        bytes.writeUInt32LE(2, last.typeFieldOffset);
+        const p = join(dir, "q4.gguf");
+        await writeFile(p, bytes);
+        return { baseModelPath: p };
+      },
+      /unsupported base tensor type q4_0.*supported base types: F32, F16, Q8_0/,
+    ],
+    ["full mode on a non-F32 base", async () => ({ mode: "full", baseModelPath: join(dir, "base-f16.gguf") }), /full mode trains F32 weights only/],
+    ["out of memory", async () => ({ contextSize: 1 << 17 }), /out of memory/],
+    ["targets that match nothing", async () => ({ targets: ["attn_qkv"] }), /no base tensor matches targets \[attn_qkv\].*attn_q/],
+    ["existing outPath", async () => ({ outPath: f32Path }), /outPath already exists/],
+  ];
+  for (const [name, make, pattern] of cases) {
+    test(`clear error: ${name}`, async () => {
+      const overrides = await make();
+      await assert.rejects(trainer.train(request({ epochs: 1, ...overrides })), (e: Error) => {
+        assert.match(e.message, pattern);
+        return true;
+      });
+    });
+  }
+});

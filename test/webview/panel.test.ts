@@ -1,0 +1,177 @@
+// The progress panel in headless Chromium (Debian `chromium` + playwright-core), outside VS Code: the real panel
+// HTML (CSP + nonce) and the real bundle, with a stubbed acquireVsCodeApi. Needs `npm run build` (webview bundle).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { panelHtml } from "../../client/src/panelHtml";
+import type { CyclePoint, HostToWebview } from "../../shared/protocol";
+
+const ROOT = resolve(__dirname, "../..");
+const BUNDLE = join(ROOT, "webview/dist/main.js");
+const ARTIFACTS = join(ROOT, "test-artifacts");
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-dev-shm-usage",
+  "--allow-file-access-from-files",
+];
+
+function chromiumPath(): string {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
+  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
+    try {
+      return execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim();
+    } catch {
+      // next
+    }
+  }
+  throw new Error("No Chromium found: run `test/vscode/setup.sh chromium` (apt-get install chromium) or set CHROMIUM_PATH.");
+}
+
+let browser: Browser;
+let dir: string;
+let harnessUrl: string;
+
+const point = (cycle: number, extra: Partial<CyclePoint> = {}): CyclePoint => ({
+  cycle,
+  selectionScore: 0.15 + cycle * 0.05,
+  scoreBefore: 0.2 + cycle * 0.05,
+  scoreAfter: 0.25 + cycle * 0.05,
+  acceptanceRate: 0.3 + cycle * 0.1,
+  trainLoss: 2.5 - cycle * 0.3,
+  external: null,
+  ...extra,
+});
+
+before(async () => {
+  assert.ok(existsSync(BUNDLE), `missing ${BUNDLE}: run npm run build first`);
+  dir = mkdtempSync(join(tmpdir(), "inversion-webview-"));
+  copyFileSync(BUNDLE, join(dir, "main.js"));
+  writeFileSync(join(dir, "harness.html"), panelHtml({ cspSource: "file:", scriptUri: "main.js", nonce: "TESTNONCE123" }));
+  harnessUrl = pathToFileURL(join(dir, "harness.html")).href;
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+});
+
+after(async () => {
+  await browser?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Stubbed acquireVsCodeApi: postMessage records into __sent; getState/setState are backed by sessionStorage. */
+const STUB = `
+  window.__name = (f) => f;
+  window.__sent = [];
+  window.__csp = [];
+  document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI));
+  window.acquireVsCodeApi = () => ({
+    postMessage: (m) => window.__sent.push(m),
+    getState: () => { const s = sessionStorage.getItem("vscode-state"); return s ? JSON.parse(s) : undefined; },
+    setState: (s) => sessionStorage.setItem("vscode-state", JSON.stringify(s)),
+  });
+`;
+
+interface Problems {
+  errors: string[];
+}
+
+async function openPage(): Promise<{ page: Page; problems: Problems }> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  const page = await context.newPage();
+  const problems: Problems = { errors: [] };
+  page.on("pageerror", (e) => problems.errors.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.errors.push(`console.error: ${m.text()}`);
+  });
+  // A string, not a function: tsx (esbuild keepNames) would wrap inner functions in `__name`, which the page lacks.
+  await page.addInitScript({ content: STUB });
+  return { page, problems };
+}
+
+const send = (page: Page, m: HostToWebview) => page.evaluate((msg) => window.postMessage(msg, "*"), m);
+const sent = (page: Page) => page.evaluate(() => (window as unknown as { __sent: { type: string; runDir?: string | null }[] }).__sent);
+const csp = (page: Page) => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
+
+test("panel renders charts from host messages, keeps state across reload, no CSP or console errors", { timeout: 60_000 }, async () => {
+  const { page, problems } = await openPage();
+  try {
+    await page.goto(harnessUrl);
+    await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === "ready"), null, { timeout: 10_000 });
+    assert.deepEqual((await sent(page)).find((m) => m.type === "ready"), { type: "ready", runDir: null });
+
+    const runs = [
+      { runDir: "/runs/run-a", name: "run-a", time: 2 },
+      { runDir: "/runs/run-b", name: "run-b", time: 1 },
+    ];
+    await send(page, { type: "init", runDir: "/runs/run-a", points: [point(1), point(2)], runs, live: true });
+    await send(page, { type: "status", runDir: "/runs/run-a", text: "cycle 3: generating 2/4", running: true });
+    await send(page, { type: "cycle", runDir: "/runs/run-a", point: point(3, { scoreAfter: null, trainLoss: null }) });
+    await send(page, { type: "cycle", runDir: "/runs/run-a", point: point(4, { external: 0.41 }) });
+    await page.waitForFunction(() => document.body.dataset.points === "4", null, { timeout: 10_000 });
+
+    // Every visible chart has drawn non-background pixels; the external chart appears once a point has a value.
+    const drawn = await page.evaluate(() =>
+      [...document.querySelectorAll("canvas")].map((c) => {
+        const box = c.closest("section") as HTMLElement;
+        const ctx = (c as HTMLCanvasElement).getContext("2d")!;
+        const { data } = ctx.getImageData(0, 0, c.width, c.height);
+        let painted = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) painted++;
+        return { id: c.id, hidden: box.hidden, width: c.width, painted };
+      }),
+    );
+    assert.equal(drawn.length, 4);
+    for (const d of drawn) {
+      assert.equal(d.hidden, false, `${d.id} hidden`);
+      assert.ok(d.width > 0 && d.painted > 500, `${d.id} not drawn: ${JSON.stringify(d)}`);
+    }
+    assert.equal(await page.textContent("#status"), "cycle 3: generating 2/4");
+    // Each render is acknowledged to the host.
+    assert.ok((await sent(page)).some((m) => m.type === "rendered" && (m as { points?: number }).points === 4 && m.runDir === "/runs/run-a"));
+    assert.deepEqual(await page.$$eval("#run option", (os) => os.map((o) => (o as HTMLOptionElement).value)), ["/runs/run-a", "/runs/run-b"]);
+    await page.screenshot({ path: join(ARTIFACTS, "webview-panel.png"), fullPage: true });
+
+    // The CSP is live: an injected inline script without the nonce is blocked and reported.
+    await page.evaluate(() => {
+      const s = document.createElement("script");
+      s.textContent = "window.__inlineRan = true";
+      document.body.append(s);
+    });
+    await page.waitForFunction(() => (window as unknown as { __csp: string[] }).__csp.length > 0, null, { timeout: 5_000 });
+    assert.equal(await page.evaluate(() => (window as unknown as { __inlineRan?: boolean }).__inlineRan), undefined);
+    const violations = (await csp(page)).filter((v) => !v.startsWith("script-src-elem inline"));
+    assert.deepEqual(violations, [], "CSP violations from the panel itself");
+
+    // Choosing another run asks the host for it.
+    await page.selectOption("#run", "/runs/run-b");
+    assert.ok((await sent(page)).some((m) => m.type === "openRun" && m.runDir === "/runs/run-b"));
+
+    // Reload: state comes back from getState() before the host says anything, and `ready` names the run shown.
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.points === "4", null, { timeout: 10_000 });
+    assert.equal(await page.evaluate(() => document.body.dataset.runDir), "/runs/run-a");
+    const afterReload = await sent(page);
+    assert.deepEqual(afterReload.find((m) => m.type === "ready"), { type: "ready", runDir: "/runs/run-a" });
+    assert.deepEqual(await csp(page), []);
+
+    // Opening a past run replaces the points.
+    await send(page, { type: "init", runDir: "/runs/run-b", points: [point(1)], runs, live: false });
+    await page.waitForFunction(() => document.body.dataset.points === "1", null, { timeout: 10_000 });
+
+    // The only console error allowed is the deliberate inline-script violation above.
+    const unexpected = problems.errors.filter((e) => !/Content Security Policy/.test(e));
+    assert.deepEqual(unexpected, [], "page errors");
+    assert.ok(problems.errors.length <= 1, problems.errors.join("\n"));
+  } finally {
+    await page.context().close();
+  }
+});
