@@ -6,7 +6,11 @@ import { join, resolve } from "node:path";
 import { Engine, runLoop, readRun, writeFixtureModel, DEFAULT_RUN_OPTIONS, type RunOptions } from "../engine/api";
 import type { RunEvent } from "../engine/types";
 import { ProgressLine } from "./progress";
-import { cycleTable } from "./report";
+import { cycleTable, externalSummary } from "./report";
+import { loadEvalSet, evaluateExternal } from "../eval/external";
+import { loadShellParser } from "../shell/parser";
+import { loadModel } from "../engine/runtime";
+import { ModelSession } from "../engine/session";
 
 const USAGE = `inversion: a local model that improves at turning intent into shell commands.
 
@@ -17,6 +21,7 @@ Usage:
   inversion report RUN_DIR                       a table per cycle
   inversion score --model M TASK COMMAND         how well COMMAND carries TASK
   inversion invert --model M COMMAND             what the model reads COMMAND as
+  inversion eval --model M --eval FILE           score a model (and --adapter) on the held-out split of FILE
 
 Model: a local .gguf path or an hf: URI (downloaded once; offline, pass a local file). Also $INVERSION_MODEL.
 
@@ -26,6 +31,8 @@ run options:
   --continue-adapter        keep training one adapter (default: retrain from the base on all accepted data)
   --scorer lift|seed (lift) --compare-scorers  --judge base|policy (base)  --held-out N  --topics a,b,c
   --commands FILE           real commands (one per line, or a script) read back into held-out tasks
+  --eval FILE               (task, command) pairs (TSV, JSONL, tldr-pages TSV): a seeded held-out split of
+                            --eval-size N (300) pairs is scored after every cycle (NLC2CMD, exact, template, 95% CIs)
 common options:
   --gpu auto|off (auto)  --threads N (1 for tiny models, else physical cores)  --adapter FILE  --json
 `;
@@ -56,6 +63,8 @@ const options = {
   "held-out": { type: "string" },
   topics: { type: "string" },
   commands: { type: "string" },
+  eval: { type: "string" },
+  "eval-size": { type: "string" },
   gpu: { type: "string" },
   threads: { type: "string" },
   adapter: { type: "string" },
@@ -111,6 +120,8 @@ function runOptions(v: Values, modelPath: string, out: string): RunOptions {
     threads: v.threads ? num(v.threads, "threads", 0) : undefined,
     topics: v.topics ? v.topics.split(",").map((s) => s.trim()).filter(Boolean) : d.topics,
     commandsFile: v.commands,
+    evalSet: v.eval,
+    evalSize: num(v["eval-size"], "eval-size", d.evalSize),
     resume: v.resume ?? false,
   };
 }
@@ -149,6 +160,34 @@ async function cmdRun(v: Values, opts: RunOptions): Promise<number> {
     process.stdout.write(`\nRun directory: ${summary.runDir}\n\n${cycleTable(summary.cycles)}\n`);
   }
   return summary.cancelled ? 130 : 0;
+}
+
+async function cmdEval(v: Values): Promise<number> {
+  if (!v.eval) throw new UsageError("Usage: inversion eval --model M --eval FILE [--adapter A] [--eval-size N] [--seed N]");
+  const seed = num(v.seed, "seed", DEFAULT_RUN_OPTIONS.seed);
+  const set = loadEvalSet(v.eval, { seed, size: num(v["eval-size"], "eval-size", DEFAULT_RUN_OPTIONS.evalSize) });
+  const progress = new ProgressLine();
+  const signal = interruptSignal(progress);
+  const parser = await loadShellParser();
+  const loaded = await loadModel({ modelPath: modelOf(v), gpu: oneOf(v.gpu, "gpu", ["auto", "off"] as const, "auto"), threads: v.threads ? num(v.threads, "threads", 0) : undefined, signal });
+  const base = await ModelSession.create(loaded, { sequences: 4 });
+  const policy = v.adapter ? await ModelSession.create(loaded, { sequences: 4, adapterPath: v.adapter }) : base;
+  try {
+    const { summary } = await evaluateExternal(policy, base, parser, set, {
+      seed,
+      compareSeed: v["compare-scorers"] ?? false,
+      signal,
+      onProgress: (d, total) => progress.update("external eval", d, total),
+    });
+    progress.clear();
+    if (v.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
+    else process.stdout.write(externalSummary(summary) + "\n");
+    return 0;
+  } finally {
+    if (policy !== base) await policy.dispose();
+    await base.dispose();
+    await loaded.model.dispose();
+  }
 }
 
 async function withEngine<T>(v: Values, fn: (e: Engine) => Promise<T>): Promise<T> {
@@ -214,6 +253,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write((v.json ? JSON.stringify({ reconstruction: reading }) : reading) + "\n");
       return 0;
     }
+    case "eval":
+      return cmdEval(v);
     default:
       throw new UsageError(`Unknown command "${command}". Run inversion --help.`);
   }

@@ -1,5 +1,5 @@
 // `inversion report`: one row per cycle.
-import type { CycleRecord } from "../engine/types";
+import type { CycleRecord, ExternalEval } from "../engine/types";
 
 const f = (x: number | undefined | null, digits = 3): string => (x === undefined || x === null || Number.isNaN(x) ? "-" : x.toFixed(digits));
 const pct = (x: number | undefined | null): string => (x === undefined || x === null ? "-" : `${(100 * x).toFixed(1)}%`);
@@ -28,4 +28,17 @@ export function cycleTable(cycles: CycleRecord[]): string {
     f((c.timings.totalMs ?? 0) / 60000, 1),
   ]);
   return formatTable(headers, rows);
+}
+
+const ci = (v: number, c: [number, number]): string => `${f(v)} [${f(c[0])}, ${f(c[1])}]`;
+
+export function externalSummary(e: ExternalEval): string {
+  return [
+    `external evaluation: ${e.n} held-out pairs from ${e.dataset} (split sha256 ${e.datasetHash.slice(0, 12)}…)`,
+    `  NLC2CMD         ${ci(e.nlc2cmd, e.nlc2cmdCi)}`,
+    `  exact match     ${ci(e.exactMatch, e.exactMatchCi)}`,
+    `  template match  ${ci(e.templateMatch, e.templateMatchCi)}`,
+    `  mean lift score ${f(e.meanLift)}; Spearman(lift, NLC2CMD) ${f(e.spearmanLift)}` +
+      (e.spearmanSeed !== undefined ? `; Spearman(seed, NLC2CMD) ${f(e.spearmanSeed)}` : ""),
+  ].join("\n");
 }

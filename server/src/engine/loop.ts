@@ -8,10 +8,12 @@ import { scorerByName, type Scorer } from "./scorers";
 import { TaskPool, commandsFromText, tasksFromCommands, writeTasks } from "./tasks";
 import { candidatesForTask } from "./candidates";
 import { phaseStats, selectCandidates } from "./selection";
-import { RunStore } from "./store";
+import { FILES, RunStore } from "./store";
 import { deriveSeed } from "./random";
 import { answerText, forwardPrompt, DEFAULT_TOPICS } from "./prompts";
 import { loadShellParser, type ShellParser } from "../shell/parser";
+import { DEFAULT_EVAL_SIZE, evaluateExternal, loadEvalSet } from "../eval/external";
+import { appendJsonl } from "./store";
 
 export interface RunOptions {
   modelPath: string;
@@ -43,6 +45,9 @@ export interface RunOptions {
   topics: string[];
   /** Real commands to read back into tasks (back-translation), one per line or a shell script. */
   commandsFile?: string;
+  /** (task, reference command) pairs for external evaluation after every cycle; only a seeded held-out split is used. */
+  evalSet?: string;
+  evalSize: number;
   resume?: boolean;
 }
 
@@ -64,6 +69,7 @@ export const DEFAULT_RUN_OPTIONS: Omit<RunOptions, "modelPath" | "out"> = {
   compareScorers: false,
   judge: "base",
   heldOutTasks: 0,
+  evalSize: DEFAULT_EVAL_SIZE,
   gpu: "auto",
   topics: DEFAULT_TOPICS,
 };
@@ -73,8 +79,6 @@ export interface RunControl {
   onEvent?: (e: RunEvent) => void;
   /** The trainer for `train: "lora"`; defaults to the native LoRA trainer. */
   trainer?: Trainer;
-  /** Scores a policy on an external held-out set after each cycle (the evaluation issue plugs in here). */
-  externalEval?: (session: ModelSession, cycle: number, signal?: AbortSignal) => Promise<ExternalEval>;
 }
 
 export interface RunSummary {
@@ -116,8 +120,10 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
     throw new Error(`Nothing to resume in ${store.dir}: it holds no run.`);
   }
   validate(opts);
+  const evalSet = opts.evalSet ? loadEvalSet(opts.evalSet, { seed: opts.seed, size: opts.evalSize }) : null;
   const { resume: _resume, ...recorded } = opts;
-  if (!opts.resume) await store.init({ ...recorded, version: 1, startedAt: new Date().toISOString() });
+  if (!opts.resume)
+    await store.init({ ...recorded, version: 1, startedAt: new Date().toISOString(), evalHash: evalSet?.hash ?? null, evalPairs: evalSet?.pairs.length ?? 0 });
 
   const lastComplete = opts.resume ? await store.repairForResume() : 0;
   const done = await store.cycles();
@@ -135,12 +141,24 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
   const main = scorerByName(opts.scorer, opts.seed);
   const others: Scorer[] = opts.compareScorers ? [scorerByName(opts.scorer === "lift" ? "seed" : "lift", opts.seed)] : [];
   const cycles: CycleRecord[] = [...done];
+  const external = async (policy: ModelSession, cycle: number): Promise<ExternalEval | null> => {
+    if (!evalSet) return null;
+    const { summary, items } = await evaluateExternal(policy, base, parser, evalSet, {
+      seed: opts.seed,
+      compareSeed: opts.compareScorers,
+      signal,
+      onProgress: (d, total) => emit({ type: "phase", cycle, phase: "external eval", done: d, total, message: evalSet.file }),
+    });
+    await appendJsonl(store.path(FILES.external), items.map((item) => ({ cycle, ...item })));
+    return summary;
+  };
   try {
     const tasks = (await store.readTasks()) ?? (await makeHeldOut(base, opts, signal, emit));
     if (!(await store.readTasks())) await store.writeTasks(tasks);
     const accepted = (await store.examples()).filter((c) => c.accepted && c.cycle <= lastComplete);
     let adapter = lastComplete > 0 ? absoluteAdapter(store.dir, done[done.length - 1]!.adapterPath) : null;
     let heldOutBefore: CycleRecord["after"] = done.length ? done[done.length - 1]!.after : null;
+    let lastExternal: ExternalEval | null = done.length ? done[done.length - 1]!.external : null;
 
     for (let cycle = lastComplete + 1; cycle <= opts.cycles; cycle++) {
       throwIfAborted(signal);
@@ -216,18 +234,19 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
         timings.trainMs = Date.now() - t;
 
         t = Date.now();
-        let external: ExternalEval | null = null;
+        let externalAfter: ExternalEval | null = null;
+        const externalBefore = cycle === 1 ? await external(policy, 0) : undefined;
         if (train && newAdapter) {
           const trained = await ModelSession.create(loaded, { sequences, adapterPath: newAdapter });
           try {
             const judgeAfter = opts.judge === "base" ? base : trained;
             heldOutAfter = await runPhase(trained, { main, others, scorerSession: judgeAfter }, parser, tasks.heldOut, cycle, "after", opts, heldOutSeed(opts), signal, emit, "held-out");
             after = phaseStats(heldOutAfter, opts.threshold);
-            if (ctl.externalEval) external = await ctl.externalEval(trained, cycle, signal);
+            externalAfter = await external(trained, cycle);
           } finally {
             await trained.dispose();
           }
-        } else if (ctl.externalEval) external = await ctl.externalEval(policy, cycle, signal);
+        } else externalAfter = (externalBefore ?? lastExternal) || (await external(policy, cycle));
         timings.afterMs = Date.now() - t;
         timings.totalMs = Date.now() - t0;
 
@@ -243,7 +262,8 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
           after,
           train,
           trainSkipped,
-          external,
+          external: externalAfter,
+          ...(externalBefore !== undefined ? { externalBefore } : {}),
           adapterPath: newAdapter ? relative(store.dir, newAdapter) : null,
           timings,
         };
@@ -253,6 +273,7 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
         emit({ type: "cycle", record });
         adapter = newAdapter;
         heldOutBefore = after ?? heldOutBefore;
+        lastExternal = externalAfter;
       } finally {
         if (policy !== base) await policy.dispose();
       }

@@ -1,6 +1,6 @@
 // Scorers: how well a command carries a task. All share one interface so they can be compared on the same candidates.
 import type { ScoreResult } from "./types";
-import type { ModelSession } from "./session";
+import type { LogProb, ModelSession } from "./session";
 import { answerText, inversePrompt, judgePrompt } from "./prompts";
 import { cleanSentence, sequenceRatio, tokenF1, words } from "./text";
 
@@ -32,8 +32,10 @@ export function liftToScore(liftNatsPerToken: number): number {
 export const liftScorer: Scorer = {
   name: "lift",
   async score(session, { task, command, reconstruction }, signal) {
-    const withCommand = await session.logProb(inversePrompt(command), answerText(task), signal);
-    const withoutCommand = await session.logProb(inversePrompt(""), answerText(task), signal);
+    const [withCommand, withoutCommand] = await Promise.all([
+      session.logProb(inversePrompt(command), answerText(task), signal),
+      emptyCommandLogProb(session, task, signal),
+    ]);
     const n = Math.max(1, withCommand.tokens);
     const liftPerToken = (withCommand.sum - withoutCommand.sum) / n;
     const value = liftToScore(liftPerToken);
@@ -51,6 +53,22 @@ export const liftScorer: Scorer = {
     };
   },
 };
+
+const baselines = new WeakMap<ModelSession, Map<string, Promise<LogProb>>>();
+
+/** ln p(task | empty command) depends only on the task, so the N candidates of a task share it. */
+function emptyCommandLogProb(session: ModelSession, task: string, signal?: AbortSignal): Promise<LogProb> {
+  let cache = baselines.get(session);
+  if (!cache) baselines.set(session, (cache = new Map()));
+  let value = cache.get(task);
+  if (!value) {
+    value = session.logProb(inversePrompt(""), answerText(task), signal);
+    value.catch(() => cache.delete(task));
+    cache.set(task, value);
+    if (cache.size > 4096) cache.delete(cache.keys().next().value!);
+  }
+  return value;
+}
 
 /** Word recall of the original task in the reconstruction (the seed's "overlap"). */
 export function wordRecall(original: string, reconstruction: string): number {

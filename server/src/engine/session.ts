@@ -7,6 +7,8 @@ export interface GenerateOptions {
   temperature?: number;
   seed?: number;
   maxTokens?: number;
+  /** Plain-format prompts stop at the end of the line unless this is false. */
+  stopAtNewline?: boolean;
   signal?: AbortSignal;
 }
 
@@ -116,7 +118,7 @@ export class ModelSession {
     if (room <= 0) throw new RangeError(`The prompt (${tokens.length} tokens) does not fit the context (${this.loaded.contextSize} tokens).`);
     await seq.clearHistory();
     const out: Token[] = [];
-    const stopAtNewline = !this.chat;
+    const stopAtNewline = !this.chat && opts.stopAtNewline !== false;
     const temperature = opts.temperature ?? 0;
     for await (const token of seq.evaluate(tokens, { temperature, seed: temperature > 0 ? opts.seed : undefined })) {
       if (opts.signal?.aborted) break;

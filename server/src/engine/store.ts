@@ -9,6 +9,7 @@ export const FILES = {
   tasks: "tasks.json",
   cycles: "cycles.jsonl",
   examples: "examples.jsonl",
+  external: "external.jsonl",
   adapters: "adapters",
 } as const;
 
@@ -121,6 +122,8 @@ export class RunStore {
     const last = cycles.length ? cycles[cycles.length - 1]!.cycle : 0;
     await rewriteJsonl(this.path(FILES.cycles), cycles);
     await rewriteJsonl(this.path(FILES.examples), (await this.examples()).filter((c) => c.cycle <= last));
+    const external = await readJsonl<{ cycle: number }>(this.path(FILES.external));
+    if (external.length) await rewriteJsonl(this.path(FILES.external), external.filter((x) => x.cycle <= last && last > 0));
     return last;
   }
 

@@ -118,6 +118,12 @@ export interface ExternalEval {
   exactMatchCi: [number, number];
   templateMatch: number;
   templateMatchCi: [number, number];
+  /** Mean intrinsic (lift) score of the same predictions, and its rank correlation with their NLC2CMD score. */
+  meanLift: number;
+  spearmanLift: number;
+  /** The same for the `seed` scorer, when it ran. */
+  meanSeed?: number;
+  spearmanSeed?: number;
 }
 
 /** One line of cycles.jsonl. */
@@ -134,7 +140,10 @@ export interface CycleRecord {
   after: PhaseStats | null;
   train: (TrainResult & { trainer: string; examples: number; policy: string }) | null;
   trainSkipped?: string;
+  /** External evaluation of the weights this cycle ends with; null without an evaluation set. */
   external: ExternalEval | null;
+  /** Cycle 1 only: the same evaluation of the starting weights, the baseline every later cycle compares with. */
+  externalBefore?: ExternalEval | null;
   adapterPath: string | null;
   timings: Record<string, number>;
 }

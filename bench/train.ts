@@ -1,0 +1,89 @@
+// Training throughput vs forward prompt-processing throughput, same model, same context, same process.
+//
+//   node --import tsx bench/train.ts [model.gguf] [--ctx=64,128,256] [--threads=1] [--seconds=3]
+//   INVERSION_BENCH_MODEL=/path/model.gguf node --import tsx bench/train.ts
+//
+// Default model: /work/shared/models/stories260K.gguf (skipped with a message when absent).
+// Forward = llama_decode of full windows (logits for the last position only, F32 KV cache, flash
+// attention off — the training context's settings). Training = LoRA (rank 8, attn_q/k/v/output) with
+// AdamW, each step one window; tokens/s counts window positions. "softmax" masking runs one extra
+// forward pass per step; "none" does not.
+import { existsSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { backendDir, loadAddon } from "../server/src/engine/train";
+
+process.env.GGML_NO_BACKTRACE = "1";
+
+const args = process.argv.slice(2);
+const flag = (name: string, def: string): string => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def;
+const modelPath = args.find((a) => !a.startsWith("--") && a.endsWith(".gguf")) ?? process.env.INVERSION_BENCH_MODEL ?? "/work/shared/models/stories260K.gguf";
+const contexts = flag("ctx", "64,128,256").split(",").map(Number);
+const threads = Number(flag("threads", "1"));
+const targetSeconds = Number(flag("seconds", "3"));
+
+const TASKS: [string, string][] = [
+  ["show running processes", "ps aux"],
+  ["print the current directory", "pwd"],
+  ["list all files including hidden ones", "ls -la"],
+  ["count lines in file.txt", "wc -l file.txt"],
+  ["find python files under the current directory", "find . -name '*.py'"],
+  ["show disk usage in human readable form", "df -h"],
+  ["show the last 20 lines of log.txt", "tail -n 20 log.txt"],
+  ["search for TODO in all files recursively", "grep -rn TODO ."],
+  ["make a directory called build", "mkdir build"],
+  ["compress the folder src into src.tar.gz", "tar czf src.tar.gz src"],
+];
+const examples = TASKS.map(([task, command]) => ({ prompt: `Task: ${task}.\nCommand:`, completion: ` ${command}` }));
+
+/** Prints a "## Training" section (used by bench/run.ts and when run directly). */
+export async function benchTrain(): Promise<void> {
+  console.log("\n## Training\n");
+  if (!existsSync(modelPath)) {
+    console.log(`not measured: model not found at ${modelPath}; pass a path or set INVERSION_BENCH_MODEL.`);
+    return;
+  }
+  const addon = loadAddon();
+  const bins = backendDir();
+  const dir = mkdtempSync(join(tmpdir(), "inversion-bench-train-"));
+  const rows: string[][] = [["ctx", "masking", "train tok/s", "forward tok/s", "ratio", "steps", "loss first→last"]];
+  try {
+    for (const ctx of contexts) {
+      // forward first, sized to take ~targetSeconds
+      const probe = await addon.benchForward({ modelPath, backendDir: bins, contextSize: ctx, threads, windows: 8 });
+      const fwdWindows = Math.max(8, Math.round((targetSeconds * probe.tokensPerSecond) / ctx));
+      const fwd = await addon.benchForward({ modelPath, backendDir: bins, contextSize: ctx, threads, windows: fwdWindows });
+      for (const masking of ["softmax", "none"] as const) {
+        const probeTrain = await addon.train({
+          baseModelPath: modelPath, outPath: join(dir, `probe-${ctx}-${masking}.gguf`), backendDir: bins, mode: "lora",
+          rank: 8, alpha: 8, targets: ["attn_q", "attn_k", "attn_v", "attn_output"], learningRate: 1e-4, epochs: 1,
+          batchSize: 0, contextSize: ctx, threads, seed: 1, masking, examples,
+        });
+        const stepsPerEpoch = probeTrain.windows;
+        const epochs = Math.max(2, Math.round((targetSeconds * probeTrain.tokensPerSecond) / (ctx * stepsPerEpoch)));
+        const r = await addon.train({
+          baseModelPath: modelPath, outPath: join(dir, `train-${ctx}-${masking}.gguf`), backendDir: bins, mode: "lora",
+          rank: 8, alpha: 8, targets: ["attn_q", "attn_k", "attn_v", "attn_output"], learningRate: 1e-4, epochs,
+          batchSize: 0, contextSize: ctx, threads, seed: 1, masking, examples,
+        });
+        rows.push([
+          String(ctx), masking, r.tokensPerSecond.toFixed(0), fwd.tokensPerSecond.toFixed(0),
+          (r.tokensPerSecond / fwd.tokensPerSecond).toFixed(3), String(r.steps), `${r.lossFirst.toFixed(2)}→${r.lossLast.toFixed(2)}`,
+        ]);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  console.log(`model ${modelPath}, threads ${threads}, LoRA rank 8 on attn_q/k/v/output, AdamW; target ratio >= 0.25`);
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
+}
+
+if (require.main === module) {
+  benchTrain().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}

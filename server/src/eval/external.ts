@@ -1,0 +1,107 @@
+// External evaluation: greedy commands for held-out (task, reference) pairs that nobody in the loop wrote or saw.
+import type { ExternalEval } from "../engine/types";
+import type { ModelSession } from "../engine/session";
+import type { ShellParser } from "../shell/parser";
+import { throwIfAborted } from "../engine/session";
+import { forwardPrompt } from "../engine/prompts";
+import { cleanCommand } from "../engine/text";
+import { liftScorer, seedScorer } from "../engine/scorers";
+import { loadPairs, splitPairs, type Pair } from "./dataset";
+import { nlc2cmdScore } from "./nlc2cmd";
+import { exactMatch, templateMatch } from "./match";
+import { bootstrapCi, mean, spearman } from "./stats";
+
+export interface EvalSet {
+  file: string;
+  pairs: Pair[];
+  /** Pairs outside the held-out split: the only ones a warm start may train on. */
+  train: Pair[];
+  hash: string;
+}
+
+export const DEFAULT_EVAL_SIZE = 300;
+
+/** The fixed, seeded held-out split of a pairs file (TSV/JSONL; tldr-pages format understood). */
+export function loadEvalSet(file: string, opts: { seed: number; size: number }): EvalSet {
+  const all = loadPairs(file);
+  const split = splitPairs(all, { seed: opts.seed, heldOut: Math.min(opts.size, all.length) });
+  return { file, pairs: split.heldOut, train: split.train, hash: split.hash };
+}
+
+export interface ExternalItem {
+  id: string;
+  task: string;
+  reference: string;
+  prediction: string;
+  nlc2cmd: number;
+  exact: boolean;
+  template: boolean;
+  lift: number;
+  seed?: number;
+}
+
+export async function evaluateExternal(
+  policy: ModelSession,
+  judge: ModelSession,
+  parser: ShellParser,
+  set: EvalSet,
+  opts: { seed: number; compareSeed?: boolean; signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
+): Promise<{ summary: ExternalEval; items: ExternalItem[] }> {
+  const items: ExternalItem[] = [];
+  const batch = Math.max(1, policy.parallelism);
+  for (let i = 0; i < set.pairs.length; i += batch) {
+    throwIfAborted(opts.signal);
+    const chunk = set.pairs.slice(i, i + batch);
+    items.push(...(await Promise.all(chunk.map((pair) => evaluatePair(policy, judge, parser, pair, opts)))));
+    opts.onProgress?.(items.length, set.pairs.length);
+  }
+  return { summary: summarize(set, items, opts.seed), items };
+}
+
+async function evaluatePair(
+  policy: ModelSession,
+  judge: ModelSession,
+  parser: ShellParser,
+  pair: Pair,
+  opts: { seed: number; compareSeed?: boolean; signal?: AbortSignal },
+): Promise<ExternalItem> {
+  const prediction = cleanCommand(await policy.complete(forwardPrompt(pair.task), { maxTokens: 64, signal: opts.signal }));
+  const input = { task: pair.task, command: prediction, reconstruction: "" };
+  const lift = prediction ? (await liftScorer.score(judge, input, opts.signal)).value : 0;
+  const seed = opts.compareSeed && prediction ? (await seedScorer(opts.seed).score(judge, input, opts.signal)).value : undefined;
+  return {
+    id: pair.id,
+    task: pair.task,
+    reference: pair.command,
+    prediction,
+    nlc2cmd: nlc2cmdScore(prediction, pair.command, parser),
+    exact: exactMatch(prediction, pair.command),
+    template: templateMatch(prediction, pair.command, parser),
+    lift,
+    seed,
+  };
+}
+
+export function summarize(set: Pick<EvalSet, "file" | "hash">, items: ExternalItem[], seed: number): ExternalEval {
+  const nlc = items.map((x) => x.nlc2cmd);
+  const exact = items.map((x) => (x.exact ? 1 : 0));
+  const template = items.map((x) => (x.template ? 1 : 0));
+  const seeds = items.map((x) => x.seed).filter((x): x is number => x !== undefined);
+  const ci = (xs: number[]): [number, number] => bootstrapCi(xs, { seed, iterations: 1000 });
+  return {
+    dataset: set.file,
+    datasetHash: set.hash,
+    n: items.length,
+    nlc2cmd: mean(nlc),
+    nlc2cmdCi: ci(nlc),
+    exactMatch: mean(exact),
+    exactMatchCi: ci(exact),
+    templateMatch: mean(template),
+    templateMatchCi: ci(template),
+    meanLift: mean(items.map((x) => x.lift)),
+    spearmanLift: spearman(items.map((x) => x.lift), nlc),
+    ...(seeds.length === items.length && items.length > 0
+      ? { meanSeed: mean(seeds), spearmanSeed: spearman(seeds, nlc) }
+      : {}),
+  };
+}
