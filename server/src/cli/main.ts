@@ -1,6 +1,6 @@
 // The `inversion` command line: the same engine as the language server, for bigger machines and scripts.
 import { parseArgs } from "node:util";
-import { mkdtemp } from "node:fs/promises";
+import { mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Engine, runLoop, readRun, writeFixtureModel, DEFAULT_RUN_OPTIONS, type RunOptions } from "../engine/api";
@@ -11,6 +11,7 @@ import { loadEvalSet, evaluateExternal } from "../eval/external";
 import { loadShellParser } from "../shell/parser";
 import { loadModel } from "../engine/runtime";
 import { ModelSession } from "../engine/session";
+import { warmStart } from "../engine/warmstart";
 
 const USAGE = `inversion: a local model that improves at turning intent into shell commands.
 
@@ -22,6 +23,8 @@ Usage:
   inversion score --model M TASK COMMAND         how well COMMAND carries TASK
   inversion invert --model M COMMAND             what the model reads COMMAND as
   inversion eval --model M --eval FILE           score a model (and --adapter) on the held-out split of FILE
+  inversion warmstart --model M --pairs FILE --out OUT.gguf [--mode full|lora] [--max-pairs N] [--epochs N]
+                                                 fine-tune on the training split of FILE (held-out split excluded)
 
 Model: a local .gguf path or an hf: URI (downloaded once; offline, pass a local file). Also $INVERSION_MODEL.
 
@@ -29,6 +32,7 @@ run options:
   --cycles N (10)  --tasks N (50)  --candidates N (3)  --threshold X (0.5)  --temperature X (0.7)  --seed N (1)
   --train lora|none (lora)  --lr X (2e-4)  --lora-rank N (16)  --lora-alpha N (32)  --epochs N (1)  --batch-size N (4)
   --continue-adapter        keep training one adapter (default: retrain from the base on all accepted data)
+  --select best|all (best: gates, threshold, best of N; all: train on every candidate, a baseline)
   --scorer lift|seed (lift) --compare-scorers  --judge base|policy (base)  --held-out N  --topics a,b,c
   --commands FILE           real commands (one per line, or a script) read back into held-out tasks
   --eval FILE               (task, command) pairs (TSV, JSONL, tldr-pages TSV): a seeded held-out split of
@@ -58,12 +62,16 @@ const options = {
   "continue-adapter": { type: "boolean" },
   scorer: { type: "string" },
   "compare-scorers": { type: "boolean" },
+  select: { type: "string" },
   compare: { type: "boolean" },
   judge: { type: "string" },
   "held-out": { type: "string" },
   topics: { type: "string" },
   commands: { type: "string" },
   eval: { type: "string" },
+  pairs: { type: "string" },
+  mode: { type: "string" },
+  "max-pairs": { type: "string" },
   "eval-size": { type: "string" },
   gpu: { type: "string" },
   threads: { type: "string" },
@@ -113,6 +121,7 @@ function runOptions(v: Values, modelPath: string, out: string): RunOptions {
     batchSize: num(v["batch-size"], "batch-size", d.batchSize),
     policy: v["continue-adapter"] ? "continue" : "retrain",
     scorer: oneOf(v.scorer, "scorer", ["lift", "seed"] as const, d.scorer),
+    selection: oneOf(v.select, "select", ["best", "all"] as const, d.selection),
     compareScorers: v["compare-scorers"] ?? false,
     judge: oneOf(v.judge, "judge", ["base", "policy"] as const, d.judge),
     heldOutTasks: num(v["held-out"], "held-out", d.heldOutTasks),
@@ -190,6 +199,41 @@ async function cmdEval(v: Values): Promise<number> {
   }
 }
 
+async function cmdWarmStart(v: Values): Promise<number> {
+  if (!v.pairs || !v.out) throw new UsageError("Usage: inversion warmstart --model M --pairs FILE --out OUT.gguf");
+  const mode = oneOf(v.mode, "mode", ["full", "lora"] as const, "full");
+  const progress = new ProgressLine();
+  const signal = interruptSignal(progress);
+  const { createTrainer } = await import("../engine/train/index.js");
+  const record = await warmStart(
+    {
+      modelPath: modelOf(v),
+      pairsFile: v.pairs,
+      out: resolve(v.out),
+      mode,
+      evalSize: num(v["eval-size"], "eval-size", DEFAULT_RUN_OPTIONS.evalSize),
+      seed: num(v.seed, "seed", DEFAULT_RUN_OPTIONS.seed),
+      maxPairs: num(v["max-pairs"], "max-pairs", 3000),
+      epochs: num(v.epochs, "epochs", 3),
+      learningRate: num(v.lr, "lr", mode === "full" ? 1e-3 : 1e-4),
+      rank: num(v["lora-rank"], "lora-rank", 16),
+      alpha: num(v["lora-alpha"], "lora-alpha", 32),
+      threads: v.threads ? num(v.threads, "threads", 1) : 1,
+      signal,
+      onProgress: (p) => progress.update("warm start", p.step, p.totalSteps, `loss ${p.loss.toFixed(3)} ${p.tokensPerSecond.toFixed(0)} tok/s`),
+    },
+    createTrainer(mode),
+  );
+  progress.clear();
+  const r = record.result;
+  process.stdout.write(
+    `Warm start (${mode}) on ${record.trainPairs} pairs (${record.examples} examples, both directions); held-out split of ${record.heldOutExcluded.size} excluded (sha256 ${record.heldOutExcluded.sha256.slice(0, 12)}…).\n` +
+      `loss ${r.lossFirst.toFixed(3)} → ${r.lossLast.toFixed(3)} in ${r.steps} steps, ${r.tokensPerSecond.toFixed(0)} tok/s, masking: ${r.masking}\n` +
+      `wrote ${r.outPath}\n`,
+  );
+  return 0;
+}
+
 async function withEngine<T>(v: Values, fn: (e: Engine) => Promise<T>): Promise<T> {
   const engine = await Engine.open({
     modelPath: modelOf(v),
@@ -218,13 +262,15 @@ export async function main(argv: string[]): Promise<number> {
       return cmdRun(v, opts);
     }
     case "demo": {
-      const dir = v.out ?? (await mkdtemp(join(tmpdir(), "inversion-demo-")));
+      const dir = v.out ? resolve(v.out) : await mkdtemp(join(tmpdir(), "inversion-demo-"));
+      await mkdir(dir, { recursive: true });
       const model = await writeFixtureModel(join(dir, "tiny-random-llama.gguf"));
       process.stdout.write(
         `Demo: a tiny random llama model written by Inversion itself (${model}).\n` +
-          "Its commands are noise: the demo shows the loop's machinery, not a useful model.\n\n",
+          "Its commands are noise: the demo shows the loop's machinery, not a useful model. So that a training step\n" +
+          "happens, the demo trains on every candidate (--select all); real runs keep only gated, high-scoring ones.\n\n",
       );
-      const opts = runOptions({ ...v, cycles: v.cycles ?? "2", tasks: v.tasks ?? "4", candidates: v.candidates ?? "2", threads: v.threads ?? "1", threshold: v.threshold ?? "0.05", "lora-rank": v["lora-rank"] ?? "4", lr: v.lr ?? "1e-3" }, model, join(dir, "run"));
+      const opts = runOptions({ ...v, cycles: v.cycles ?? "2", tasks: v.tasks ?? "4", candidates: v.candidates ?? "2", threads: v.threads ?? "1", "lora-rank": v["lora-rank"] ?? "4", lr: v.lr ?? "1e-3", select: v.select ?? "all" }, model, join(dir, "run"));
       return cmdRun(v, opts);
     }
     case "report": {
@@ -255,6 +301,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     case "eval":
       return cmdEval(v);
+    case "warmstart":
+      return cmdWarmStart(v);
     default:
       throw new UsageError(`Unknown command "${command}". Run inversion --help.`);
   }

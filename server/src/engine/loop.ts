@@ -7,13 +7,14 @@ import { AbortError, ModelSession, throwIfAborted } from "./session";
 import { scorerByName, type Scorer } from "./scorers";
 import { TaskPool, commandsFromText, tasksFromCommands, writeTasks } from "./tasks";
 import { candidatesForTask } from "./candidates";
-import { phaseStats, selectCandidates } from "./selection";
+import { acceptAll, phaseStats, selectCandidates } from "./selection";
 import { FILES, RunStore } from "./store";
 import { deriveSeed } from "./random";
 import { answerText, forwardPrompt, DEFAULT_TOPICS } from "./prompts";
 import { loadShellParser, type ShellParser } from "../shell/parser";
 import { DEFAULT_EVAL_SIZE, evaluateExternal, loadEvalSet } from "../eval/external";
 import { appendJsonl } from "./store";
+import { warmStartRecordPath } from "./warmstart";
 
 export interface RunOptions {
   modelPath: string;
@@ -36,6 +37,8 @@ export interface RunOptions {
   scorer: "lift" | "seed";
   /** Also score every candidate with the other scorer, for comparison. */
   compareScorers: boolean;
+  /** `best`: gates, threshold, best of N, no duplicates. `all`: every candidate trains (the no-selection baseline). */
+  selection: "best" | "all";
   /** Which weights judge: the frozen base model (default) or the adapter being trained (the seed's choice). */
   judge: "base" | "policy";
   heldOutTasks: number;
@@ -66,6 +69,7 @@ export const DEFAULT_RUN_OPTIONS: Omit<RunOptions, "modelPath" | "out"> = {
   batchSize: 4,
   policy: "retrain",
   scorer: "lift",
+  selection: "best",
   compareScorers: false,
   judge: "base",
   heldOutTasks: 0,
@@ -122,8 +126,12 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
   validate(opts);
   const evalSet = opts.evalSet ? loadEvalSet(opts.evalSet, { seed: opts.seed, size: opts.evalSize }) : null;
   const { resume: _resume, ...recorded } = opts;
-  if (!opts.resume)
-    await store.init({ ...recorded, version: 1, startedAt: new Date().toISOString(), evalHash: evalSet?.hash ?? null, evalPairs: evalSet?.pairs.length ?? 0 });
+  if (!opts.resume) {
+    // Human-written pairs enter only through a warm start; the run records that they did.
+    const warmStart = await readFile(warmStartRecordPath(opts.modelPath), "utf8").then((t) => JSON.parse(t) as unknown, () => null);
+    if (warmStart) log(`The model was warm-started on human-written pairs (${warmStartRecordPath(opts.modelPath)}).`);
+    await store.init({ ...recorded, version: 1, startedAt: new Date().toISOString(), evalHash: evalSet?.hash ?? null, evalPairs: evalSet?.pairs.length ?? 0, warmStart });
+  }
 
   const lastComplete = opts.resume ? await store.repairForResume() : 0;
   const done = await store.cycles();
@@ -187,7 +195,8 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
 
         let t = Date.now();
         const candidates = await runPhase(policy, scorers, parser, trainTasks, cycle, "before", opts, cycleSeed, signal, emit);
-        const selected = selectCandidates(candidates, opts.threshold, new Set(accepted.map((c) => c.command)));
+        const selected =
+          opts.selection === "all" ? acceptAll(candidates) : selectCandidates(candidates, opts.threshold, new Set(accepted.map((c) => c.command)));
         timings.generateMs = Date.now() - t;
 
         t = Date.now();
@@ -257,7 +266,7 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
           startedAt: new Date(t0).toISOString(),
           seed: cycleSeed,
           tasks: { train: trainTasks.length, heldOut: tasks.heldOut.length },
-          selection: { ...phaseStats(candidates, opts.threshold), accepted: selected.length, acceptanceRate: selected.length / Math.max(1, trainTasks.length) },
+          selection: { ...phaseStats(candidates, opts.threshold), accepted: selected.length, acceptanceRate: new Set(selected.map((c) => c.taskId)).size / Math.max(1, trainTasks.length) },
           before: heldOutBefore,
           after,
           train,

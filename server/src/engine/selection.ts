@@ -28,6 +28,15 @@ export function selectCandidates(candidates: Candidate[], threshold: number, see
   return accepted;
 }
 
+/** The no-selection baseline: every candidate is accepted, whatever its gates and score. */
+export function acceptAll(candidates: Candidate[]): Candidate[] {
+  for (const c of candidates) {
+    c.accepted = true;
+    c.rejectReason = undefined;
+  }
+  return [...candidates];
+}
+
 export function firstProgram(command: string): string {
   const m = /^\s*(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*(?:sudo\s+)?([^\s|;&()]+)/.exec(command);
   return m?.[1] ?? "";

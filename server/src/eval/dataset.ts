@@ -52,7 +52,8 @@ function parseTldr(lines: string[], file: string): Pair[] {
     const [id = "", description = "", , commandShort = ""] = fields;
     const tool = /^[^/]*\/(.+)#\d+$/.exec(id)?.[1];
     if (!tool) throw new Error(`${file}:${i + 1}: id ${JSON.stringify(id)} is not of the form platform/tool#k`);
-    if (commandShort.startsWith("tldr ")) return;
+    // Alias stubs point at another page; keypress notation ("<Ctrl c>") is not a shell command.
+    if (commandShort.startsWith("tldr ") || commandShort.startsWith("<")) return;
     if (description.trim() === "" || commandShort.trim() === "") {
       throw new Error(`${file}:${i + 1}: empty description or command`);
     }

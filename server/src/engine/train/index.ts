@@ -116,6 +116,8 @@ export function runNativeTraining(
         ELECTRON_RUN_AS_NODE: "1",
         GGML_NO_BACKTRACE: "1",
         INVERSION_TRAINER_ADDON_PATH: addon,
+        // the addon's rpath points at the build machine's node_modules; this keeps a moved install working
+        LD_LIBRARY_PATH: [opts.backendDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":"),
       },
     });
     let stderr = "";
