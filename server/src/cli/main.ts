@@ -258,7 +258,7 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "run": {
       if (!v.out) throw new UsageError("Pass --out RUN_DIR: the directory the run is written to.");
-      const opts = v.resume && !v.model ? runOptions(v, "(from the run)", v.out) : runOptions(v, modelOf(v), v.out);
+      const opts = v.resume ? { ...runOptions(v, "(from the run)", v.out), cycles: num(v.cycles, "cycles", 0) } : runOptions(v, modelOf(v), v.out);
       return cmdRun(v, opts);
     }
     case "demo": {

@@ -119,6 +119,7 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
   if (await store.exists()) {
     if (!options.resume) throw new Error(`${store.dir} already holds a run: pass --resume to continue it, or a new --out.`);
     const saved = await store.readConfig<RunOptions>();
+    // A resume keeps the run's settings; only the cycle count may be raised (0 keeps the recorded one).
     opts = { ...saved, cycles: Math.max(saved.cycles, options.cycles), resume: true };
   } else if (options.resume) {
     throw new Error(`Nothing to resume in ${store.dir}: it holds no run.`);

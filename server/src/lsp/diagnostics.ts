@@ -50,6 +50,8 @@ export class DiagnosticsScheduler {
   private readonly passes = new Map<string, AbortController>();
   private readonly parsed = new Map<string, ParsedDoc>();
   private readonly loggedSkips = new Map<string, string>();
+  /** Last parse time per document: big scripts get a longer debounce so typing never queues parse after parse. */
+  private readonly parseMs = new Map<string, number>();
   /** Number of passes run per uri (tests and logs). */
   readonly passCount = new Map<string, number>();
 
@@ -74,6 +76,7 @@ export class DiagnosticsScheduler {
           const t0 = Date.now();
           const entries = parser.parseScript(text);
           const ms = Date.now() - t0;
+          this.parseMs.set(doc.uri, ms);
           if (ms > 200) this.deps.log(`Parsed ${doc.uri} (${doc.lineCount} lines, ${entries.length} commands) in ${ms} ms`);
           result = { version: doc.version, hash, entries, skipped: null };
         } catch (err) {
@@ -91,7 +94,7 @@ export class DiagnosticsScheduler {
 
   schedule(uri: string, delayMs?: number): void {
     const settings = this.deps.settings();
-    const delay = delayMs ?? settings.diagnostics.debounceMs;
+    const delay = delayMs ?? Math.max(settings.diagnostics.debounceMs, 2 * (this.parseMs.get(uri) ?? 0));
     this.cancelPending(uri);
     this.timers.set(
       uri,
@@ -115,6 +118,7 @@ export class DiagnosticsScheduler {
     this.cancelPending(uri);
     this.parsed.delete(uri);
     this.loggedSkips.delete(uri);
+    this.parseMs.delete(uri);
   }
 
   private async pass(uri: string): Promise<void> {

@@ -36,7 +36,8 @@ import { latestRun, readRun } from "../engine/api";
 import type { RunEvent } from "../engine/types";
 import { loadShellParser, type ScriptCommand, type ShellParser } from "../shell/parser";
 import { DIAGNOSTIC_SOURCE, DiagnosticsScheduler, type MismatchData } from "./diagnostics";
-import { ModelHost } from "./modelHost";
+import { ModelHost, modelProblem } from "./modelHost";
+import { note, req, req0 } from "./protocolTypes";
 import { RunManager, describe, listRuns, percent, runOptions } from "./runs";
 import { Scorer, hoverMarkdown, unscorable } from "./scoring";
 import { normalizeSettings } from "./settings";
@@ -88,7 +89,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     if (statusTimer) return;
     statusTimer = setTimeout(() => {
       statusTimer = undefined;
-      void connection.sendNotification(StatusNotification.type, { ...status });
+      void connection.sendNotification(note(StatusNotification.type), { ...status });
     }, 100);
   };
 
@@ -99,7 +100,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
         if (s.progress === undefined) delete status.progress;
         sendStatus();
       },
-      missing: (modelPath, reason) => void connection.sendNotification(ModelMissingNotification.type, { modelPath, reason }),
+      missing: (modelPath, reason) => void connection.sendNotification(note(ModelMissingNotification.type), { modelPath, reason }),
       log,
     },
     (fn) => void queue.run(-1, undefined, fn).catch((err) => log(`dispose failed: ${err}`)),
@@ -200,7 +201,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     }
   });
 
-  connection.onRequest(ScoreCommandRequest.type, async (params, token) => {
+  connection.onRequest(req(ScoreCommandRequest.type), async (params, token) => {
     try {
       return await scoreAt(params.uri, params.position.line, params.position.character, token);
     } catch (err) {
@@ -248,7 +249,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     } as WorkDoneProgressReporter;
   }
 
-  connection.onRequest(RunCyclesRequest.type, async (params, token) => {
+  connection.onRequest(req(RunCyclesRequest.type), async (params, token) => {
     if (runs.active) throw new ResponseError(2, `A run is already in progress (${runs.active.runDir}); stop it first.`);
     await pullSettings();
     let opts;
@@ -257,14 +258,13 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     } catch (err) {
       throw new ResponseError(3, (err as Error).message);
     }
-    const { modelProblem } = await import("./modelHost");
     const problem = modelProblem(opts.modelPath);
     if (problem) throw new ResponseError(4, `${problem} Use “Inversion: Select model”.`);
     const progress = await workDoneFor(params);
     progress.begin("Inversion: self-improvement", 0, `Starting ${opts.cycles} cycle(s) in ${opts.out}`, true);
     let pct = 0;
     const onEvent = (e: RunEvent): void => {
-      void connection.sendNotification(CycleProgressNotification.type, { runDir: opts.out, event: e });
+      void connection.sendNotification(note(CycleProgressNotification.type), { runDir: opts.out, event: e });
       if (e.type === "log") log(`run: ${e.message}`);
       if (e.type === "cycle") {
         status.lastCycle = { cycle: e.record.cycle, meanScoreBefore: e.record.selection?.meanScore ?? e.record.before.meanScore, meanScoreAfter: e.record.after?.meanScore ?? null };
@@ -308,7 +308,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     }
   });
 
-  connection.onRequest(StopRunRequest.type, () => {
+  connection.onRequest(req0(StopRunRequest.type), () => {
     const stopped = runs.stop();
     if (stopped) {
       status.run = "cancelling";
@@ -318,7 +318,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     return { stopped };
   });
 
-  connection.onRequest(ListRunsRequest.type, async () => {
+  connection.onRequest(req0(ListRunsRequest.type), async () => {
     await pullSettings();
     return {
       runsDirectory: settings.runsDirectory,
@@ -327,7 +327,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     };
   });
 
-  connection.onRequest(ReadRunRequest.type, async (params) => {
+  connection.onRequest(req(ReadRunRequest.type), async (params) => {
     try {
       const r = await readRun(params.runDir);
       return { runDir: params.runDir, cycles: r.cycles, config: r.config };
@@ -336,7 +336,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     }
   });
 
-  connection.onRequest(ReloadModelRequest.type, async () => {
+  connection.onRequest(req0(ReloadModelRequest.type), async () => {
     await applySettings({ force: true });
     void host.get();
     return { ...status };

@@ -1,0 +1,109 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFile, writeFile, readdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { tempDir, fixtureModel } from "../helpers/fixture";
+
+const ROOT = resolve(__dirname, "../..");
+let dir: string;
+let cleanup: () => Promise<void>;
+let model: string;
+
+before(async () => {
+  ({ dir, cleanup } = await tempDir("inversion-cli-"));
+  model = await fixtureModel(dir);
+});
+after(() => cleanup());
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], onStdout?: (chunk: string, child: ReturnType<typeof spawn>) => void): Promise<Result> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "server/src/cli/main.ts"), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, GGML_NO_BACKTRACE: "1", INVERSION_MODEL: "" },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      onStdout?.(d.toString(), child);
+    });
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+test("usage errors exit 2 with a message", async () => {
+  const r = await cli(["run", "--model", model]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--out RUN_DIR/);
+  const r2 = await cli(["frobnicate"]);
+  assert.equal(r2.code, 2);
+  assert.match(r2.stderr, /Unknown command/);
+  const r3 = await cli(["run", "--model", model, "--out", join(dir, "x"), "--cycles", "many"]);
+  assert.equal(r3.code, 2);
+  assert.match(r3.stderr, /--cycles needs a number/);
+});
+
+test("bad models and bad tasks exit 1 with a clear error and write nothing", async () => {
+  const missing = await cli(["score", "--model", join(dir, "nope.gguf"), "list files", "ls"]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /Model file not found/);
+  const text = join(dir, "text.gguf");
+  await writeFile(text, "not a model at all");
+  const notGguf = await cli(["invert", "--model", text, "ls"]);
+  assert.equal(notGguf.code, 1);
+  assert.match(notGguf.stderr, /Not a GGUF model file/);
+  const empty = await cli(["score", "--model", model, "", "ls"]);
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /task is empty/);
+  const huge = await cli(["score", "--model", model, "x".repeat(100_000), "ls"]);
+  assert.equal(huge.code, 1);
+  assert.match(huge.stderr, /100000 characters long/);
+  const out = join(dir, "bad-run");
+  const run = await cli(["run", "--model", join(dir, "nope.gguf"), "--out", out, "--train", "none"]);
+  assert.equal(run.code, 1);
+  // The config is written before the model loads, and is valid JSON; no partial logs.
+  const files = await readdir(out).catch(() => [] as string[]);
+  assert.ok(!files.some((f) => f.endsWith(".tmp")), files.join(","));
+});
+
+test("score and invert print a reading and a score", async () => {
+  const r = await cli(["score", "--model", model, "--threads", "1", "list the files", "ls -la", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const parsed = JSON.parse(r.stdout) as { score: { value: number; scorer: string }; reconstruction: string };
+  assert.equal(parsed.score.scorer, "lift");
+  assert.ok(parsed.score.value >= 0 && parsed.score.value <= 1);
+  const inv = await cli(["invert", "--model", model, "--threads", "1", "ls -la"]);
+  assert.equal(inv.code, 0, inv.stderr);
+});
+
+test("Ctrl-C in the middle of a run exits 130 and leaves a resumable store", async () => {
+  const out = join(dir, "interrupted");
+  const args = ["run", "--model", model, "--out", out, "--cycles", "4", "--tasks", "3", "--candidates", "2", "--train", "none", "--threads", "1", "--json"];
+  let sent = false;
+  const r = await cli(args, (chunk, child) => {
+    if (!sent && chunk.includes('"type":"cycle"')) {
+      sent = true;
+      child.kill("SIGINT");
+    }
+  });
+  assert.equal(r.code, 130, r.stderr);
+  const cycles = (await readFile(join(out, "cycles.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { cycle: number });
+  assert.ok(cycles.length >= 1 && cycles.length < 4, `${cycles.length} cycles`);
+  const resumed = await cli(["run", "--out", out, "--resume", "--threads", "1"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const all = (await readFile(join(out, "cycles.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { cycle: number });
+  assert.deepEqual(all.map((c) => c.cycle), [1, 2, 3, 4]);
+  const report = await cli(["report", out]);
+  assert.equal(report.code, 0);
+  const rows = report.stdout.trim().split("\n");
+  assert.equal(rows.length, 2 + 4);
+  assert.match(rows[0]!, /cycle\s+tasks\s+accept/);
+});
