@@ -63,6 +63,11 @@ const onPathCache = new Map<string, boolean>();
  * Heuristic: true for shell builtins/keywords, common Unix/dev tools (whether or not installed here), and any
  * executable on PATH. A path (`/usr/bin/x`, `./x`) counts when its base name is known or the file is executable.
  */
+/** In the built-in list of builtins and common tools (no PATH lookup): the same answer on every machine. */
+export function isListedProgram(name: string): boolean {
+  return KNOWN.has(name);
+}
+
 export function isKnownProgram(name: string): boolean {
   if (KNOWN.has(name)) return true;
   if (name.includes("/")) {
