@@ -1,12 +1,13 @@
 // The `inversion` command line: the same engine as the language server, for bigger machines and scripts.
 import { parseArgs } from "node:util";
-import { mkdir, mkdtemp } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { Engine, runLoop, readRun, writeFixtureModel, DEFAULT_RUN_OPTIONS, type RunOptions } from "../engine/api";
 import type { RunEvent } from "../engine/types";
 import { ProgressLine } from "./progress";
 import { cycleTable, externalSummary } from "./report";
+import { compareSvg, compareTable, type NamedRun } from "./compare";
 import { loadEvalSet, evaluateExternal } from "../eval/external";
 import { loadShellParser } from "../shell/parser";
 import { loadModel } from "../engine/runtime";
@@ -20,6 +21,7 @@ Usage:
   inversion run --model M --out RUN_DIR [options] run self-improvement cycles
   inversion run --out RUN_DIR --resume           continue a run after its last complete cycle
   inversion report RUN_DIR                       a table per cycle
+  inversion report --compare RUN_A RUN_B ... [--svg FILE]   runs side by side (and as an SVG chart)
   inversion score --model M TASK COMMAND         how well COMMAND carries TASK
   inversion invert --model M COMMAND             what the model reads COMMAND as
   inversion eval --model M --eval FILE           score a model (and --adapter) on the held-out split of FILE
@@ -77,6 +79,7 @@ const options = {
   threads: { type: "string" },
   adapter: { type: "string" },
   json: { type: "boolean" },
+  svg: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -274,6 +277,24 @@ export async function main(argv: string[]): Promise<number> {
       return cmdRun(v, opts);
     }
     case "report": {
+      if (v.compare) {
+        if (rest.length < 1) throw new UsageError("Usage: inversion report --compare RUN_A RUN_B ... [--svg FILE]");
+        const runs = await Promise.all(
+          rest.map(async (d) => {
+            const r = await readRun(resolve(d));
+            return { name: basename(resolve(d)), config: r.config as NamedRun["config"], cycles: r.cycles };
+          }),
+        );
+        // Names are the directories' names, or the paths as given where two share a name.
+        const shared = new Set(runs.map((r) => r.name).filter((n, i, all) => all.indexOf(n) !== i));
+        for (const [i, run] of runs.entries()) if (shared.has(run.name)) run.name = rest[i]!;
+        process.stdout.write(compareTable(runs) + "\n");
+        if (v.svg) {
+          await writeFile(v.svg, compareSvg(runs));
+          process.stdout.write(`chart: ${v.svg}\n`);
+        }
+        return 0;
+      }
       const dir = rest[0] ?? v.out;
       if (!dir) throw new UsageError("Usage: inversion report RUN_DIR");
       const run = await readRun(resolve(dir));

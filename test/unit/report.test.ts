@@ -1,0 +1,64 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { tempDir } from "../helpers/fixture";
+import { readRun } from "../../server/src/engine/api";
+import { cycleTable } from "../../server/src/cli/report";
+import { compareSvg, compareTable, externalSeries } from "../../server/src/cli/compare";
+import type { CycleRecord, ExternalEval, PhaseStats } from "../../server/src/engine/types";
+
+const stats = (meanScore: number, acceptanceRate = 0.5): PhaseStats => ({
+  candidates: 6, accepted: 1, acceptanceRate, meanScore, distinctCommands: 5, distinctPrograms: 3,
+});
+const ext = (nlc2cmd: number): ExternalEval => ({
+  dataset: "pairs.tsv", datasetHash: "ab".repeat(32), n: 300, nlc2cmd, nlc2cmdCi: [nlc2cmd - 0.05, nlc2cmd + 0.05],
+  exactMatch: 0, exactMatchCi: [0, 0], templateMatch: 0.1, templateMatchCi: [0.05, 0.15], meanLift: 0.2, spearmanLift: 0.3,
+});
+
+function cycle(n: number, before: number, after: number | null, external: number): CycleRecord {
+  return {
+    cycle: n, startedAt: "2026-11-23T00:00:00Z", seed: n, tasks: { train: 2, heldOut: 2 },
+    selection: stats(0.4, 0.5), before: stats(before), after: after === null ? null : stats(after),
+    train: after === null ? null : { outPath: `adapters/c${n}.gguf`, mode: "lora", masking: "softmax", lossFirst: 2, lossLast: 1.5, lossMean: 1.7, steps: 3, tokens: 100, tokensPerSecond: 1000, seconds: 0.1, trainer: "llama-lora", examples: 2, policy: "retrain" },
+    trainSkipped: after === null ? "training disabled (--train none)" : undefined,
+    external: ext(external), externalBefore: n === 1 ? ext(-0.5) : undefined,
+    adapterPath: after === null ? null : `adapters/c${n}.gguf`, timings: { totalMs: 60000 },
+  };
+}
+
+async function writeRun(dir: string, cycles: CycleRecord[], config: object): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "config.json"), JSON.stringify(config));
+  await writeFile(join(dir, "cycles.jsonl"), cycles.map((c) => JSON.stringify(c)).join("\n") + "\n");
+}
+
+test("report and compare read stored runs", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await writeRun(join(dir, "main"), [cycle(1, 0.1, 0.2, -0.4), cycle(2, 0.2, 0.3, -0.3)], { train: "lora" });
+    await writeRun(join(dir, "none"), [cycle(1, 0.1, null, -0.5)], { train: "none" });
+    const main = await readRun(join(dir, "main"));
+    const table = cycleTable(main.cycles).split("\n");
+    assert.equal(table.length, 4);
+    assert.match(table[2]!, /^1\s+2\s+50\.0%\s+0\.400\s+0\.100\s+0\.200\s+0\.100\s+2\.000→1\.500/);
+    assert.match(table[2]!, /-0\.400 \[-0\.450, -0\.350\]/);
+    const none = await readRun(join(dir, "none"));
+    const runs = [
+      { name: "main", config: main.config as object, cycles: main.cycles },
+      { name: "none", config: none.config as object, cycles: none.cycles },
+    ];
+    assert.deepEqual(externalSeries(runs[0]!), [-0.5, -0.4, -0.3]);
+    const cmp = compareTable(runs).split("\n");
+    assert.equal(cmp.length, 2 + 3);
+    assert.match(cmp[0]!, /main NLC2CMD \[95% CI\].*none NLC2CMD/);
+    assert.match(cmp[2]!, /^0\s/);
+    assert.match(cmp[4]!, /-0\.300 \[-0\.350, -0\.250\]/);
+    const svg = compareSvg(runs);
+    assert.match(svg, /^<svg[^>]+xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.equal((svg.match(/<polyline/g) ?? []).length, 2 + 2 + 2 + 1);
+    assert.ok(!/https?:\/\/(?!www\.w3\.org)/.test(svg), "no remote resources");
+  } finally {
+    await cleanup();
+  }
+});
