@@ -2,6 +2,7 @@
 // llama.cpp CPU libraries it links (node-llama-cpp's @node-llama-cpp/<platform>-<arch> package).
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import type { TrainRequest } from "../types";
 
 /** The only node-llama-cpp release whose llama.cpp internals (v0.5.0) the addon is compiled against. */
 export const SUPPORTED_NODE_LLAMA_CPP = "3.22.1";
@@ -87,28 +88,14 @@ export function addonPath(): string {
   return found;
 }
 
-/** Options understood by the addon's train(). */
-export interface NativeTrainOptions {
-  baseModelPath: string;
-  outPath: string;
-  initAdapterPath?: string;
+/** Options understood by the addon's train(): the request without its callbacks, plus addon-only settings. */
+export type NativeTrainOptions = Omit<TrainRequest, "signal" | "onProgress"> & {
   backendDir?: string;
-  mode: "lora" | "full";
-  rank: number;
-  alpha: number;
-  targets: string[];
-  learningRate: number;
-  epochs: number;
-  batchSize: number;
-  contextSize: number;
-  threads: number;
-  seed: number;
   /** "softmax" (default): prompt/padding rows get zero gradient; "none": every position is trained. */
   masking?: "softmax" | "none";
   /** Test hook: mask every row (the gradient must then be exactly zero). */
   maskEverything?: boolean;
-  examples: { prompt: string; completion: string }[];
-}
+};
 
 export interface NativeProgress {
   step: number;
