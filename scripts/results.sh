@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Reproduces docs/RESULTS.md: warm start stories260K on the training split of tldr-pages core-tool pairs, then a
+# 10-cycle run and its baselines with the same seeds, each scored after every cycle on the 300-pair held-out split.
+#   bash scripts/results.sh [SHARED_DIR] [OUT_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED="${1:-../shared}"
+OUT="${2:-../runs}"
+mkdir -p "$OUT"
+inv() { node bin/inversion.js "$@"; }
+
+[ -f "$OUT/tldr-core.jsonl" ] || node --import tsx scripts/tldr-subset.ts "$OUT/tldr-core.jsonl" \
+  "$SHARED/data/tldr-pages/pairs_common.tsv" "$SHARED/data/tldr-pages/pairs_linux.tsv"
+[ -f "$OUT/core-warm.gguf" ] || inv warmstart --model "$SHARED/models/stories260K.gguf" --pairs "$OUT/tldr-core.jsonl" \
+  --out "$OUT/core-warm.gguf" --mode full --max-pairs 5000 --epochs 5 --lr 1e-3 --seed 1
+
+COMMON=(--model "$OUT/core-warm.gguf" --cycles "${CYCLES:-10}" --tasks 16 --candidates 3 --threshold "${THRESHOLD:-0.2}"
+  --eval "$OUT/tldr-core.jsonl" --eval-size 300 --seed 1 --threads 1 --gpu off --lr 1e-4 --epochs 2)
+run() {
+  local name=$1; shift
+  if [ -f "$OUT/$name/config.json" ]; then inv run --out "$OUT/$name" --resume; else inv run "${COMMON[@]}" --out "$OUT/$name" "$@"; fi
+}
+run main --compare-scorers
+run no-train --train none
+run no-select --select all
+run seed-scorer --scorer seed
+inv report --compare "$OUT/main" "$OUT/no-train" "$OUT/no-select" "$OUT/seed-scorer" --svg docs/results.svg
