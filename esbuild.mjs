@@ -24,19 +24,23 @@ const want = (name) => !only || only.has(name);
 
 const NODE_EXTERNALS = ["node-llama-cpp", "@node-llama-cpp/*", "vscode"];
 
-/** Prints build start/end and errors in the format the `$esbuild-watch`-style problem matcher in tasks.json reads. */
+/**
+ * Prints build start/end and errors in the format the background problem matcher in .vscode/tasks.json reads.
+ * One "[watch] build started" when the first of the builds starts and one "[watch] build finished" when the last ends.
+ */
+let activeBuilds = 0;
 const problemMatcher = (name) => ({
   name: "problem-matcher",
   setup(build) {
     build.onStart(() => {
-      if (watch) console.log(`[watch] build started (${name})`);
+      if (watch && activeBuilds++ === 0) console.log(`[watch] build started (${name})`);
     });
     build.onEnd((result) => {
       for (const { text, location } of result.errors) {
         console.error(`✘ [ERROR] ${text}`);
         if (location) console.error(`    ${location.file}:${location.line}:${location.column}:`);
       }
-      if (watch) console.log(`[watch] build finished (${name})`);
+      if (watch && --activeBuilds === 0) console.log(`[watch] build finished (${name}, ${result.errors.length} errors)`);
     });
   },
 });

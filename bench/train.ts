@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { backendDir, loadAddon } from "../server/src/engine/train";
+import { backendDir, loadAddon, type NativeTrainResult } from "../server/src/engine/train";
 
 process.env.GGML_NO_BACKTRACE = "1";
 
@@ -21,7 +21,8 @@ const flag = (name: string, def: string): string => args.find((a) => a.startsWit
 const modelPath = args.find((a) => !a.startsWith("--") && a.endsWith(".gguf")) ?? process.env.INVERSION_BENCH_MODEL ?? "/work/shared/models/stories260K.gguf";
 const contexts = flag("ctx", "64,128,256").split(",").map(Number);
 const threads = Number(flag("threads", "1"));
-const targetSeconds = Number(flag("seconds", "3"));
+const targetSeconds = Number(flag("seconds", "2"));
+const repeats = Number(flag("repeats", "3"));
 
 const TASKS: [string, string][] = [
   ["show running processes", "ps aux"],
@@ -49,27 +50,37 @@ export async function benchTrain(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "inversion-bench-train-"));
   const rows: string[][] = [["ctx", "masking", "train tok/s", "forward tok/s", "ratio", "steps", "loss first→last"]];
   try {
+    const lora = {
+      mode: "lora" as const, rank: 8, alpha: 8, targets: ["attn_q", "attn_k", "attn_v", "attn_output"],
+      learningRate: 1e-4, batchSize: 0, threads, seed: 1, examples, backendDir: bins, baseModelPath: modelPath,
+    };
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    let n = 0;
     for (const ctx of contexts) {
-      // forward first, sized to take ~targetSeconds
+      // size every measurement to ~targetSeconds, then interleave `repeats` rounds and take medians
       const probe = await addon.benchForward({ modelPath, backendDir: bins, contextSize: ctx, threads, windows: 8 });
       const fwdWindows = Math.max(8, Math.round((targetSeconds * probe.tokensPerSecond) / ctx));
-      const fwd = await addon.benchForward({ modelPath, backendDir: bins, contextSize: ctx, threads, windows: fwdWindows });
+      const epochsFor: Record<string, number> = {};
       for (const masking of ["softmax", "none"] as const) {
-        const probeTrain = await addon.train({
-          baseModelPath: modelPath, outPath: join(dir, `probe-${ctx}-${masking}.gguf`), backendDir: bins, mode: "lora",
-          rank: 8, alpha: 8, targets: ["attn_q", "attn_k", "attn_v", "attn_output"], learningRate: 1e-4, epochs: 1,
-          batchSize: 0, contextSize: ctx, threads, seed: 1, masking, examples,
-        });
-        const stepsPerEpoch = probeTrain.windows;
-        const epochs = Math.max(2, Math.round((targetSeconds * probeTrain.tokensPerSecond) / (ctx * stepsPerEpoch)));
-        const r = await addon.train({
-          baseModelPath: modelPath, outPath: join(dir, `train-${ctx}-${masking}.gguf`), backendDir: bins, mode: "lora",
-          rank: 8, alpha: 8, targets: ["attn_q", "attn_k", "attn_v", "attn_output"], learningRate: 1e-4, epochs,
-          batchSize: 0, contextSize: ctx, threads, seed: 1, masking, examples,
-        });
+        const p = await addon.train({ ...lora, outPath: join(dir, `p${n++}.gguf`), epochs: 1, contextSize: ctx, masking });
+        epochsFor[masking] = Math.max(2, Math.round((targetSeconds * p.tokensPerSecond) / (ctx * p.windows)));
+      }
+      const fwd: number[] = [];
+      const train: Record<string, NativeTrainResult[]> = { softmax: [], none: [] };
+      for (let rep = 0; rep < repeats; rep++) {
+        fwd.push((await addon.benchForward({ modelPath, backendDir: bins, contextSize: ctx, threads, windows: fwdWindows })).tokensPerSecond);
+        for (const masking of ["softmax", "none"] as const) {
+          train[masking]!.push(await addon.train({ ...lora, outPath: join(dir, `t${n++}.gguf`), epochs: epochsFor[masking]!, contextSize: ctx, masking }));
+        }
+      }
+      const fwdMedian = median(fwd);
+      for (const masking of ["softmax", "none"] as const) {
+        const runs = train[masking]!;
+        const tps = median(runs.map((r) => r.tokensPerSecond));
+        const r = runs[0]!;
         rows.push([
-          String(ctx), masking, r.tokensPerSecond.toFixed(0), fwd.tokensPerSecond.toFixed(0),
-          (r.tokensPerSecond / fwd.tokensPerSecond).toFixed(3), String(r.steps), `${r.lossFirst.toFixed(2)}→${r.lossLast.toFixed(2)}`,
+          String(ctx), masking, tps.toFixed(0), fwdMedian.toFixed(0), (tps / fwdMedian).toFixed(3), String(r.steps),
+          `${r.lossFirst.toFixed(2)}→${r.lossLast.toFixed(2)}`,
         ]);
       }
     }
@@ -77,7 +88,7 @@ export async function benchTrain(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  console.log(`model ${modelPath}, threads ${threads}, LoRA rank 8 on attn_q/k/v/output, AdamW; target ratio >= 0.25`);
+  console.log(`model ${modelPath}, threads ${threads}, LoRA rank 8 on attn_q/k/v/output, AdamW, lr 1e-4; medians of ${repeats} interleaved runs of ~${targetSeconds} s; target ratio >= 0.25`);
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
 }
 

@@ -117,6 +117,17 @@ export namespace CycleProgressNotification {
 // Client -> server
 // ---------------------------------------------------------------------------------------------------------------
 
+/** The lines of a document visible in editors: background scoring of large scripts starts there. */
+export namespace VisibleRangesNotification {
+  export const method = "inversion/visibleRanges" as const;
+  export interface Params {
+    uri: string;
+    /** 0-based inclusive line ranges. */
+    ranges: { startLine: number; endLine: number }[];
+  }
+  export const type = new NotificationType<Params>(method);
+}
+
 /** Overrides of the run settings for one run (tests use small runs). */
 export interface RunOverrides {
   cycles?: number;

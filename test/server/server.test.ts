@@ -3,7 +3,7 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -40,6 +40,7 @@ import {
   RunCyclesRequest,
   StatusNotification,
   StopRunRequest,
+  VisibleRangesNotification,
   type ServerStatus,
 } from "../../shared/protocol";
 
@@ -117,12 +118,22 @@ async function startServer(settings: Partial<Settings>): Promise<Session> {
     list.push(p);
     s.diagnostics.set(p.uri, list);
   });
-  conn.onNotification("$/progress", (p: Session["progress"][number]) => s.progress.push(p));
-  conn.onNotification(StatusNotification.type, (p) => s.statuses.push(p));
-  conn.onNotification(CycleProgressNotification.type, (p) => s.cycleEvents.push(p));
-  conn.onNotification(ModelMissingNotification.type, (p) => s.missing.push(p));
-  conn.onNotification(LogMessageNotification.type, (p) => s.logs.push(p.message));
-  conn.onRequest(WorkDoneProgressCreateRequest.type, () => null);
+  conn.onNotification("$/progress", (p: Session["progress"][number]) => {
+    s.progress.push(p);
+  });
+  conn.onNotification(StatusNotification.type, (p) => {
+    s.statuses.push(p);
+  });
+  conn.onNotification(CycleProgressNotification.type, (p) => {
+    s.cycleEvents.push(p);
+  });
+  conn.onNotification(ModelMissingNotification.type, (p) => {
+    s.missing.push(p);
+  });
+  conn.onNotification(LogMessageNotification.type, (p) => {
+    s.logs.push(p.message);
+  });
+  conn.onRequest(WorkDoneProgressCreateRequest.type, () => undefined);
   conn.onRequest(RegistrationRequest.type, () => undefined);
   conn.onRequest(ConfigurationRequest.type, (p) => p.items.map((i) => (i.section === "inversion" ? s.settings : null)));
   conn.listen();
@@ -185,10 +196,10 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     for (const d of diags) {
       assert.equal(d.severity, 2, "Warning");
       assert.equal(d.source, "inversion");
-      assert.match(d.message, /reads the command as/);
+      assert.match(String(d.message), /reads the command as/);
     }
     assert.deepEqual(diags.map((d) => d.range.start.line).sort(), [2, 5]);
-    assert.deepEqual(diags[0].range.start, { line: 2, character: 0 });
+    assert.deepEqual(diags[0]!.range.start, { line: 2, character: 0 });
 
     // The quick fix inserts the model's reading as a comment (only when the model produced one).
     const d0 = diags.find((d) => d.range.start.line === 2)!;
@@ -200,7 +211,7 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     const reading = (d0.data as { reading: string }).reading.replace(/\s+/g, " ").trim();
     if (reading) {
       assert.equal(actions.length, 1);
-      const edit = actions[0].edit!.changes[uri][0];
+      const edit = actions[0]!.edit!.changes[uri]![0]!;
       assert.equal(edit.newText, `# ${reading}\n`);
       assert.equal(edit.range.start.line, 2);
     } else assert.equal(actions.length, 0);
@@ -227,7 +238,7 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     const uri = open(s, "hover.sh", SCRIPT);
     const hover = await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 3 } });
     assert.ok(hover, "hover");
-    const md = (hover!.contents as { kind: string; value: string }).value;
+    const md = (hover!.contents as unknown as { kind: string; value: string }).value;
     assert.match(md, /the model reads this command as/);
     assert.match(md, /Agreement with the comment/);
     assert.match(md, /list all files in the temp directory/);
@@ -236,7 +247,7 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     assert.deepEqual(hover!.range!.start, { line: 2, character: 0 });
     // A command without a comment: reading and fidelity, no agreement.
     const h2 = await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 6, character: 1 } });
-    const md2 = (h2!.contents as { value: string }).value;
+    const md2 = (h2!.contents as unknown as { value: string }).value;
     assert.match(md2, /reads this command as/);
     assert.doesNotMatch(md2, /Agreement/);
     // No command under the cursor: no hover.
@@ -251,6 +262,14 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     const bad = open(s, "bad-utf8.sh", "# list files\nls \ufffd\ufffd\ufffd\ufffd -la\n");
     await waitFor("empty diagnostics", () => lastDiagnostics(s, bad)?.length === 0);
     await waitFor("skip log", () => s.logs.some((l) => l.includes("bad-utf8.sh") && /UTF-8/.test(l)));
+    // Over inversion.maxFileBytes: skipped too.
+    s.settings.maxFileBytes = 1000;
+    await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+    const huge = open(s, "huge.sh", SCRIPT + "\n" + "# say hi\necho hi\n".repeat(200));
+    await waitFor("empty diagnostics", () => lastDiagnostics(s, huge)?.length === 0);
+    await waitFor("skip log", () => s.logs.some((l) => l.includes("huge.sh") && /maxFileBytes/.test(l)));
+    delete s.settings.maxFileBytes;
+    await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
   });
 
   test("a 50,000-line script is scored incrementally without blocking hovers", async () => {
@@ -258,9 +277,13 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
     const lines: string[] = [];
     for (let i = 0; lines.length < 50_000; i++) lines.push(`# show line ${i}`, `echo ${i}`);
-    const uri = open(s, "big.sh", lines.join("\n"));
+    const uri = uriOf("big.sh");
+    // The editor shows lines 40,000-40,030: scoring starts there.
+    await s.conn.sendNotification(VisibleRangesNotification.type, { uri, ranges: [{ startLine: 40_000, endLine: 40_030 }] });
+    open(s, "big.sh", lines.join("\n"));
     const first = await waitFor("first batch", () => s.diagnostics.get(uri)?.find((p) => p.diagnostics.length > 0), 60_000);
     assert.ok(first.diagnostics.length <= 5, `first pass capped: ${first.diagnostics.length}`);
+    assert.ok(first.diagnostics.every((d) => d.range.start.line >= 40_000 && d.range.start.line <= 40_030), "visible lines first");
     await waitFor("more batches", () => (lastDiagnostics(s, uri)?.length ?? 0) >= 15, 60_000);
     // Hovers still answer while the background passes continue.
     const t0 = Date.now();
@@ -340,6 +363,25 @@ describe("language server without a usable model", { timeout: 60_000 }, () => {
       await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(s.missing.length, 1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("a corrupt model file: status 'error' with the reason, no crash, no retry loop", async () => {
+    const bad = join(tmp, "corrupt.gguf");
+    writeFileSync(bad, "this is not a gguf file");
+    const s = await startServer({ model: bad });
+    try {
+      const uri = open(s, "corrupt.sh", SCRIPT);
+      await waitFor("error status", () => s.statuses.some((x) => x.model === "error"), 30_000);
+      assert.ok(s.statuses.find((x) => x.model === "error")!.message, "the error says why");
+      await waitFor("empty diagnostics", () => lastDiagnostics(s, uri)?.length === 0);
+      assert.equal(await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 1 } }), null);
+      const loads = s.logs.filter((l) => /Loading model/.test(l)).length;
+      await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 5, character: 1 } });
+      assert.equal(s.logs.filter((l) => /Loading model/.test(l)).length, loads, "no reload until the settings change");
+      assert.equal(s.proc.exitCode, null, "server alive");
     } finally {
       await s.close();
     }

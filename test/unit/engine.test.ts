@@ -43,7 +43,6 @@ test("teacher-forced log-prob equals a full-vocabulary log-softmax", async () =>
     const cont = answerText("list the files in tmp");
     const lp = await session.logProb(prompt, cont);
     const full = await session.fullLogits(prompt, cont);
-    assert.equal(full.logits[0]!.size, loaded.model.tokens.getVocabSize?.() ?? full.logits[0]!.size);
     assert.ok(full.logits[0]!.size > 1000, "full vocabulary logits");
     const reference = full.logits.map((l, i) => logSoftmax(l, full.tokens[full.split + i]!));
     assert.equal(lp.tokens, reference.length);

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { Llama, LlamaModel, Token } from "node-llama-cpp";
+import type { Llama, LlamaModel, Token } from "node-llama-cpp" with { "resolution-mode": "import" };
 import { writeFixtureModel } from "../../server/src/engine/fixtureModel";
 import { gguf, writeGguf } from "../../server/src/engine/gguf/writer";
 import {
@@ -27,6 +27,9 @@ const EXAMPLES = [
   ["Task: find text files\nCommand:", " find . -name '*.txt'"],
   ["Task: show running processes\nCommand:", " ps aux"],
 ].map(([prompt, completion]) => ({ prompt: prompt!, completion: completion! }));
+
+// Set INVERSION_SKIP_NATIVE_TESTS=1 on machines without a C++ toolchain (the addon cannot be built there).
+const skip = process.env.INVERSION_SKIP_NATIVE_TESTS ? "INVERSION_SKIP_NATIVE_TESTS is set" : false;
 
 let dir: string;
 let f32Path: string;
@@ -120,7 +123,7 @@ function f32Tensor(g: ParsedGguf, name: string): Float32Array {
 const sha256 = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 
 // --- node-llama-cpp scoring ---------------------------------------------------------------------
-type NodeLlamaCpp = typeof import("node-llama-cpp");
+type NodeLlamaCpp = typeof import("node-llama-cpp", { with: { "resolution-mode": "import" } });
 let llama: Llama | undefined;
 async function getLlama(): Promise<Llama> {
   if (!llama) {
@@ -176,7 +179,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe("LlamaLoraTrainer", () => {
+describe("LlamaLoraTrainer", { skip }, () => {
   let trained: LlamaTrainResult;
   let progress: TrainProgress[] = [];
   let baseBefore: Buffer;
@@ -241,19 +244,24 @@ describe("LlamaLoraTrainer", () => {
     const r = await new LlamaLoraTrainer().train(request({ initAdapterPath: trained.outPath, rank: 0, alpha: 1, epochs: 2 }));
     assert.equal(r.rank, 4);
     assert.equal(r.alpha, 8);
-    assert.ok(r.lossFirst < trained.lossFirst, "starts from the trained adapter, not from scratch");
+    // lossFirst/lossLast are exact dataset losses (completion tokens) before/after training, so the
+    // continued run starts exactly where the first one ended.
+    assert.ok(Math.abs(r.lossFirst - trained.lossLast) < 1e-5, `${r.lossFirst} vs ${trained.lossLast}`);
   });
 });
 
-describe("loss masking", () => {
+describe("loss masking", { skip }, () => {
   test("masked rows get exactly zero gradient on the prebuilt CPU libraries (softmax labels)", async () => {
     // Every row masked: if any masked row leaked gradient, AdamW would move B off zero
     // (Adam normalises even 1e-12 gradients to lr-sized steps).
-    const path = out("masked-all");
-    await runNativeTraining({ ...request({ outPath: path, epochs: 3 }), maskEverything: true });
-    const g = parseGguf(await readFile(path));
-    for (const t of g.tensors.filter((x) => x.name.endsWith(".lora_b"))) {
-      assert.ok(f32Tensor(g, t.name).every((v) => v === 0), `${t.name} stayed exactly zero`);
+    const q8 = await writeFixtureModel(join(dir, "masked-q8.gguf"), { tensorType: "q8_0" });
+    for (const [baseModelPath, threads] of [[f32Path, 1], [q8, 2]] as const) {
+      const path = out("masked-all");
+      await runNativeTraining({ ...request({ baseModelPath, threads, outPath: path, epochs: 3 }), maskEverything: true });
+      const g = parseGguf(await readFile(path));
+      for (const t of g.tensors.filter((x) => x.name.endsWith(".lora_b"))) {
+        assert.ok(f32Tensor(g, t.name).every((v) => v === 0), `${t.name} stayed exactly zero (${baseModelPath}, ${threads} threads)`);
+      }
     }
     // Same run without masking: B moves.
     const path2 = out("unmasked");
@@ -282,7 +290,7 @@ describe("loss masking", () => {
   });
 });
 
-describe("quantized bases and full mode", () => {
+describe("quantized bases and full mode", { skip }, () => {
   for (const tensorType of ["f16", "q8_0"] as const) {
     test(`a ${tensorType} base trains`, async () => {
       const base = await writeFixtureModel(join(dir, `base-${tensorType}.gguf`), { tensorType });
@@ -315,7 +323,7 @@ describe("quantized bases and full mode", () => {
   });
 });
 
-describe("cancel and errors", () => {
+describe("cancel and errors", { skip }, () => {
   test("aborting stops training within a second and writes nothing", async () => {
     const ac = new AbortController();
     const path = out("cancelled");
@@ -396,7 +404,11 @@ describe("cancel and errors", () => {
       },
       /unsupported base tensor type q4_0.*supported base types: F32, F16, Q8_0/,
     ],
-    ["full mode on a non-F32 base", async () => ({ mode: "full", baseModelPath: join(dir, "base-f16.gguf") }), /full mode trains F32 weights only/],
+    [
+      "full mode on a non-F32 base",
+      async () => ({ mode: "full", baseModelPath: await writeFixtureModel(join(dir, "full-f16.gguf"), { tensorType: "f16" }) }),
+      /full mode trains F32 weights only/,
+    ],
     ["out of memory", async () => ({ contextSize: 1 << 17 }), /out of memory/],
     ["targets that match nothing", async () => ({ targets: ["attn_qkv"] }), /no base tensor matches targets \[attn_qkv\].*attn_q/],
     ["existing outPath", async () => ({ outPath: f32Path }), /outPath already exists/],
@@ -405,6 +417,7 @@ describe("cancel and errors", () => {
     test(`clear error: ${name}`, async () => {
       const overrides = await make();
       await assert.rejects(trainer.train(request({ epochs: 1, ...overrides })), (e: Error) => {
+        if (process.env.INVERSION_PRINT_ERRORS) console.log(`${name}: ${e.message}`);
         assert.match(e.message, pattern);
         return true;
       });

@@ -24,7 +24,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   log "apt-get install ${need_apt[*]}"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >"$CACHE/apt.log" 2>&1; then
+    cat "$CACHE/apt.log" >&2; exit 1
+  fi
 fi
 [ "${1:-all}" = chromium ] && { log "chromium: $(command -v chromium)"; exit 0; }
 
@@ -40,7 +42,8 @@ if [ ! -f "$CS/lib/vscode/out/server-main.js" ] || [ ! -f "$CS/lib/vscode/node_m
   log "installing code-server@$CODE_SERVER_VERSION under Node 24 (takes ~2.5 min)"
   mkdir -p "$CACHE/cs"
   (cd "$CACHE/cs" && echo '{"name":"cs","private":true}' > package.json &&
-    PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" "$N24/bin/node" "$(npm root -g)/npm/bin/npm-cli.js" install --no-audit --no-fund "code-server@$CODE_SERVER_VERSION")
+    PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" "$N24/bin/node" "$(npm root -g)/npm/bin/npm-cli.js" install --no-audit --no-fund "code-server@$CODE_SERVER_VERSION" >"$CACHE/code-server-install.log" 2>&1) ||
+    { tail -50 "$CACHE/code-server-install.log" >&2; exit 1; }
   [ -f "$CS/lib/vscode/node_modules/@vscode/spdlog/build/Release/spdlog.node" ] || { echo "code-server native modules missing" >&2; exit 1; }
 fi
 log "code-server: $CS"

@@ -72,11 +72,11 @@ export class Engine {
   async score(
     task: string,
     command: string,
-    ctl: { signal?: AbortSignal; scorer?: "lift" | "seed"; compare?: boolean } = {},
+    ctl: { signal?: AbortSignal; scorer?: "lift" | "seed"; compare?: boolean; reconstruction?: string } = {},
   ): Promise<{ score: ScoreResult; reconstruction: string; altScores: Record<string, ScoreResult>; gates: { gate: string; pass: boolean; reason: string }[] }> {
     const main = ctl.scorer ? scorerByName(ctl.scorer) : liftScorer;
     const others = ctl.compare ? [scorerByName(main.name === "lift" ? "seed" : "lift")] : [];
-    return scoreCommand(this.session, { main, others }, this.parser, validateTask(task), validateCommand(command), ctl.signal);
+    return scoreCommand(this.session, { main, others }, this.parser, validateTask(task), validateCommand(command), ctl.signal, ctl.reconstruction);
   }
 
   async generate(task: string, n: number, ctl: { signal?: AbortSignal; temperature?: number; seed?: number } = {}): Promise<string[]> {

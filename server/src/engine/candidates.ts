@@ -45,10 +45,12 @@ export async function scoreCommand(
   task: string,
   command: string,
   signal?: AbortSignal,
+  /** A reading already computed for this command by the same model (hovers reuse it). */
+  knownReconstruction?: string,
 ): Promise<ScoredCommand> {
   const gates = runGates(parser, task, command);
   const judge = scorers.scorerSession ?? session;
-  const reconstruction = command ? await invertCommand(judge, command, signal) : "";
+  const reconstruction = knownReconstruction ?? (command ? await invertCommand(judge, command, signal) : "");
   const input = { task, command, reconstruction };
   const score = await scorers.main.score(judge, input, signal);
   const altScores: Record<string, ScoreResult> = {};

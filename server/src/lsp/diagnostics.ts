@@ -10,7 +10,7 @@ import type { ModelHost } from "./modelHost";
 import type { Scorer } from "./scoring";
 import { unscorable } from "./scoring";
 import { guardText } from "./textGuard";
-import type { WorkQueue } from "./workQueue";
+import { PreemptedError, type WorkQueue } from "./workQueue";
 import { hashKey } from "./cache";
 
 export const DIAGNOSTIC_SOURCE = "inversion";
@@ -52,6 +52,8 @@ export class DiagnosticsScheduler {
   private readonly loggedSkips = new Map<string, string>();
   /** Last parse time per document: big scripts get a longer debounce so typing never queues parse after parse. */
   private readonly parseMs = new Map<string, number>();
+  /** Visible line ranges per document (from the client); scored first. */
+  private readonly visible = new Map<string, { startLine: number; endLine: number }[]>();
   /** Number of passes run per uri (tests and logs). */
   readonly passCount = new Map<string, number>();
 
@@ -114,7 +116,23 @@ export class DiagnosticsScheduler {
     this.passes.delete(uri);
   }
 
+  setVisible(uri: string, ranges: { startLine: number; endLine: number }[]): void {
+    const before = JSON.stringify(this.visible.get(uri) ?? []);
+    this.visible.set(uri, ranges);
+    // Re-prioritise only when something is still unscored (a pass or its continuation is pending).
+    if (before !== JSON.stringify(ranges) && (this.passes.has(uri) || this.timers.has(uri))) this.schedule(uri, 50);
+  }
+
+  /** Entries in the visible ranges first (in document order), then the rest. */
+  private prioritise(uri: string, entries: ScriptCommand[]): ScriptCommand[] {
+    const ranges = this.visible.get(uri);
+    if (!ranges?.length) return entries;
+    const seen = (e: ScriptCommand) => ranges.some((r) => e.endLine >= r.startLine && e.startLine <= r.endLine);
+    return [...entries.filter(seen), ...entries.filter((e) => !seen(e))];
+  }
+
   close(uri: string): void {
+    this.visible.delete(uri);
     this.cancelPending(uri);
     this.parsed.delete(uri);
     this.loggedSkips.delete(uri);
@@ -137,7 +155,7 @@ export class DiagnosticsScheduler {
       const parsed = await this.entries(doc);
       if (signal.aborted) return;
       if (!parsed.entries) return publish([]);
-      const targets = parsed.entries.filter((e) => e.intent && e.intent.trim() && !unscorable(e));
+      const targets = this.prioritise(uri, parsed.entries.filter((e) => e.intent && e.intent.trim() && !unscorable(e)));
       if (targets.length === 0) return publish([]);
       const engine = await this.deps.host.get(signal);
       if (signal.aborted) return;
@@ -156,9 +174,15 @@ export class DiagnosticsScheduler {
             continue;
           }
           try {
-            a = await this.deps.queue.run(1, signal, (s) => this.deps.scorer.agreement(engine, intent, entry.text, s));
+            a = await this.deps.queue.run(1, signal, (s) => this.deps.scorer.agreement(engine, intent, entry.text, s), { preemptible: true });
           } catch (err) {
             if (signal.aborted) return;
+            if (err instanceof PreemptedError) {
+              // A hover needed the model: finish this pass from the cache only, publish, and continue shortly.
+              pending++;
+              computed = Infinity;
+              continue;
+            }
             if (err instanceof RangeError) continue;
             throw err;
           }
@@ -166,6 +190,7 @@ export class DiagnosticsScheduler {
         }
         if (a.score.value < threshold) diagnostics.push(this.toDiagnostic(entry, intent, a.reading, a.score.value, threshold));
       }
+      diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
       publish(diagnostics);
       if (pending > 0 && !signal.aborted) {
         // Large script: continue with the next batch shortly (edits cancel this through `passes`).

@@ -27,6 +27,7 @@ import {
   ScoreCommandRequest,
   StatusNotification,
   StopRunRequest,
+  VisibleRangesNotification,
   DEFAULT_SETTINGS,
   type CommandScore,
   type InversionSettings,
@@ -165,6 +166,8 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   });
 
   connection.onDidChangeConfiguration(() => void applySettings());
+
+  connection.onNotification(note(VisibleRangesNotification.type), (p) => diagnostics.setVisible(p.uri, p.ranges));
 
   documents.onDidOpen((e) => diagnostics.schedule(e.document.uri, 0));
   documents.onDidChangeContent((e) => diagnostics.schedule(e.document.uri));

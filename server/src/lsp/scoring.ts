@@ -40,10 +40,12 @@ export class Scorer {
     const key = this.agreementKey(engine, intent, command);
     const hit = this.agreements.get(key);
     if (hit) return hit;
-    const r = await engine.score(intent, command, { signal });
+    const readKey = hashKey("read", this.modelKey(engine), command.trim());
+    // The inverse pass is the expensive part; a reading already made for this command is reused.
+    const r = await engine.score(intent, command, { signal, reconstruction: this.readings.get(readKey) });
     const value: Agreement = { score: r.score, reading: r.reconstruction };
     this.agreements.set(key, value);
-    this.readings.set(hashKey("read", this.modelKey(engine), command.trim()), r.reconstruction);
+    this.readings.set(readKey, r.reconstruction);
     return value;
   }
 
@@ -64,7 +66,7 @@ export class Scorer {
     if (hit !== undefined) return hit;
     let value: ScoreResult | null;
     try {
-      value = (await engine.score(reading, command, { signal })).score;
+      value = (await engine.score(reading, command, { signal, reconstruction: reading })).score;
     } catch (err) {
       if (err instanceof RangeError) value = null;
       else throw err;

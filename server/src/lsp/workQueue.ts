@@ -1,39 +1,60 @@
 // Serialises model work with priorities: hovers (0) run before background diagnostics (1). Work items whose
-// AbortSignal fired before they started are dropped. Never blocks the event loop: each item is awaited.
+// AbortSignal fired before they started are dropped. A running *preemptible* item (background scoring) is aborted
+// when more urgent work arrives, so a hover waits for at most one token step, not a whole score; the caller retries
+// it later (results already computed are cached). Never blocks the event loop: each item is awaited.
 export class AbortedError extends Error {
-  constructor() {
-    super("aborted");
+  constructor(message = "aborted") {
+    super(message);
     this.name = "AbortError";
+  }
+}
+
+/** The item was aborted to let more urgent work run; retry it later. */
+export class PreemptedError extends AbortedError {
+  constructor() {
+    super("preempted by more urgent work");
+    this.name = "PreemptedError";
   }
 }
 
 interface Item {
   priority: number;
   seq: number;
-  run: () => Promise<void>;
+  preemptible: boolean;
+  run: (preempt: AbortController) => Promise<void>;
 }
 
 export class WorkQueue {
   private readonly items: Item[] = [];
-  private running = false;
+  private running: { item: Item; preempt: AbortController } | null = null;
+  private pumping = false;
   private seq = 0;
+  preemptions = 0;
 
-  run<T>(priority: number, signal: AbortSignal | undefined, fn: (signal?: AbortSignal) => Promise<T>): Promise<T> {
+  run<T>(priority: number, signal: AbortSignal | undefined, fn: (signal?: AbortSignal) => Promise<T>, opts: { preemptible?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const item: Item = {
         priority,
         seq: this.seq++,
-        run: async () => {
+        preemptible: !!opts.preemptible,
+        run: async (preempt) => {
           if (signal?.aborted) return reject(new AbortedError());
+          const combined = opts.preemptible ? anySignal([signal, preempt.signal]) : signal;
           try {
-            resolve(await fn(signal));
+            const value = await fn(combined);
+            resolve(value);
           } catch (err) {
-            reject(err);
+            reject(preempt.signal.aborted && !signal?.aborted ? new PreemptedError() : err);
           }
         },
       };
       this.items.push(item);
       this.items.sort((a, b) => a.priority - b.priority || a.seq - b.seq);
+      const r = this.running;
+      if (r && r.item.preemptible && priority < r.item.priority && !r.preempt.signal.aborted) {
+        this.preemptions++;
+        r.preempt.abort();
+      }
       void this.pump();
     });
   }
@@ -43,17 +64,37 @@ export class WorkQueue {
   }
 
   private async pump(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+    if (this.pumping) return;
+    this.pumping = true;
     try {
       while (this.items.length) {
         const item = this.items.shift()!;
-        await item.run();
+        const preempt = new AbortController();
+        this.running = { item, preempt };
+        try {
+          await item.run(preempt);
+        } finally {
+          this.running = null;
+        }
         // Let I/O (new requests, cancellations, edits) through between items.
         await new Promise((r) => setImmediate(r));
       }
     } finally {
-      this.running = false;
+      this.pumping = false;
     }
   }
+}
+
+function anySignal(signals: (AbortSignal | undefined)[]): AbortSignal {
+  const present = signals.filter((s): s is AbortSignal => !!s);
+  if (present.length === 1) return present[0]!;
+  const ac = new AbortController();
+  for (const s of present) {
+    if (s.aborted) {
+      ac.abort(s.reason);
+      break;
+    }
+    s.addEventListener("abort", () => ac.abort(s.reason), { once: true });
+  }
+  return ac.signal;
 }

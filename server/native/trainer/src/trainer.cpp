@@ -341,6 +341,7 @@ struct StepState {
     const Window * window = nullptr;
     bool mask_everything = false;
     bool masking = false;
+    bool want_probs = false;  // this eval pass feeds the next training step's masked labels
     // softmax of the eval pass logits, via ggml on the CPU backend
     ggml_backend_t cpu = nullptr;
     ggml_context * sm_ctx = nullptr;
@@ -362,10 +363,6 @@ static StepState * g_step = nullptr;
 static void cb_eval(bool, ggml_opt_context_t opt_ctx, ggml_opt_dataset_t, ggml_opt_result_t, int64_t, int64_t, int64_t) {
     StepState & s = *g_step;
     s.opt_ctx = opt_ctx;
-    if (!s.masking) {
-        s.eval_done = true;
-        return;
-    }
     ggml_tensor * out = ggml_opt_outputs(opt_ctx);
     if (out->ne[0] != s.n_vocab || out->ne[1] != s.n_ctx || out->type != GGML_TYPE_F32) {
         s.error = "unexpected logits shape in the training graph";
@@ -385,6 +382,10 @@ static void cb_eval(bool, ggml_opt_context_t opt_ctx, ggml_opt_dataset_t, ggml_o
         for (int i = 0; i < nv; ++i) sum += std::exp((double) x[i] - mx);
         s.eval_loss_sum += -((double) x[w.labels[r]] - mx - std::log(sum));
         s.eval_loss_n += 1;
+    }
+    if (!s.want_probs) {
+        s.eval_done = true;
+        return;
     }
     // softmax with the CPU backend's own kernels
     ggml_backend_tensor_set(s.sm_in, s.logits.data(), 0, nbytes);
@@ -453,7 +454,7 @@ Result train(const Options & o, const std::function<void(const Progress &)> & on
             fail(std::string("unsupported base tensor type ") + ggml_type_name(t) + " (" + kv.first +
                  "); supported base types: F32, F16, Q8_0 — requantize the model to one of these");
         }
-        if (o.full && t != GGML_TYPE_F32 && kv.second != GGML_TYPE_F32) {
+        if (o.full && t != GGML_TYPE_F32) {
             fail(std::string("full mode trains F32 weights only, but ") + kv.first + " is " + ggml_type_name(t) +
                  "; use mode \"lora\" or an all-F32 base");
         }
@@ -648,6 +649,7 @@ Result train(const Options & o, const std::function<void(const Progress &)> & on
     } cleanup{s};
     g_step = &s;
 
+    s.logits.resize((size_t) n_vocab * n_ctx);
     if (s.masking) {
         s.cpu = ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, nullptr);
         if (!s.cpu) fail("could not create a CPU backend for masking");
@@ -662,7 +664,6 @@ Result train(const Options & o, const std::function<void(const Progress &)> & on
         ggml_build_forward_expand(s.sm_graph, s.sm_out);
         s.sm_buf = ggml_backend_alloc_ctx_tensors(s.sm_ctx, s.cpu);
         if (!s.sm_buf) fail("out of memory allocating the masking buffers");
-        s.logits.resize((size_t) n_vocab * n_ctx);
         s.probs.resize((size_t) n_vocab * n_ctx);
     }
 
@@ -699,7 +700,36 @@ Result train(const Options & o, const std::function<void(const Progress &)> & on
     r.architecture = base.architecture;
     r.loss_tokens = loss_tokens * o.epochs;
 
+    auto load_window = [&](const Window & w) {
+        int32_t * dd = (int32_t *) ggml_opt_dataset_data(ds)->data;
+        int32_t * dl = (int32_t *) ggml_opt_dataset_labels(ds)->data;
+        std::fill(dd, dd + n_ctx_padded, w.tokens.back());
+        std::fill(dl, dl + n_ctx_padded, w.labels.back());
+        memcpy(dd, w.tokens.data(), (size_t) n_ctx * sizeof(int32_t));
+        memcpy(dl, w.labels.data(), (size_t) n_ctx * sizeof(int32_t));
+        s.window = &w;
+        s.eval_done = false;
+        s.eval_loss_sum = 0;
+        s.eval_loss_n = 0;
+    };
+    // exact mean cross-entropy over every completion token of the dataset (forward only)
+    auto dataset_loss = [&]() -> double {
+        double sum = 0;
+        int64_t n = 0;
+        for (const Window & w : windows) {
+            if (cancel.load()) return NAN;
+            load_window(w);
+            s.want_probs = false;
+            llama_opt_epoch(ctx.get(), ds, nullptr, nullptr, /*idata_split*/ 0, nullptr, cb_eval);
+            if (!s.error.empty()) fail(s.error);
+            sum += s.eval_loss_sum;
+            n += s.eval_loss_n;
+        }
+        return n ? sum / n : 0.0;
+    };
+
     const int total_steps = o.epochs * (int) windows.size();
+    r.loss_first = dataset_loss();
     const auto t_start = clock::now();
     double loss_sum = 0;
     int step = 0;
@@ -711,20 +741,9 @@ Result train(const Options & o, const std::function<void(const Progress &)> & on
         std::shuffle(order.begin(), order.end(), rng);
         for (size_t wi : order) {
             if (cancel.load()) { cancelled = true; break; }
-            const Window & w = windows[wi];
-            {
-                int32_t * dd = (int32_t *) ggml_opt_dataset_data(ds)->data;
-                int32_t * dl = (int32_t *) ggml_opt_dataset_labels(ds)->data;
-                std::fill(dd, dd + n_ctx_padded, w.tokens.back());
-                std::fill(dl, dl + n_ctx_padded, w.labels.back());
-                memcpy(dd, w.tokens.data(), (size_t) n_ctx * sizeof(int32_t));
-                memcpy(dl, w.labels.data(), (size_t) n_ctx * sizeof(int32_t));
-            }
-            s.window = &w;
-            s.eval_done = false;
-            s.eval_loss_sum = 0;
-            s.eval_loss_n = 0;
+            load_window(windows[wi]);
             if (s.masking) {
+                s.want_probs = true;
                 llama_opt_epoch(ctx.get(), ds, nullptr, nullptr, /*idata_split*/ 0, nullptr, cb_eval);
                 if (!s.error.empty()) fail(s.error);
                 if (!s.eval_done) fail("the forward pass for masking did not run", true);
@@ -741,8 +760,6 @@ Result train(const Options & o, const std::function<void(const Progress &)> & on
             }
             if (!std::isfinite(loss)) fail("training diverged (loss is not finite); lower learningRate");
             ++step;
-            if (step == 1) r.loss_first = loss;
-            r.loss_last = loss;
             loss_sum += loss;
             const double secs = std::chrono::duration<double>(clock::now() - t_start).count();
             Progress p;
@@ -755,6 +772,8 @@ Result train(const Options & o, const std::function<void(const Progress &)> & on
         }
     }
     r.seconds = std::chrono::duration<double>(clock::now() - t_start).count();
+    if (!cancelled) r.loss_last = dataset_loss();
+    if (cancel.load()) cancelled = true;
     r.steps = step;
     r.tokens = (int64_t) step * n_ctx;
     r.tokens_per_second = r.seconds > 0 ? r.tokens / r.seconds : 0;

@@ -1,0 +1,61 @@
+// The workspace the VS Code suite runs in: settings pointing at the fixture model, and the scripts it opens.
+//   node --import tsx test/vscode/prepare.ts DIR   (for the desktop test-electron launch configuration)
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { writeFixtureModel } from "../../server/src/engine/api";
+
+export const SCRIPT = [
+  "#!/usr/bin/env bash",
+  "# list all files in the temp directory",
+  "ls -la /tmp",
+  "",
+  "# count lines in the log",
+  "wc -l /var/log/syslog",
+  "echo done",
+  "",
+].join("\n");
+
+export async function prepareWorkspace(ws: string, test: { results?: string; grep?: string } = {}): Promise<string> {
+  mkdirSync(join(ws, ".vscode"), { recursive: true });
+  mkdirSync(join(ws, ".fixture"), { recursive: true });
+  const model = await writeFixtureModel(join(ws, ".fixture", "fixture.gguf"));
+  writeFileSync(
+    join(ws, ".vscode/settings.json"),
+    JSON.stringify(
+      {
+        "inversion.model": model,
+        "inversion.gpu": "off",
+        "inversion.threads": 1,
+        "inversion.hoverAdapter": "base",
+        "inversion.runsDirectory": join(ws, ".fixture", "runs"),
+        "inversion.diagnostics.threshold": 1.01,
+        "inversion.diagnostics.debounceMs": 100,
+        "inversion.diagnostics.maxCommandsPerPass": 10,
+        "files.associations": { "*.sh": "shellscript" },
+        "workbench.startupEditor": "none",
+        "extensions.autoCheckUpdates": false,
+        "extensions.autoUpdate": false,
+        "telemetry.telemetryLevel": "off",
+      },
+      null,
+      2,
+    ),
+  );
+  writeFileSync(join(ws, "commented.sh"), SCRIPT);
+  writeFileSync(join(ws, "binary.sh"), Buffer.concat([Buffer.from("# list files\nls -la\n"), Buffer.from([0, 1, 2, 0, 0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 0xff, 0xfe])]));
+  writeFileSync(join(ws, "latin1.sh"), Buffer.from([...Buffer.from("# caf"), 0xe9, 0x0a, ...Buffer.from("ls "), 0xff, 0xfe, 0xfd, 0xe9, 0xe8, 0x0a]));
+  const big: string[] = [];
+  for (let i = 0; big.length < 50_000; i++) big.push(`# show line ${i}`, `echo ${i}`);
+  writeFileSync(join(ws, "big.sh"), big.join("\n") + "\n");
+  writeFileSync(join(ws, ".inversion-test.json"), JSON.stringify(test));
+  return ws;
+}
+
+if (require.main === module) {
+  const dir = process.argv[2];
+  if (!dir) {
+    console.error("usage: prepare.ts DIR");
+    process.exit(2);
+  }
+  prepareWorkspace(resolve(dir)).then((ws) => console.log(`prepared ${ws}`));
+}

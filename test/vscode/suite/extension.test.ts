@@ -1,0 +1,205 @@
+// Real VS Code (extension host + workbench) with the real language server, engine and the fixture model.
+// The workspace (settings, fixture model, scripts) is prepared by test/vscode/run.ts (or prepareWorkspace()).
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as vscode from "vscode";
+import type { InversionApi } from "../../../client/src/extension";
+import type { RunCyclesRequest } from "../../../shared/protocol";
+
+const EXT_ID = "inversion.inversion";
+let api: InversionApi;
+
+function root(): string {
+  const f = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(f, "the tests need the prepared workspace folder");
+  return f.uri.fsPath;
+}
+/** path.resolve: a `..` left in the URI would not match the document's key. */
+const fileUri = (name: string) => vscode.Uri.file(path.resolve(root(), name));
+
+async function waitFor<T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function openShell(name: string): Promise<vscode.TextDocument> {
+  let doc = await vscode.workspace.openTextDocument(fileUri(name));
+  if (doc.languageId !== "shellscript") doc = await vscode.languages.setTextDocumentLanguage(doc, "shellscript");
+  await vscode.window.showTextDocument(doc, { preview: false });
+  return doc;
+}
+
+const inversionDiagnostics = (uri: vscode.Uri) => vscode.languages.getDiagnostics(uri).filter((d) => d.source === "inversion");
+
+async function hoverText(uri: vscode.Uri, pos: vscode.Position): Promise<string> {
+  const hovers = (await vscode.commands.executeCommand<vscode.Hover[]>("vscode.executeHoverProvider", uri, pos)) ?? [];
+  return hovers
+    .flatMap((h) => h.contents)
+    .map((c) => (typeof c === "string" ? c : (c as vscode.MarkdownString).value))
+    .join("\n");
+}
+
+async function setSetting(key: string, value: unknown): Promise<void> {
+  await vscode.workspace.getConfiguration("inversion").update(key, value, vscode.ConfigurationTarget.Workspace);
+}
+
+suite("Inversion in VS Code", () => {
+  suiteSetup(async function () {
+    this.timeout(180_000);
+    await openShell("commented.sh");
+    const ext = vscode.extensions.getExtension<InversionApi>(EXT_ID);
+    assert.ok(ext, `extension ${EXT_ID} not found`);
+    api = await ext.activate();
+    await waitFor("a server status", () => api.status());
+  });
+
+  test("a commented command gets a diagnostic and a hover with the model's reading and scores", async () => {
+    const doc = await openShell("commented.sh");
+    const diags = await waitFor("inversion diagnostics", () => {
+      const d = inversionDiagnostics(doc.uri);
+      return d.length >= 2 ? d : undefined;
+    }, 120_000);
+    for (const d of diags) {
+      assert.equal(d.severity, vscode.DiagnosticSeverity.Warning);
+      assert.match(d.message, /reads the command as/);
+    }
+    assert.ok(diags.some((d) => d.range.start.line === 2), "diagnostic on `ls -la /tmp`");
+    const text = await hoverText(doc.uri, new vscode.Position(2, 2));
+    assert.match(text, /reads this command as/);
+    assert.match(text, /Agreement with the comment/);
+    assert.match(text, /Fidelity/);
+    assert.equal(api.status()?.model, "ready");
+    assert.match(api.statusBarText(), /Inversion/);
+
+    // The quick fix (when the model produced a reading).
+    const d = diags.find((x) => x.range.start.line === 2)!;
+    const actions = (await vscode.commands.executeCommand<vscode.CodeAction[]>("vscode.executeCodeActionProvider", doc.uri, d.range)) ?? [];
+    const mine = actions.filter((a) => /model's reading/.test(a.title));
+    assert.ok(mine.length <= 1);
+    if (mine.length) assert.ok(mine[0]!.edit, "the quick fix carries an edit");
+
+    // "Score command at cursor" returns the same structure.
+    const editor = await vscode.window.showTextDocument(doc);
+    editor.selection = new vscode.Selection(2, 1, 2, 1);
+    const score = await vscode.commands.executeCommand<{ reading: string; agreement: unknown } | null>("inversion.scoreAtCursor");
+    assert.ok(score && typeof score.reading === "string" && score.agreement, "score at cursor");
+  });
+
+  test("diagnostics follow inversion.diagnostics.threshold (-1: none)", async () => {
+    const doc = await openShell("commented.sh");
+    await setSetting("diagnostics.threshold", -1);
+    await waitFor("no diagnostics", () => inversionDiagnostics(doc.uri).length === 0, 60_000);
+    await setSetting("diagnostics.threshold", 1.01);
+    await waitFor("diagnostics back", () => inversionDiagnostics(doc.uri).length >= 2, 60_000);
+  });
+
+  test("Run self-improvement cycle runs to completion and the panel receives its points", async () => {
+    const panel = (await vscode.commands.executeCommand("inversion.showPanel")) as ReturnType<InversionApi["panel"]>;
+    assert.ok(panel);
+    await waitFor("panel ready", () => api.panel()?.received.some((m) => m.type === "ready"), 60_000);
+    const result = (await vscode.commands.executeCommand("inversion.runCycles", { cycles: 1, tasks: 2, candidates: 2, train: "none" })) as RunCyclesRequest.Result;
+    assert.ok(result, "run result");
+    assert.equal(result.cancelled, false);
+    assert.equal(result.cycles.length, 1);
+    assert.ok(fs.existsSync(path.join(result.runDir, "cycles.jsonl")));
+    const p = api.panel()!;
+    assert.ok(p.posted.some((m) => m.type === "cycle" && m.runDir === result.runDir), "host posted the cycle");
+    await waitFor("webview rendered the point", () => p.received.some((m) => m.type === "rendered" && m.runDir === result.runDir && m.points >= 1), 30_000);
+    await waitFor("status bar shows the cycle", () => /cycle 1/.test(api.statusBarText()), 10_000);
+    // Reopening the run from the store (as "Open past run" does) shows the same point.
+    await vscode.commands.executeCommand("inversion.openRun", result.runDir);
+    await waitFor("reopened", () => p.posted.some((m) => m.type === "init" && m.runDir === result.runDir && m.points.length === 1), 30_000);
+  });
+
+  test("cancel stops a run", async () => {
+    const pending = vscode.commands.executeCommand("inversion.runCycles", { cycles: 50, tasks: 20, candidates: 2, train: "none" }) as Thenable<RunCyclesRequest.Result>;
+    await waitFor("run in progress", () => api.status()?.run === "running", 60_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(api.cancelActiveRun(), true);
+    const t0 = Date.now();
+    const r = await pending;
+    assert.ok(r && r.cancelled, "cancelled result");
+    assert.ok(r.cycles.length < 50);
+    await waitFor("idle", () => api.status()?.run === "idle", 30_000);
+    assert.ok(Date.now() - t0 < 30_000);
+    // Stop run (the command) also stops one.
+    const pending2 = vscode.commands.executeCommand("inversion.runCycles", { cycles: 50, tasks: 20, candidates: 2, train: "none" }) as Thenable<RunCyclesRequest.Result>;
+    await waitFor("second run in progress", () => api.status()?.run === "running", 60_000);
+    const stopped = (await vscode.commands.executeCommand("inversion.stopRun")) as { stopped: boolean };
+    assert.equal(stopped.stopped, true);
+    const r2 = await pending2;
+    assert.ok(r2 && r2.cancelled);
+  });
+
+  test("binary and invalid UTF-8 files are skipped without errors", async () => {
+    const pid = api.status()!.pid;
+    for (const name of ["binary.sh", "latin1.sh"]) {
+      let doc: vscode.TextDocument | undefined;
+      try {
+        doc = await openShell(name);
+      } catch (err) {
+        // VS Code refuses to open some binary files as text: also graceful.
+        console.log(`      (${name}: VS Code did not open it as text: ${(err as Error).message.split("\n")[0]})`);
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(inversionDiagnostics(doc.uri).length, 0, name);
+      assert.doesNotMatch(await hoverText(doc.uri, new vscode.Position(1, 1)), /reads this command as/);
+    }
+    assert.equal(api.status()!.pid, pid, "the server did not restart");
+  });
+
+  test("a 50,000-line script is scored incrementally and editing stays responsive", async () => {
+    const doc = await openShell("big.sh");
+    assert.ok(doc.lineCount >= 50_000);
+    await waitFor("first diagnostics in the big script", () => inversionDiagnostics(doc.uri).length > 0, 120_000);
+    const editor = await vscode.window.showTextDocument(doc);
+    const t0 = Date.now();
+    for (let i = 0; i < 5; i++) {
+      const ok = await editor.edit((b) => b.insert(new vscode.Position(0, 0), "# x\n"));
+      assert.ok(ok);
+    }
+    assert.ok(Date.now() - t0 < 5_000, `5 edits took ${Date.now() - t0} ms`);
+    const text = await hoverText(doc.uri, new vscode.Position(doc.lineCount - 2, 1));
+    assert.match(text, /reads this command as/);
+    await vscode.commands.executeCommand("workbench.action.files.revert");
+  });
+
+  test("a missing model gives one clear message, not a crash loop", async () => {
+    const pid = api.status()!.pid;
+    const before = api.missingModelMessages.length;
+    const original = vscode.workspace.getConfiguration("inversion").get<string>("model");
+    await setSetting("model", path.join(root(), "no-such-model.gguf"));
+    try {
+      await waitFor("missing status", () => api.status()?.model === "missing", 30_000);
+      await waitFor("one message", () => api.missingModelMessages.length === before + 1, 10_000);
+      assert.match(api.missingModelMessages.at(-1)!, /does not exist/);
+      await setSetting("diagnostics.threshold", 1.02); // another config change: no second message
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(api.missingModelMessages.length, before + 1);
+      assert.equal(api.status()!.pid, pid, "the server kept running");
+      assert.match(api.statusBarText(), /model not found/);
+    } finally {
+      // "Select model" with an argument writes the setting and reloads the model (no dialogs).
+      assert.equal(await vscode.commands.executeCommand("inversion.selectModel", original), original);
+      await setSetting("diagnostics.threshold", 1.01);
+    }
+    await waitFor("model ready again", () => api.status()?.model === "ready" || api.status()?.model === "none", 60_000);
+    const doc = await openShell("commented.sh");
+    await waitFor("hover works again", async () => /reads this command as/.test(await hoverText(doc.uri, new vscode.Position(2, 2))), 60_000);
+  });
+
+  test("a killed server is restarted by the client", async () => {
+    const pid = api.status()!.pid;
+    process.kill(pid, "SIGKILL");
+    await waitFor("a new server", () => api.status() && api.status()!.pid !== pid, 60_000);
+    const doc = await openShell("commented.sh");
+    await waitFor("hover after restart", async () => /reads this command as/.test(await hoverText(doc.uri, new vscode.Position(2, 2))), 90_000);
+  });
+});
