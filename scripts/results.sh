@@ -12,7 +12,7 @@ inv() { node bin/inversion.js "$@"; }
 [ -f "$OUT/tldr-core.jsonl" ] || node --import tsx scripts/tldr-subset.ts "$OUT/tldr-core.jsonl" \
   "$SHARED/data/tldr-pages/pairs_common.tsv" "$SHARED/data/tldr-pages/pairs_linux.tsv"
 [ -f "$OUT/core-warm.gguf" ] || inv warmstart --model "$SHARED/models/stories260K.gguf" --pairs "$OUT/tldr-core.jsonl" \
-  --out "$OUT/core-warm.gguf" --mode full --max-pairs 5000 --epochs 5 --lr 1e-3 --seed 1
+  --out "$OUT/core-warm.gguf" --mode full --max-pairs 5000 --epochs 3 --lr 1e-4 --seed 1
 
 COMMON=(--model "$OUT/core-warm.gguf" --cycles "${CYCLES:-10}" --tasks 16 --candidates 3 --threshold "${THRESHOLD:-0.2}"
   --eval "$OUT/tldr-core.jsonl" --eval-size 300 --seed 1 --threads 1 --gpu off --lr 1e-4 --epochs 2)

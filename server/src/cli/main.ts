@@ -73,6 +73,7 @@ const options = {
   eval: { type: "string" },
   pairs: { type: "string" },
   mode: { type: "string" },
+  masking: { type: "string" },
   "max-pairs": { type: "string" },
   "eval-size": { type: "string" },
   gpu: { type: "string" },
@@ -225,7 +226,7 @@ async function cmdWarmStart(v: Values): Promise<number> {
       signal,
       onProgress: (p) => progress.update("warm start", p.step, p.totalSteps, `loss ${p.loss.toFixed(3)} ${p.tokensPerSecond.toFixed(0)} tok/s`),
     },
-    createTrainer(mode),
+    createTrainer(mode, { masking: oneOf(v.masking, "masking", ["softmax", "none"] as const, "softmax") }),
   );
   progress.clear();
   const r = record.result;
