@@ -14,7 +14,7 @@ inv() { node bin/inversion.js "$@"; }
 [ -f "$OUT/core-warm.gguf" ] || inv warmstart --model "$SHARED/models/stories260K.gguf" --pairs "$OUT/tldr-core.jsonl" \
   --out "$OUT/core-warm.gguf" --mode full --max-pairs 5000 --epochs 3 --lr 1e-4 --seed 1
 
-COMMON=(--model "$OUT/core-warm.gguf" --cycles "${CYCLES:-10}" --tasks 16 --candidates 3 --threshold "${THRESHOLD:-0.2}"
+COMMON=(--model "$OUT/core-warm.gguf" --cycles "${CYCLES:-10}" --tasks 16 --candidates 3 --threshold "${THRESHOLD:-0.1}"
   --eval "$OUT/tldr-core.jsonl" --eval-size 300 --seed 1 --threads 1 --gpu off --lr 1e-4 --epochs 2)
 run() {
   local name=$1; shift
