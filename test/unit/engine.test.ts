@@ -200,3 +200,11 @@ test("the same seed repeats a run", async () => {
   const eb = await readFile(join(dir, "rep-b", "examples.jsonl"), "utf8");
   assert.equal(ea, eb);
 });
+
+test("a cancel before or during model loading is reported as cancelled, not as a failure", async () => {
+  const ac = new AbortController();
+  ac.abort();
+  const r = await runLoop(smallRun(join(dir, "cancel-early")), { signal: ac.signal });
+  assert.equal(r.cancelled, true);
+  assert.deepEqual(r.cycles, []);
+});

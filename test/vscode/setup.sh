@@ -43,9 +43,10 @@ if [ ! -f "$CS/lib/vscode/out/server-main.js" ] || [ ! -f "$CS/lib/vscode/node_m
   log "installing code-server@$CODE_SERVER_VERSION under Node 24 (takes ~2.5 min)"
   mkdir -p "$CACHE/cs"
   (cd "$CACHE/cs" && echo '{"name":"cs","private":true}' > package.json &&
-    # A clean environment: under `npm test` the outer npm's variables (npm_node_execpath, npm_config_*) would make
-    # code-server's postinstall run on the outer Node 20, which it refuses.
-    env -i HOME="$HOME" PATH="$N24/bin:/usr/local/bin:/usr/bin:/bin" npm_config_nodedir="$N24" \
+    # Under `npm test` the outer npm's variables (npm_node_execpath, npm_config_*) would make code-server's
+    # postinstall run on the outer Node 20, which it refuses: drop them (and nothing else, e.g. CA settings).
+    unset $(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p') NODE
+    PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" \
       "$N24/bin/node" "$NPM_CLI" install --no-audit --no-fund "code-server@$CODE_SERVER_VERSION" >"$CACHE/code-server-install.log" 2>&1) ||
     { tail -50 "$CACHE/code-server-install.log" >&2; exit 1; }
   [ -f "$CS/lib/vscode/node_modules/@vscode/spdlog/build/Release/spdlog.node" ] || { echo "code-server native modules missing" >&2; exit 1; }

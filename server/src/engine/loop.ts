@@ -142,10 +142,27 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
   if (opts.train === "none") log("Training: none. The loop generates, scores and selects, but no weights change; `after` is not measured.");
 
   const signal = ctl.signal;
+  const cancelled = (): RunSummary => {
+    log("Run cancelled; the last complete cycle is kept. Continue it with --resume.");
+    return { runDir: store.dir, cycles: done, cancelled: true };
+  };
   const parser = await loadShellParser();
-  const loaded = await loadModel({ modelPath: opts.modelPath, gpu: opts.gpu, threads: opts.threads, contextSize: opts.contextSize, signal });
+  let loaded: LoadedModel;
+  try {
+    loaded = await loadModel({ modelPath: opts.modelPath, gpu: opts.gpu, threads: opts.threads, contextSize: opts.contextSize, signal });
+  } catch (err) {
+    // A cancel that arrives while the model loads is a cancel, not a failure.
+    if (signal?.aborted) return cancelled();
+    throw err;
+  }
   const sequences = Math.max(opts.candidates, 2);
-  const base = await ModelSession.create(loaded, { sequences });
+  let base: ModelSession;
+  try {
+    base = await ModelSession.create(loaded, { sequences });
+  } catch (err) {
+    await loaded.model.dispose();
+    throw err;
+  }
   const trainer = opts.train === "lora" ? (ctl.trainer ?? (await defaultTrainer())) : null;
   const main = scorerByName(opts.scorer, opts.seed);
   const others: Scorer[] = opts.compareScorers ? [scorerByName(opts.scorer === "lift" ? "seed" : "lift", opts.seed)] : [];
@@ -290,10 +307,7 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
     }
     return { runDir: store.dir, cycles, cancelled: false };
   } catch (err) {
-    if (err instanceof AbortError || signal?.aborted) {
-      log("Run cancelled; the last complete cycle is kept. Continue it with --resume.");
-      return { runDir: store.dir, cycles, cancelled: true };
-    }
+    if (err instanceof AbortError || signal?.aborted) return { ...cancelled(), cycles };
     throw err;
   } finally {
     await base.dispose();
