@@ -120,6 +120,8 @@ export interface ExternalEval {
   templateMatchCi: [number, number];
   /** Mean intrinsic (lift) score of the same predictions, and its rank correlation with their NLC2CMD score. */
   meanLift: number;
+  /** Distinct predictions among the n: a collapse to a few repeated commands shows here first. */
+  distinctPredictions?: number;
   spearmanLift: number;
   /** The same for the `seed` scorer, when it ran. */
   meanSeed?: number;

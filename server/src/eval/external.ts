@@ -99,6 +99,7 @@ export function summarize(set: Pick<EvalSet, "file" | "hash">, items: ExternalIt
     templateMatch: mean(template),
     templateMatchCi: ci(template),
     meanLift: mean(items.map((x) => x.lift)),
+    distinctPredictions: new Set(items.map((x) => x.prediction)).size,
     spearmanLift: spearman(items.map((x) => x.lift), nlc),
     ...(seeds.length === items.length && items.length > 0
       ? { meanSeed: mean(seeds), spearmanSeed: spearman(seeds, nlc) }
