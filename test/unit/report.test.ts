@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { tempDir } from "../helpers/fixture";
 import { readRun } from "../../server/src/engine/api";
 import { cycleTable } from "../../server/src/cli/report";
-import { compareSvg, compareTable, externalSeries } from "../../server/src/cli/compare";
+import { compareSvg, compareTable, distinctByCycle, externalSeries } from "../../server/src/cli/compare";
 import type { CycleRecord, ExternalEval, PhaseStats } from "../../server/src/engine/types";
 
 const stats = (meanScore: number, acceptanceRate = 0.5): PhaseStats => ({
@@ -56,7 +56,9 @@ test("report and compare read stored runs", async () => {
     assert.match(cmp[4]!, /-0\.300 \[-0\.350, -0\.250\]/);
     const svg = compareSvg(runs);
     assert.match(svg, /^<svg[^>]+xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-    assert.equal((svg.match(/<polyline/g) ?? []).length, 2 + 2 + 2 + 1);
+    // NLC2CMD, intrinsic, acceptance: both runs; loss: only the trained one; template: both; distinct: no external.jsonl.
+    assert.equal((svg.match(/<polyline/g) ?? []).length, 2 + 2 + 2 + 1 + 2);
+    assert.deepEqual(distinctByCycle([{ cycle: 0, prediction: "a" }, { cycle: 0, prediction: "b" }, { cycle: 2, prediction: "a" }], 3), [2, 2, 1, 1]);
     assert.ok(!/https?:\/\/(?!www\.w3\.org)/.test(svg), "no remote resources");
   } finally {
     await cleanup();

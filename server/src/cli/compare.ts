@@ -6,6 +6,17 @@ export interface NamedRun {
   name: string;
   config: { train?: string; selection?: string; scorer?: string };
   cycles: CycleRecord[];
+  /** Distinct external predictions per cycle (index 0: the starting weights), from external.jsonl. */
+  distinct?: (number | null)[];
+}
+
+/** Distinct predictions per cycle; a cycle without rows evaluated unchanged weights, so it repeats the last count. */
+export function distinctByCycle(rows: { cycle: number; prediction: string }[], cycles: number): (number | null)[] {
+  const by = new Map<number, Set<string>>();
+  for (const r of rows) by.set(r.cycle, (by.get(r.cycle) ?? new Set()).add(r.prediction));
+  const out: (number | null)[] = [];
+  for (let c = 0; c <= cycles; c++) out.push(by.get(c)?.size ?? (c > 0 ? out[c - 1]! : null));
+  return out;
 }
 
 const f = (x: number | undefined | null): string => (x === undefined || x === null || Number.isNaN(x) ? "-" : x.toFixed(3));
@@ -55,6 +66,8 @@ export function compareSvg(runs: NamedRun[]): string {
     { title: "Held-out intrinsic score (lift)", series: (r) => [r.cycles[0]?.before.meanScore ?? null, ...r.cycles.map((c) => (c.after ?? c.before).meanScore)] },
     { title: "Acceptance rate", series: (r) => [null, ...r.cycles.map((c) => c.selection.acceptanceRate)] },
     { title: "Train loss (last)", series: (r) => [null, ...r.cycles.map((c) => c.train?.lossLast ?? null)] },
+    { title: "Distinct answers to the held-out tasks", series: (r) => r.distinct ?? [] },
+    { title: "External template match", series: (r) => [r.cycles[0]?.externalBefore?.templateMatch ?? null, ...r.cycles.map((c) => c.external?.templateMatch ?? null)] },
   ];
   const W = 420;
   const H = 240;
@@ -84,8 +97,9 @@ export function compareSvg(runs: NamedRun[]): string {
     });
   });
   const legend = runs
-    .map((r, k) => `<text x="${10 + 200 * (k % 4)}" y="${2 * H + 20 + 16 * Math.floor(k / 4)}" font-size="12" font-family="sans-serif" fill="${COLORS[k % COLORS.length]}">■ ${escapeXml(r.name)}</text>`)
+    .map((r, k) => `<text x="${10 + 200 * (k % 4)}" y="${Math.ceil(panels.length / 2) * H + 20 + 16 * Math.floor(k / 4)}" font-size="12" font-family="sans-serif" fill="${COLORS[k % COLORS.length]}">■ ${escapeXml(r.name)}</text>`)
     .join("");
-  const height = 2 * H + 30 + 16 * Math.ceil(runs.length / 4);
+  const rowsOfPanels = Math.ceil(panels.length / 2);
+  const height = rowsOfPanels * H + 30 + 16 * Math.ceil(runs.length / 4);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${height}" viewBox="0 0 ${2 * W} ${height}"><rect width="100%" height="100%" fill="white"/>${parts.join("")}${legend}</svg>\n`;
 }

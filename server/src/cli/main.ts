@@ -7,7 +7,8 @@ import { Engine, runLoop, readRun, writeFixtureModel, DEFAULT_RUN_OPTIONS, type 
 import type { RunEvent } from "../engine/types";
 import { ProgressLine } from "./progress";
 import { cycleTable, externalSummary } from "./report";
-import { compareSvg, compareTable, type NamedRun } from "./compare";
+import { compareSvg, compareTable, distinctByCycle, type NamedRun } from "./compare";
+import { FILES, readJsonl } from "../engine/store";
 import { loadEvalSet, evaluateExternal } from "../eval/external";
 import { loadShellParser } from "../shell/parser";
 import { loadModel } from "../engine/runtime";
@@ -283,7 +284,9 @@ export async function main(argv: string[]): Promise<number> {
         const runs = await Promise.all(
           rest.map(async (d) => {
             const r = await readRun(resolve(d));
-            return { name: basename(resolve(d)), config: r.config as NamedRun["config"], cycles: r.cycles };
+            const rows = await readJsonl<{ cycle: number; prediction: string }>(join(resolve(d), FILES.external));
+            const distinct = rows.length ? distinctByCycle(rows, r.cycles.length) : undefined;
+            return { name: basename(resolve(d)), config: r.config as NamedRun["config"], cycles: r.cycles, distinct };
           }),
         );
         // Names are the directories' names, or the paths as given where two share a name.
