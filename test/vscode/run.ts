@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { format } from "node:util";
 import { chromium, type Browser } from "playwright-core";
 import { prepareWorkspace } from "./prepare";
+import { CHROMIUM_ARGS, chromiumPath } from "../helpers/chromium";
 
 const ROOT = resolve(__dirname, "../..");
 const CACHE = process.env.INVERSION_TEST_CACHE ?? join(ROOT, ".cache/vscode-test");
@@ -30,24 +31,11 @@ const vsix = args.includes("--vsix") ? resolve(args[args.indexOf("--vsix") + 1] 
 /** Workbench chatter that is not about the tests (offline lookups, chat/agent features, sockets). */
 const NOISE = /ENOTFOUND|Timed out waiting for authentication provider|vsda|open-vsx|mobile\.events|^\[(AgentHost|ChatModelSelection|AccountPolicyGate|reconnection-grace-time|Service Worker)\]|^(Creating a socket|Resolving connection token|Resolved connection token|Updating additional builtin)/;
 
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-dev-shm-usage",
-];
 
 function log(m: string): void {
   console.log(`[test:vscode ${new Date().toISOString().slice(11, 19)}] ${m}`);
 }
 
-function chromiumPath(): string {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  return execFileSync("sh", ["-c", "command -v chromium || command -v chromium-browser"], { encoding: "utf8" }).trim();
-}
 
 function freePort(): Promise<number> {
   return new Promise((res, rej) => {

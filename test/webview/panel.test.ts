@@ -2,40 +2,19 @@
 // HTML (CSP + nonce) and the real bundle, with a stubbed acquireVsCodeApi. Needs `npm run build` (webview bundle).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { CHROMIUM_ARGS, chromiumPath } from "../helpers/chromium";
 import { panelHtml } from "../../client/src/panelHtml";
 import type { CyclePoint, HostToWebview } from "../../shared/protocol";
 
 const ROOT = resolve(__dirname, "../..");
 const BUNDLE = join(ROOT, "webview/dist/main.js");
 const ARTIFACTS = join(ROOT, "test-artifacts");
-export const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-dev-shm-usage",
-  "--allow-file-access-from-files",
-];
 
-function chromiumPath(): string {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-    try {
-      return execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim();
-    } catch {
-      // next
-    }
-  }
-  throw new Error("No Chromium found: run `test/vscode/setup.sh chromium` (apt-get install chromium) or set CHROMIUM_PATH.");
-}
 
 let browser: Browser;
 let dir: string;
@@ -59,7 +38,7 @@ before(async () => {
   writeFileSync(join(dir, "harness.html"), panelHtml({ cspSource: "file:", scriptUri: "main.js", nonce: "TESTNONCE123" }));
   harnessUrl = pathToFileURL(join(dir, "harness.html")).href;
   mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+  browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: [...CHROMIUM_ARGS, "--allow-file-access-from-files"], timeout: 30_000 });
 });
 
 after(async () => {

@@ -1,16 +1,9 @@
 // Small, dependency-free statistics with a seeded PRNG so reruns give identical intervals.
 
-/** mulberry32: a fast 32-bit PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../engine/random";
+
+/** The seeded PRNG the whole project uses (mulberry32), floats in [0, 1). */
+export const seededRandom = mulberry32;
 
 /** Arithmetic mean; NaN for an empty list. */
 export function mean(values: readonly number[]): number {
