@@ -1,0 +1,114 @@
+// The CLI's commands that drive the engine: run, eval, warmstart, and one-shot engine calls.
+import { resolve } from "node:path";
+import { Engine, runLoop, DEFAULT_RUN_OPTIONS, type RunOptions } from "../engine/api";
+import type { RunEvent } from "../engine/types";
+import { ProgressLine } from "./progress";
+import { cycleTable, externalSummary } from "./report";
+import { loadEvalSet, evaluateExternal } from "../eval/external";
+import { loadShellParser } from "../shell/parser";
+import { loadModel } from "../engine/runtime";
+import { ModelSession } from "../engine/session";
+import { warmStart } from "../engine/warmstart";
+import { UsageError, interruptSignal, modelOf, num, oneOf, type Values } from "./args";
+
+export async function cmdRun(v: Values, opts: RunOptions): Promise<number> {
+  const progress = new ProgressLine();
+  const signal = interruptSignal(progress);
+  const onEvent = (e: RunEvent): void => {
+    if (v.json) return void process.stdout.write(JSON.stringify(e) + "\n");
+    if (e.type === "phase") progress.update(`cycle ${e.cycle} ${e.phase}`, e.done, e.total);
+    else if (e.type === "train") progress.update(`cycle ${e.cycle} train`, e.progress.step, e.progress.totalSteps, `loss ${e.progress.loss.toFixed(3)}`);
+    else if (e.type === "log") progress.message(e.message);
+    else if (e.type === "cycle") {
+      const r = e.record;
+      progress.message(
+        `cycle ${r.cycle}: accepted ${r.selection.accepted}/${r.tasks.train} tasks, held-out score ${r.before.meanScore.toFixed(3)}` +
+          (r.after ? ` → ${r.after.meanScore.toFixed(3)}` : "") +
+          (r.train ? `, train loss ${r.train.lossFirst.toFixed(3)} → ${r.train.lossLast.toFixed(3)}` : `, not trained (${r.trainSkipped})`),
+      );
+    }
+  };
+  const summary = await runLoop(opts, { signal, onEvent });
+  progress.clear();
+  if (!v.json) {
+    process.stdout.write(`\nRun directory: ${summary.runDir}\n\n${cycleTable(summary.cycles)}\n`);
+  }
+  return summary.cancelled ? 130 : 0;
+}
+
+export async function cmdEval(v: Values): Promise<number> {
+  if (!v.eval) throw new UsageError("Usage: inversion eval --model M --eval FILE [--adapter A] [--eval-size N] [--seed N]");
+  const seed = num(v.seed, "seed", DEFAULT_RUN_OPTIONS.seed);
+  const set = loadEvalSet(v.eval, { seed, size: num(v["eval-size"], "eval-size", DEFAULT_RUN_OPTIONS.evalSize) });
+  const progress = new ProgressLine();
+  const signal = interruptSignal(progress);
+  const parser = await loadShellParser();
+  const loaded = await loadModel({ modelPath: modelOf(v), gpu: oneOf(v.gpu, "gpu", ["auto", "off"] as const, "auto"), threads: v.threads ? num(v.threads, "threads", 0) : undefined, signal });
+  const base = await ModelSession.create(loaded, { sequences: 4 });
+  const policy = v.adapter ? await ModelSession.create(loaded, { sequences: 4, adapterPath: v.adapter }) : base;
+  try {
+    const { summary } = await evaluateExternal(policy, base, parser, set, {
+      seed,
+      compareSeed: v["compare-scorers"] ?? false,
+      signal,
+      onProgress: (d, total) => progress.update("external eval", d, total),
+    });
+    progress.clear();
+    if (v.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
+    else process.stdout.write(externalSummary(summary) + "\n");
+    return 0;
+  } finally {
+    if (policy !== base) await policy.dispose();
+    await base.dispose();
+    await loaded.model.dispose();
+  }
+}
+
+export async function cmdWarmStart(v: Values): Promise<number> {
+  if (!v.pairs || !v.out) throw new UsageError("Usage: inversion warmstart --model M --pairs FILE --out OUT.gguf");
+  const mode = oneOf(v.mode, "mode", ["full", "lora"] as const, "full");
+  const progress = new ProgressLine();
+  const signal = interruptSignal(progress);
+  const { createTrainer } = await import("../engine/train/index.js");
+  const record = await warmStart(
+    {
+      modelPath: modelOf(v),
+      pairsFile: v.pairs,
+      out: resolve(v.out),
+      mode,
+      evalSize: num(v["eval-size"], "eval-size", DEFAULT_RUN_OPTIONS.evalSize),
+      seed: num(v.seed, "seed", DEFAULT_RUN_OPTIONS.seed),
+      maxPairs: num(v["max-pairs"], "max-pairs", 3000),
+      epochs: num(v.epochs, "epochs", 3),
+      learningRate: num(v.lr, "lr", mode === "full" ? 1e-3 : 1e-4),
+      rank: num(v["lora-rank"], "lora-rank", 16),
+      alpha: num(v["lora-alpha"], "lora-alpha", 32),
+      threads: v.threads ? num(v.threads, "threads", 1) : 1,
+      signal,
+      onProgress: (p) => progress.update("warm start", p.step, p.totalSteps, `loss ${p.loss.toFixed(3)} ${p.tokensPerSecond.toFixed(0)} tok/s`),
+    },
+    createTrainer(mode, { masking: oneOf(v.masking, "masking", ["softmax", "none"] as const, "softmax") }),
+  );
+  progress.clear();
+  const r = record.result;
+  process.stdout.write(
+    `Warm start (${mode}) on ${record.trainPairs} pairs (${record.examples} examples, both directions); held-out split of ${record.heldOutExcluded.size} excluded (sha256 ${record.heldOutExcluded.sha256.slice(0, 12)}…).\n` +
+      `loss ${r.lossFirst.toFixed(3)} → ${r.lossLast.toFixed(3)} in ${r.steps} steps, ${r.tokensPerSecond.toFixed(0)} tok/s, masking: ${r.masking}\n` +
+      `wrote ${r.outPath}\n`,
+  );
+  return 0;
+}
+
+export async function withEngine<T>(v: Values, fn: (e: Engine) => Promise<T>): Promise<T> {
+  const engine = await Engine.open({
+    modelPath: modelOf(v),
+    gpu: oneOf(v.gpu, "gpu", ["auto", "off"] as const, "auto"),
+    threads: v.threads ? num(v.threads, "threads", 0) : undefined,
+    adapterPath: v.adapter ?? null,
+  });
+  try {
+    return await fn(engine);
+  } finally {
+    await engine.dispose();
+  }
+}
