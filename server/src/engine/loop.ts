@@ -1,19 +1,18 @@
 // The self-improvement loop: write tasks → generate → invert → score → gate → select → train, for N cycles.
 import { readFile } from "node:fs/promises";
 import { relative, resolve } from "node:path";
-import type { Candidate, CycleRecord, ExternalEval, RunEvent, TaskItem, Trainer, TrainExample } from "./types";
+import type { Candidate, CycleRecord, ExternalEval, PhaseStats, RunEvent, TaskItem, Trainer, TrainExample } from "./types";
 import { loadModel, type GpuSetting, type LoadedModel } from "./runtime";
 import { AbortError, ModelSession, throwIfAborted } from "./session";
 import { scorerByName, type Scorer } from "./scorers";
 import { TaskPool, commandsFromText, tasksFromCommands, writeTasks } from "./tasks";
 import { candidatesForTask } from "./candidates";
 import { acceptAll, phaseStats, selectCandidates } from "./selection";
-import { FILES, RunStore } from "./store";
+import { FILES, RunStore, appendJsonl, type StoredTasks } from "./store";
 import { deriveSeed } from "./random";
 import { answerText, forwardPrompt, DEFAULT_TOPICS } from "./prompts";
 import { loadShellParser, type ShellParser } from "../shell/parser";
 import { DEFAULT_EVAL_SIZE, evaluateExternal, loadEvalSet } from "../eval/external";
-import { appendJsonl } from "./store";
 import { warmStartRecordPath } from "./warmstart";
 
 export interface RunOptions {
@@ -182,129 +181,13 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
     const tasks = (await store.readTasks()) ?? (await makeHeldOut(base, opts, signal, emit));
     if (!(await store.readTasks())) await store.writeTasks(tasks);
     const accepted = (await store.examples()).filter((c) => c.accepted && c.cycle <= lastComplete);
-    let adapter = lastComplete > 0 ? absoluteAdapter(store.dir, done[done.length - 1]!.adapterPath) : null;
-    let heldOutBefore: CycleRecord["after"] = done.length ? done[done.length - 1]!.after : null;
-    let lastExternal: ExternalEval | null = done.length ? done[done.length - 1]!.external : null;
+    const adapter = lastComplete > 0 ? absoluteAdapter(store.dir, done[done.length - 1]!.adapterPath) : null;
+    const heldOutBefore = done.length ? done[done.length - 1]!.after : null;
+    const lastExternal = done.length ? done[done.length - 1]!.external : null;
 
-    for (let cycle = lastComplete + 1; cycle <= opts.cycles; cycle++) {
-      throwIfAborted(signal);
-      const t0 = Date.now();
-      const timings: Record<string, number> = {};
-      const cycleSeed = deriveSeed(opts.seed, "cycle", cycle);
-      const policy = adapter ? await ModelSession.create(loaded, { sequences, adapterPath: adapter }) : base;
-      try {
-        const judge = opts.judge === "base" ? base : policy;
-        const scorers = { main, others, scorerSession: judge };
-
-        const pool = new TaskPool([...tasks.heldOut.map((t) => t.text), ...tasks.seen]);
-        emit({ type: "phase", cycle, phase: "tasks", done: 0, total: opts.tasks, message: "writing tasks" });
-        const trainTasks = await writeTasks(policy, {
-          count: opts.tasks,
-          topics: opts.topics,
-          seed: deriveSeed(cycleSeed, "tasks"),
-          idPrefix: `c${cycle}`,
-          pool,
-          signal,
-          onProgress: (d, total) => emit({ type: "phase", cycle, phase: "tasks", done: d, total, message: "writing tasks" }),
-        });
-        if (trainTasks.length < opts.tasks) log(`Cycle ${cycle}: the model wrote ${trainTasks.length} distinct tasks of ${opts.tasks} asked.`);
-        tasks.seen.push(...trainTasks.map((t) => t.text));
-        timings.tasksMs = Date.now() - t0;
-
-        let t = Date.now();
-        const candidates = await runPhase(policy, scorers, parser, trainTasks, cycle, "before", opts, cycleSeed, signal, emit);
-        const selected =
-          opts.selection === "all" ? acceptAll(candidates) : selectCandidates(candidates, opts.threshold, new Set(accepted.map((c) => c.command)));
-        timings.generateMs = Date.now() - t;
-
-        t = Date.now();
-        heldOutBefore ??= phaseStats(await runPhase(policy, scorers, parser, tasks.heldOut, cycle, "before", opts, heldOutSeed(opts), signal, emit, "held-out"), opts.threshold);
-        timings.heldOutBeforeMs = Date.now() - t;
-
-        throwIfAborted(signal);
-        accepted.push(...selected);
-        let train: CycleRecord["train"] = null;
-        let trainSkipped: string | undefined;
-        let newAdapter: string | null = adapter;
-        let after: CycleRecord["after"] = null;
-        let heldOutAfter: Candidate[] = [];
-        t = Date.now();
-        if (!trainer) trainSkipped = "training disabled (--train none)";
-        else {
-          const data = (opts.policy === "retrain" ? accepted : selected).map(toTrainExample);
-          if (data.length === 0) trainSkipped = "no accepted examples to train on";
-          else {
-            const outPath = store.adapterPath(cycle);
-            emit({ type: "phase", cycle, phase: "train", done: 0, total: data.length, message: `training on ${data.length} examples` });
-            const result = await trainer.train({
-              baseModelPath: loaded.path,
-              examples: data,
-              outPath,
-              initAdapterPath: opts.policy === "continue" && adapter ? adapter : undefined,
-              mode: "lora",
-              rank: opts.loraRank,
-              alpha: opts.loraAlpha,
-              targets: ["attn_q", "attn_k", "attn_v", "attn_output"],
-              learningRate: opts.learningRate,
-              epochs: opts.epochs,
-              batchSize: opts.batchSize,
-              contextSize: Math.min(loaded.contextSize, 256),
-              threads: loaded.threads,
-              seed: deriveSeed(cycleSeed, "train"),
-              signal,
-              onProgress: (progress) => emit({ type: "train", cycle, progress }),
-            });
-            train = { ...result, outPath: relative(store.dir, result.outPath), trainer: trainer.name, examples: data.length, policy: opts.policy };
-            newAdapter = result.outPath;
-          }
-        }
-        timings.trainMs = Date.now() - t;
-
-        t = Date.now();
-        let externalAfter: ExternalEval | null = null;
-        const externalBefore = cycle === 1 ? await external(policy, 0) : undefined;
-        if (train && newAdapter) {
-          const trained = await ModelSession.create(loaded, { sequences, adapterPath: newAdapter });
-          try {
-            const judgeAfter = opts.judge === "base" ? base : trained;
-            heldOutAfter = await runPhase(trained, { main, others, scorerSession: judgeAfter }, parser, tasks.heldOut, cycle, "after", opts, heldOutSeed(opts), signal, emit, "held-out");
-            after = phaseStats(heldOutAfter, opts.threshold);
-            externalAfter = await external(trained, cycle);
-          } finally {
-            await trained.dispose();
-          }
-        } else externalAfter = (externalBefore ?? lastExternal) || (await external(policy, cycle));
-        timings.afterMs = Date.now() - t;
-        timings.totalMs = Date.now() - t0;
-
-        throwIfAborted(signal);
-        await store.appendExamples([...candidates, ...heldOutAfter]);
-        const record: CycleRecord = {
-          cycle,
-          startedAt: new Date(t0).toISOString(),
-          seed: cycleSeed,
-          tasks: { train: trainTasks.length, heldOut: tasks.heldOut.length },
-          selection: { ...phaseStats(candidates, opts.threshold), accepted: selected.length, acceptanceRate: new Set(selected.map((c) => c.taskId)).size / Math.max(1, trainTasks.length) },
-          before: heldOutBefore,
-          after,
-          train,
-          trainSkipped,
-          external: externalAfter,
-          ...(externalBefore !== undefined ? { externalBefore } : {}),
-          adapterPath: newAdapter ? relative(store.dir, newAdapter) : null,
-          timings,
-        };
-        await store.writeTasks(tasks);
-        await store.appendCycle(record);
-        cycles.push(record);
-        emit({ type: "cycle", record });
-        adapter = newAdapter;
-        heldOutBefore = after ?? heldOutBefore;
-        lastExternal = externalAfter;
-      } finally {
-        if (policy !== base) await policy.dispose();
-      }
-    }
+    const ctx: LoopContext = { opts, store, loaded, base, parser, trainer, main, others, sequences, signal, emit, log, external, tasks };
+    const state: LoopState = { accepted, adapter, heldOutBefore, lastExternal };
+    for (let cycle = lastComplete + 1; cycle <= opts.cycles; cycle++) cycles.push(await runCycle(ctx, state, cycle));
     return { runDir: store.dir, cycles, cancelled: false };
   } catch (err) {
     if (err instanceof AbortError || signal?.aborted) return { ...cancelled(), cycles };
@@ -313,6 +196,168 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
     await base.dispose();
     await loaded.model.dispose();
   }
+}
+
+interface LoopContext {
+  opts: RunOptions;
+  store: RunStore;
+  loaded: LoadedModel;
+  /** The base model: it judges (by default), writes held-out tasks, and is the policy until the first adapter. */
+  base: ModelSession;
+  parser: ShellParser;
+  trainer: Trainer | null;
+  main: Scorer;
+  others: Scorer[];
+  sequences: number;
+  signal?: AbortSignal;
+  emit: (e: RunEvent) => void;
+  log: (message: string) => void;
+  external: (policy: ModelSession, cycle: number) => Promise<ExternalEval | null>;
+  tasks: StoredTasks;
+}
+
+/** What carries from one cycle to the next. */
+interface LoopState {
+  accepted: Candidate[];
+  adapter: string | null;
+  /** Held-out stats of the current weights (the previous cycle's `after`), measured once per set of weights. */
+  heldOutBefore: PhaseStats | null;
+  lastExternal: ExternalEval | null;
+}
+
+async function runCycle(ctx: LoopContext, state: LoopState, cycle: number): Promise<CycleRecord> {
+  const { opts, store, loaded, base, parser, tasks, signal, emit } = ctx;
+  throwIfAborted(signal);
+  const t0 = Date.now();
+  const timings: Record<string, number> = {};
+  const cycleSeed = deriveSeed(opts.seed, "cycle", cycle);
+  const policy = state.adapter ? await ModelSession.create(loaded, { sequences: ctx.sequences, adapterPath: state.adapter }) : base;
+  try {
+    const scorers = { main: ctx.main, others: ctx.others, scorerSession: opts.judge === "base" ? base : policy };
+
+    const pool = new TaskPool([...tasks.heldOut.map((t) => t.text), ...tasks.seen]);
+    emit({ type: "phase", cycle, phase: "tasks", done: 0, total: opts.tasks, message: "writing tasks" });
+    const trainTasks = await writeTasks(policy, {
+      count: opts.tasks,
+      topics: opts.topics,
+      seed: deriveSeed(cycleSeed, "tasks"),
+      idPrefix: `c${cycle}`,
+      pool,
+      signal,
+      onProgress: (d, total) => emit({ type: "phase", cycle, phase: "tasks", done: d, total, message: "writing tasks" }),
+    });
+    if (trainTasks.length < opts.tasks) ctx.log(`Cycle ${cycle}: the model wrote ${trainTasks.length} distinct tasks of ${opts.tasks} asked.`);
+    tasks.seen.push(...trainTasks.map((t) => t.text));
+    timings.tasksMs = Date.now() - t0;
+
+    let t = Date.now();
+    const candidates = await runPhase(policy, scorers, parser, trainTasks, cycle, "before", opts, cycleSeed, signal, emit);
+    const selected =
+      opts.selection === "all" ? acceptAll(candidates) : selectCandidates(candidates, opts.threshold, new Set(state.accepted.map((c) => c.command)));
+    timings.generateMs = Date.now() - t;
+
+    t = Date.now();
+    const heldOutBefore =
+      state.heldOutBefore ??
+      phaseStats(await runPhase(policy, scorers, parser, tasks.heldOut, cycle, "before", opts, heldOutSeed(opts), signal, emit, "held-out"), opts.threshold);
+    timings.heldOutBeforeMs = Date.now() - t;
+
+    throwIfAborted(signal);
+    state.accepted.push(...selected);
+    t = Date.now();
+    const { train, trainSkipped, adapter } = await trainStep(ctx, state, cycle, cycleSeed, selected);
+    timings.trainMs = Date.now() - t;
+
+    t = Date.now();
+    let after: PhaseStats | null = null;
+    let heldOutAfter: Candidate[] = [];
+    let external: ExternalEval | null;
+    const externalBefore = cycle === 1 ? await ctx.external(policy, 0) : undefined;
+    if (train && adapter) {
+      const trained = await ModelSession.create(loaded, { sequences: ctx.sequences, adapterPath: adapter });
+      try {
+        const judgeAfter = opts.judge === "base" ? base : trained;
+        heldOutAfter = await runPhase(trained, { ...scorers, scorerSession: judgeAfter }, parser, tasks.heldOut, cycle, "after", opts, heldOutSeed(opts), signal, emit, "held-out");
+        after = phaseStats(heldOutAfter, opts.threshold);
+        external = await ctx.external(trained, cycle);
+      } finally {
+        await trained.dispose();
+      }
+    } else {
+      // The weights did not change: their external score is already known.
+      external = (externalBefore ?? state.lastExternal) || (await ctx.external(policy, cycle));
+    }
+    timings.afterMs = Date.now() - t;
+    timings.totalMs = Date.now() - t0;
+
+    throwIfAborted(signal);
+    await store.appendExamples([...candidates, ...heldOutAfter]);
+    const record: CycleRecord = {
+      cycle,
+      startedAt: new Date(t0).toISOString(),
+      seed: cycleSeed,
+      tasks: { train: trainTasks.length, heldOut: tasks.heldOut.length },
+      selection: {
+        ...phaseStats(candidates, opts.threshold),
+        accepted: selected.length,
+        acceptanceRate: new Set(selected.map((c) => c.taskId)).size / Math.max(1, trainTasks.length),
+      },
+      before: heldOutBefore,
+      after,
+      train,
+      trainSkipped,
+      external,
+      ...(externalBefore !== undefined ? { externalBefore } : {}),
+      adapterPath: adapter ? relative(store.dir, adapter) : null,
+      timings,
+    };
+    await store.writeTasks(tasks);
+    await store.appendCycle(record);
+    emit({ type: "cycle", record });
+    state.adapter = adapter;
+    state.heldOutBefore = after ?? heldOutBefore;
+    state.lastExternal = external;
+    return record;
+  } finally {
+    if (policy !== base) await policy.dispose();
+  }
+}
+
+/** Trains this cycle's adapter (from the base on everything accepted so far, or on from the last adapter). */
+async function trainStep(
+  ctx: LoopContext,
+  state: LoopState,
+  cycle: number,
+  cycleSeed: number,
+  selected: Candidate[],
+): Promise<{ train: CycleRecord["train"]; trainSkipped?: string; adapter: string | null }> {
+  const { opts, trainer, store, loaded } = ctx;
+  if (!trainer) return { train: null, trainSkipped: "training disabled (--train none)", adapter: state.adapter };
+  const data = (opts.policy === "retrain" ? state.accepted : selected).map(toTrainExample);
+  if (data.length === 0) return { train: null, trainSkipped: "no accepted examples to train on", adapter: state.adapter };
+  ctx.emit({ type: "phase", cycle, phase: "train", done: 0, total: data.length, message: `training on ${data.length} examples` });
+  const result = await trainer.train({
+    baseModelPath: loaded.path,
+    examples: data,
+    outPath: store.adapterPath(cycle),
+    initAdapterPath: opts.policy === "continue" && state.adapter ? state.adapter : undefined,
+    mode: "lora",
+    rank: opts.loraRank,
+    alpha: opts.loraAlpha,
+    targets: ["attn_q", "attn_k", "attn_v", "attn_output"],
+    learningRate: opts.learningRate,
+    epochs: opts.epochs,
+    batchSize: opts.batchSize,
+    contextSize: Math.min(loaded.contextSize, 256),
+    threads: loaded.threads,
+    seed: deriveSeed(cycleSeed, "train"),
+    signal: ctx.signal,
+    onProgress: (progress) => ctx.emit({ type: "train", cycle, progress }),
+  });
+  return {
+    train: { ...result, outPath: relative(store.dir, result.outPath), trainer: trainer.name, examples: data.length, policy: opts.policy },
+    adapter: result.outPath,
+  };
 }
 
 /** The held-out tasks are evaluated with the same sampling seed every cycle, so only the weights change. */
