@@ -85,11 +85,11 @@ async function getLlamaOnce(gpu: GpuSetting, threads: number): Promise<Llama> {
 
 /** Resolves `hf:`/URL model references to a local file; offline, fails with how to pass a local file instead. */
 export async function resolveModelPath(ref: string, opts: Pick<RuntimeOptions, "modelsDirectory" | "signal" | "onProgress">): Promise<string> {
-  if (!/^(hf:|https?:\/\/)/.test(ref)) return ref;
+  if (!/^(hf:|huggingface:|https?:\/\/)/i.test(ref)) return ref;
   const nlc = await nodeLlamaCpp();
   const offlineHint =
     "If this machine is offline, download the .gguf file elsewhere and pass its local path (--model /path/to/model.gguf, or the inversion.model setting).";
-  const host = ref.startsWith("hf:") ? "huggingface.co" : new URL(ref).hostname;
+  const host = /^(hf|huggingface):/i.test(ref) ? "huggingface.co" : new URL(ref).hostname;
   // node-llama-cpp retries a failed download for minutes; an unresolvable host is answered at once instead.
   if (!(await hostResolves(host))) throw new ModelError(`Could not download ${ref}: cannot resolve ${host}.`, offlineHint);
   try {
