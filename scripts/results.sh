@@ -11,11 +11,15 @@ inv() { node bin/inversion.js "$@"; }
 
 [ -f "$OUT/tldr-core.jsonl" ] || node --import tsx scripts/tldr-subset.ts "$OUT/tldr-core.jsonl" \
   "$SHARED/data/tldr-pages/pairs_common.tsv" "$SHARED/data/tldr-pages/pairs_linux.tsv"
-[ -f "$OUT/core-warm.gguf" ] || inv warmstart --model "$SHARED/models/stories260K.gguf" --pairs "$OUT/tldr-core.jsonl" \
-  --out "$OUT/core-warm.gguf" --mode full --max-pairs 5000 --epochs 3 --lr 1e-4 --seed 1
+# WARM_EPOCHS=3 with LORA_LR=1e-4 LORA_EPOCHS=2 reproduces the first table of docs/RESULTS.md; the defaults, the second.
+WARM_EPOCHS="${WARM_EPOCHS:-12}"
+WARM="$OUT/core-warm-e$WARM_EPOCHS.gguf"
+[ -f "$WARM" ] || inv warmstart --model "$SHARED/models/stories260K.gguf" --pairs "$OUT/tldr-core.jsonl" \
+  --out "$WARM" --mode full --max-pairs 5000 --epochs "$WARM_EPOCHS" --lr 1e-4 --seed 1
 
-COMMON=(--model "$OUT/core-warm.gguf" --cycles "${CYCLES:-10}" --tasks 16 --candidates 3 --threshold "${THRESHOLD:-0.1}"
-  --eval "$OUT/tldr-core.jsonl" --eval-size 300 --seed 1 --threads 1 --gpu off --lr 1e-4 --epochs 2)
+COMMON=(--model "$WARM" --cycles "${CYCLES:-10}" --tasks 16 --candidates 3 --threshold "${THRESHOLD:-0.1}"
+  --eval "$OUT/tldr-core.jsonl" --eval-size 300 --seed 1 --threads 1 --gpu off --lr "${LORA_LR:-2e-4}" --epochs "${LORA_EPOCHS:-8}")
+OUT="$OUT/e$WARM_EPOCHS"; mkdir -p "$OUT"
 run() {
   local name=$1; shift
   if [ -f "$OUT/$name/config.json" ]; then inv run --out "$OUT/$name" --resume; else inv run "${COMMON[@]}" --out "$OUT/$name" "$@"; fi
@@ -24,4 +28,4 @@ run main --compare-scorers
 run no-train --train none
 run no-select --select all
 run seed-scorer --scorer seed
-inv report --compare "$OUT/main" "$OUT/no-train" "$OUT/no-select" "$OUT/seed-scorer" --svg docs/results.svg
+inv report --compare "$OUT/main" "$OUT/no-train" "$OUT/no-select" "$OUT/seed-scorer" --svg "docs/results-e$WARM_EPOCHS.svg"
