@@ -80,13 +80,15 @@ export function compareSvg(runs: NamedRun[]): string {
     const lo = all.length ? Math.min(...all) : 0;
     const hi = all.length ? Math.max(...all) : 1;
     const span = hi - lo || 1;
+    // Each panel is scaled to its own range, so a narrow range gets enough digits to show how narrow it is.
+    const label = (v: number): string => v.toFixed(hi - lo < 0.1 ? 3 : 2);
     const n = Math.max(2, ...runs.map((r) => panel.series(r).length));
     const x = (i: number): number => ox + pad + ((W - 2 * pad) * i) / (n - 1);
     const y = (v: number): number => oy + H - pad - ((H - 2 * pad) * (v - lo)) / span;
     parts.push(`<text x="${ox + pad}" y="${oy + 20}" font-size="13" font-family="sans-serif">${escapeXml(panel.title)}</text>`);
     parts.push(`<line x1="${ox + pad}" y1="${oy + H - pad}" x2="${ox + W - pad}" y2="${oy + H - pad}" stroke="#999"/>`);
-    parts.push(`<text x="${ox + 4}" y="${y(hi) + 4}" font-size="10" font-family="sans-serif">${hi.toFixed(2)}</text>`);
-    parts.push(`<text x="${ox + 4}" y="${y(lo) + 4}" font-size="10" font-family="sans-serif">${lo.toFixed(2)}</text>`);
+    parts.push(`<text x="${ox + 4}" y="${y(hi) + 4}" font-size="10" font-family="sans-serif">${label(hi)}</text>`);
+    parts.push(`<text x="${ox + 4}" y="${y(lo) + 4}" font-size="10" font-family="sans-serif">${label(lo)}</text>`);
     parts.push(`<text x="${ox + W / 2}" y="${oy + H - 12}" font-size="10" font-family="sans-serif">cycle</text>`);
     runs.forEach((run, k) => {
       const pts = panel
