@@ -3,22 +3,21 @@
 //   node --import tsx bench/train.ts [model.gguf] [--ctx=64,128,256] [--threads=1] [--seconds=3]
 //   INVERSION_BENCH_MODEL=/path/model.gguf node --import tsx bench/train.ts
 //
-// Default model: /work/shared/models/stories260K.gguf (skipped with a message when absent).
+// Default model: ../shared/models/stories260K.gguf beside the repository (skipped with a message when absent).
 // Forward = llama_decode of full windows (logits for the last position only, F32 KV cache, flash
 // attention off — the training context's settings). Training = LoRA (rank 8, attn_q/k/v/output) with
 // AdamW, each step one window; tokens/s counts window positions. "softmax" masking runs one extra
 // forward pass per step; "none" does not.
-import { existsSync } from "node:fs";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { backendDir, loadAddon, type NativeTrainResult } from "../server/src/engine/train";
 
 process.env.GGML_NO_BACKTRACE = "1";
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: string): string => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def;
-const modelPath = args.find((a) => !a.startsWith("--") && a.endsWith(".gguf")) ?? process.env.INVERSION_BENCH_MODEL ?? "/work/shared/models/stories260K.gguf";
+const modelPath = args.find((a) => !a.startsWith("--") && a.endsWith(".gguf")) ?? process.env.INVERSION_BENCH_MODEL ?? resolve(__dirname, "../../shared/models/stories260K.gguf");
 const contexts = flag("ctx", "64,128,256").split(",").map(Number);
 const threads = Number(flag("threads", "1"));
 const targetSeconds = Number(flag("seconds", "2"));

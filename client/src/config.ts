@@ -2,7 +2,7 @@
 import * as vscode from "vscode";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import { DEFAULT_SETTINGS, type InversionSettings } from "../../shared/protocol";
+import { DEFAULT_SETTINGS, type InversionSettings } from "../../common/protocol";
 
 function workspaceRoot(scope?: vscode.Uri): string | undefined {
   const folder = (scope && vscode.workspace.getWorkspaceFolder(scope)) ?? vscode.workspace.workspaceFolders?.[0];

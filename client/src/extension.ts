@@ -29,7 +29,7 @@ import {
   type RunOverrides,
   type ServerStatus,
   type WebviewState,
-} from "../../shared/protocol";
+} from "../../common/protocol";
 import { readSettings } from "./config";
 import { PANEL_VIEW_TYPE, ProgressPanel, type PanelBackend } from "./panel";
 import { StatusBar } from "./statusBar";

@@ -9,7 +9,7 @@ import {
   type RunInfo,
   type WebviewState,
   type WebviewToHost,
-} from "../../shared/protocol";
+} from "../../common/protocol";
 import { panelHtml } from "./panelHtml";
 
 export const PANEL_VIEW_TYPE = "inversion.progress";

@@ -1,6 +1,6 @@
 // One quiet status-bar item instead of pop-ups: model state, run state and the last cycle's score.
 import * as vscode from "vscode";
-import type { ServerStatus } from "../../shared/protocol";
+import type { ServerStatus } from "../../common/protocol";
 
 export type ClientState = "starting" | "running" | "stopped";
 

@@ -42,7 +42,7 @@ import {
   StopRunRequest,
   VisibleRangesNotification,
   type ServerStatus,
-} from "../../shared/protocol";
+} from "../../common/protocol";
 
 const ROOT = resolve(__dirname, "../..");
 const SERVER = join(ROOT, "dist/server.js");

@@ -10,7 +10,7 @@ import { modelProblem, resolveHoverAdapter } from "../../server/src/lsp/modelHos
 import { percent, runOptions } from "../../server/src/lsp/runs";
 import { PreemptedError, WorkQueue } from "../../server/src/lsp/workQueue";
 import { entryAt } from "../../server/src/lsp/main";
-import { cyclePoint, type CycleRecord } from "../../shared/protocol";
+import { cyclePoint, type CycleRecord } from "../../common/protocol";
 
 test("guardText: text passes; NULs, invalid UTF-8 and oversize files are skipped with a reason", () => {
   assert.deepEqual(guardText("ls -la\n", 1000), { ok: true, bytes: 7 });

@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { CHROMIUM_ARGS, chromiumPath } from "../helpers/chromium";
 import { panelHtml } from "../../client/src/panelHtml";
-import type { CyclePoint, HostToWebview } from "../../shared/protocol";
+import type { CyclePoint, HostToWebview } from "../../common/protocol";
 
 const ROOT = resolve(__dirname, "../..");
 const BUNDLE = join(ROOT, "webview/dist/main.js");

@@ -12,7 +12,7 @@ import {
   Tooltip,
   type ChartDataset,
 } from "chart.js";
-import type { CyclePoint, HostToWebview, RunInfo, WebviewState, WebviewToHost } from "../../shared/protocol";
+import type { CyclePoint, HostToWebview, RunInfo, WebviewState, WebviewToHost } from "../../common/protocol";
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
 

@@ -4,7 +4,7 @@
 import type { Diagnostic } from "vscode-languageserver";
 import { DiagnosticSeverity } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
-import type { InversionSettings } from "../../../shared/protocol";
+import type { InversionSettings } from "../../../common/protocol";
 import type { ScriptCommand, ShellParser } from "../shell/parser";
 import type { ModelHost } from "./modelHost";
 import type { Scorer } from "./scoring";

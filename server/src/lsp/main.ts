@@ -32,7 +32,7 @@ import {
   type CommandScore,
   type InversionSettings,
   type ServerStatus,
-} from "../../../shared/protocol";
+} from "../../../common/protocol";
 import { latestRun, readRun } from "../engine/api";
 import type { RunEvent } from "../engine/types";
 import { loadShellParser, type ScriptCommand, type ShellParser } from "../shell/parser";

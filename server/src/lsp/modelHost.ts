@@ -3,7 +3,7 @@
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { Engine, bestAdapter, latestRun } from "../engine/api";
-import type { InversionSettings, ModelState } from "../../../shared/protocol";
+import type { InversionSettings, ModelState } from "../../../common/protocol";
 
 export interface ModelHostEvents {
   status(s: { model: ModelState; modelPath: string | null; adapterPath: string | null; message: string | null; progress?: number }): void;

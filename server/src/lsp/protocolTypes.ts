@@ -1,4 +1,4 @@
-// shared/protocol.ts builds its message types with the top-level vscode-languageserver-protocol (the version the
+// common/protocol.ts builds its message types with the top-level vscode-languageserver-protocol (the version the
 // client uses); vscode-languageserver 10.1.2 carries its own nested copy (3.18.4 / vscode-jsonrpc 9), whose classes
 // differ only nominally. These casts let the server register the same objects with full parameter typing.
 import type { NotificationType as SNotificationType, RequestType as SRequestType, RequestType0 as SRequestType0 } from "vscode-languageserver";

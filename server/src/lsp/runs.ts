@@ -4,7 +4,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { DEFAULT_RUN_OPTIONS, runLoop, type RunOptions } from "../engine/api";
 import type { CycleRecord, RunEvent } from "../engine/types";
-import type { InversionSettings, RunInfo, RunOverrides } from "../../../shared/protocol";
+import type { InversionSettings, RunInfo, RunOverrides } from "../../../common/protocol";
 
 export function runName(date = new Date()): string {
   return `run-${date.toISOString().replace(/[:.]/g, "-").replace("T", "_").slice(0, 23)}`;

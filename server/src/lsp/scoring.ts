@@ -1,7 +1,7 @@
 // Cached model readings and scores of script commands. Keys are content hashes of (model, adapter, text).
 import type { Engine } from "../engine/api";
 import { MAX_COMMAND_CHARS } from "../engine/api";
-import type { CommandScore, ScoreResult } from "../../../shared/protocol";
+import type { CommandScore, ScoreResult } from "../../../common/protocol";
 import type { ScriptCommand } from "../shell/parser";
 import { LruCache, hashKey } from "./cache";
 

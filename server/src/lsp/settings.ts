@@ -1,5 +1,5 @@
 // Normalises the `inversion` settings section the client sends (pure; no LSP imports).
-import { DEFAULT_SETTINGS, type InversionSettings } from "../../../shared/protocol";
+import { DEFAULT_SETTINGS, type InversionSettings } from "../../../common/protocol";
 
 const num = (v: unknown, d: number, min = -Infinity, max = Infinity): number =>
   typeof v === "number" && Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : d;

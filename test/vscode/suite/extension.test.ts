@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { InversionApi } from "../../../client/src/extension";
-import type { RunCyclesRequest } from "../../../shared/protocol";
+import type { RunCyclesRequest } from "../../../common/protocol";
 
 const EXT_ID = "inversion.inversion";
 let api: InversionApi;
