@@ -36,17 +36,7 @@ export interface LlamaTrainRequest extends TrainRequest {
 }
 
 /** TrainResult plus details of the run. */
-export interface LlamaTrainResult extends TrainResult {
-  /** Positions that carried loss over all epochs (completion tokens + EOS). */
-  lossTokens: number;
-  /** Packed context windows per epoch (one optimizer step each). */
-  windows: number;
-  rank: number;
-  alpha: number;
-  adaptedTensors: number;
-  trainableParams: number;
-  architecture: string;
-}
+export type LlamaTrainResult = TrainResult & Omit<NativeTrainResult, "cancelled">;
 
 // The child process: loads the addon, trains, reports over IPC. Kept as source text so that bundling
 // (esbuild) needs no extra file; it runs under plain Node (ELECTRON_RUN_AS_NODE in VS Code).
@@ -222,25 +212,8 @@ export class LlamaLoraTrainer implements Trainer {
           }
         : undefined,
     });
-    return {
-      outPath: r.outPath,
-      mode,
-      masking: r.masking,
-      lossFirst: r.lossFirst,
-      lossLast: r.lossLast,
-      lossMean: r.lossMean,
-      steps: r.steps,
-      tokens: r.tokens,
-      tokensPerSecond: r.tokensPerSecond,
-      seconds: r.seconds,
-      lossTokens: r.lossTokens,
-      windows: r.windows,
-      rank: r.rank,
-      alpha: r.alpha,
-      adaptedTensors: r.adaptedTensors,
-      trainableParams: r.trainableParams,
-      architecture: r.architecture,
-    };
+    const { cancelled: _cancelled, ...result } = r;
+    return { ...result, mode };
   }
 }
 

@@ -2,7 +2,7 @@
 // llama.cpp CPU libraries it links (node-llama-cpp's @node-llama-cpp/<platform>-<arch> package).
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { TrainRequest } from "../types";
+import type { TrainRequest, TrainResult } from "../types";
 
 /** The only node-llama-cpp release whose llama.cpp internals (v0.5.0) the addon is compiled against. */
 export const SUPPORTED_NODE_LLAMA_CPP = "3.22.1";
@@ -105,25 +105,19 @@ export interface NativeProgress {
   tokensPerSecond: number;
 }
 
-export interface NativeTrainResult {
-  outPath: string;
-  masking: string;
-  lossFirst: number;
-  lossLast: number;
-  lossMean: number;
-  steps: number;
-  tokens: number;
+/** What the addon reports: the engine's TrainResult (less the mode, which the caller knows) and run details. */
+export type NativeTrainResult = Omit<TrainResult, "mode"> & {
+  /** Positions that carried loss over all epochs (completion tokens + EOS). */
   lossTokens: number;
+  /** Packed context windows per epoch (one optimizer step each). */
   windows: number;
-  seconds: number;
-  tokensPerSecond: number;
   cancelled: boolean;
   rank: number;
   alpha: number;
   adaptedTensors: number;
   trainableParams: number;
   architecture: string;
-}
+};
 
 export interface TrainerAddon {
   train(options: NativeTrainOptions, onProgress?: (p: NativeProgress) => void): Promise<NativeTrainResult>;
