@@ -32,6 +32,7 @@ import {
   type PublishDiagnosticsParams,
 } from "vscode-languageserver-protocol/node";
 import { writeFixtureModel } from "../../server/src/engine/api";
+import { COMMENTED_SCRIPT } from "../helpers/scripts";
 import {
   CycleProgressNotification,
   ListRunsRequest,
@@ -168,15 +169,6 @@ function open(s: Session, name: string, text: string, version = 1): string {
 }
 const lastDiagnostics = (s: Session, uri: string): Diagnostic[] | undefined => s.diagnostics.get(uri)?.at(-1)?.diagnostics;
 
-const SCRIPT = [
-  "#!/usr/bin/env bash",
-  "# list all files in the temp directory",
-  "ls -la /tmp",
-  "",
-  "# count lines in the log",
-  "wc -l /var/log/syslog",
-  "echo done",
-].join("\n");
 
 describe("language server over stdio", { timeout: 180_000 }, () => {
   let s: Session;
@@ -188,7 +180,7 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
   });
 
   test("diagnostics appear under a high threshold, vanish at -1, and offer a code action", async () => {
-    const uri = open(s, "a.sh", SCRIPT);
+    const uri = open(s, "a.sh", COMMENTED_SCRIPT);
     const diags = await waitFor("diagnostics", () => {
       const d = lastDiagnostics(s, uri);
       return d && d.length === 2 ? d : undefined;
@@ -226,16 +218,16 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
   });
 
   test("edits re-score only the changed document version", async () => {
-    const uri = open(s, "edit.sh", SCRIPT);
+    const uri = open(s, "edit.sh", COMMENTED_SCRIPT);
     await waitFor("diagnostics", () => lastDiagnostics(s, uri)?.length === 2, 30_000);
-    const text = SCRIPT + "\n# print the date\ndate\n";
+    const text = COMMENTED_SCRIPT + "\n# print the date\ndate\n";
     await s.conn.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version: 2 }, contentChanges: [{ text }] });
     const p = await waitFor("diagnostics v2", () => s.diagnostics.get(uri)!.find((d) => d.version === 2 && d.diagnostics.length === 3));
     assert.equal(p.diagnostics.length, 3);
   });
 
   test("hover shows the model's reading, the fidelity score and its parts, and the agreement with the comment", async () => {
-    const uri = open(s, "hover.sh", SCRIPT);
+    const uri = open(s, "hover.sh", COMMENTED_SCRIPT);
     const hover = await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 3 } });
     assert.ok(hover, "hover");
     const md = (hover!.contents as unknown as { kind: string; value: string }).value;
@@ -265,7 +257,7 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     // Over inversion.maxFileBytes: skipped too.
     s.settings.maxFileBytes = 1000;
     await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
-    const huge = open(s, "huge.sh", SCRIPT + "\n" + "# say hi\necho hi\n".repeat(200));
+    const huge = open(s, "huge.sh", COMMENTED_SCRIPT + "\n" + "# say hi\necho hi\n".repeat(200));
     await waitFor("empty diagnostics", () => lastDiagnostics(s, huge)?.length === 0);
     await waitFor("skip log", () => s.logs.some((l) => l.includes("huge.sh") && /maxFileBytes/.test(l)));
     delete s.settings.maxFileBytes;
@@ -355,7 +347,7 @@ describe("language server without a usable model", { timeout: 60_000 }, () => {
       const m = await waitFor("modelMissing", () => s.missing[0]);
       assert.match(m.reason, /does not exist/);
       await waitFor("missing status", () => s.statuses.at(-1)?.model === "missing");
-      const uri = open(s, "nomodel.sh", SCRIPT);
+      const uri = open(s, "nomodel.sh", COMMENTED_SCRIPT);
       await waitFor("empty diagnostics", () => lastDiagnostics(s, uri)?.length === 0);
       assert.equal(await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 1 } }), null);
       await assert.rejects(s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 1 } }), /does not exist.*Select model/s);
@@ -373,7 +365,7 @@ describe("language server without a usable model", { timeout: 60_000 }, () => {
     writeFileSync(bad, "this is not a gguf file");
     const s = await startServer({ model: bad });
     try {
-      const uri = open(s, "corrupt.sh", SCRIPT);
+      const uri = open(s, "corrupt.sh", COMMENTED_SCRIPT);
       await waitFor("error status", () => s.statuses.some((x) => x.model === "error"), 30_000);
       assert.ok(s.statuses.find((x) => x.model === "error")!.message, "the error says why");
       await waitFor("empty diagnostics", () => lastDiagnostics(s, uri)?.length === 0);

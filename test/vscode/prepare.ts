@@ -3,17 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeFixtureModel } from "../../server/src/engine/api";
-
-export const SCRIPT = [
-  "#!/usr/bin/env bash",
-  "# list all files in the temp directory",
-  "ls -la /tmp",
-  "",
-  "# count lines in the log",
-  "wc -l /var/log/syslog",
-  "echo done",
-  "",
-].join("\n");
+import { COMMENTED_SCRIPT } from "../helpers/scripts";
 
 export async function prepareWorkspace(ws: string, test: { results?: string; grep?: string } = {}): Promise<string> {
   mkdirSync(join(ws, ".vscode"), { recursive: true });
@@ -41,7 +31,7 @@ export async function prepareWorkspace(ws: string, test: { results?: string; gre
       2,
     ),
   );
-  writeFileSync(join(ws, "commented.sh"), SCRIPT);
+  writeFileSync(join(ws, "commented.sh"), COMMENTED_SCRIPT);
   writeFileSync(join(ws, "binary.sh"), Buffer.concat([Buffer.from("# list files\nls -la\n"), Buffer.from([0, 1, 2, 0, 0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 0xff, 0xfe])]));
   writeFileSync(join(ws, "latin1.sh"), Buffer.from([...Buffer.from("# caf"), 0xe9, 0x0a, ...Buffer.from("ls "), 0xff, 0xfe, 0xfd, 0xe9, 0xe8, 0x0a]));
   const big: string[] = [];

@@ -12,7 +12,7 @@ import { FILES, RunStore, appendJsonl, type StoredTasks } from "./store";
 import { deriveSeed } from "./random";
 import { answerText, forwardPrompt, DEFAULT_TOPICS } from "./prompts";
 import { loadShellParser, type ShellParser } from "../shell/parser";
-import { DEFAULT_EVAL_SIZE, evaluateExternal, loadEvalSet } from "../eval/external";
+import { DEFAULT_EVAL_SIZE, evaluateExternal, loadEvalSet, type EvalSet } from "../eval/external";
 import { warmStartRecordPath } from "./warmstart";
 
 export interface RunOptions {
@@ -80,8 +80,6 @@ export const DEFAULT_RUN_OPTIONS: Omit<RunOptions, "modelPath" | "out"> = {
 export interface RunControl {
   signal?: AbortSignal;
   onEvent?: (e: RunEvent) => void;
-  /** The trainer for `train: "lora"`; defaults to the native LoRA trainer. */
-  trainer?: Trainer;
 }
 
 export interface RunSummary {
@@ -125,14 +123,6 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
   }
   validate(opts);
   const evalSet = opts.evalSet ? loadEvalSet(opts.evalSet, { seed: opts.seed, size: opts.evalSize }) : null;
-  const { resume: _resume, ...recorded } = opts;
-  if (!opts.resume) {
-    // Human-written pairs enter only through a warm start; the run records that they did.
-    const warmStart = await readFile(warmStartRecordPath(opts.modelPath), "utf8").then((t) => JSON.parse(t) as unknown, () => null);
-    if (warmStart) log(`The model was warm-started on human-written pairs (${warmStartRecordPath(opts.modelPath)}).`);
-    await store.init({ ...recorded, version: 1, startedAt: new Date().toISOString(), evalHash: evalSet?.hash ?? null, evalPairs: evalSet?.pairs.length ?? 0, warmStart });
-  }
-
   const lastComplete = opts.resume ? await store.repairForResume() : 0;
   const done = await store.cycles();
   if (opts.resume) {
@@ -145,6 +135,7 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
     log("Run cancelled; the last complete cycle is kept. Continue it with --resume.");
     return { runDir: store.dir, cycles: done, cancelled: true };
   };
+  const trainer = opts.train === "lora" ? await defaultTrainer() : null;
   const parser = await loadShellParser();
   let loaded: LoadedModel;
   try {
@@ -158,11 +149,12 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
   let base: ModelSession;
   try {
     base = await ModelSession.create(loaded, { sequences });
+    // The run directory is written only once the model works, so a bad --model leaves nothing to trip over.
+    if (!opts.resume) await initStore(store, opts, evalSet, log);
   } catch (err) {
     await loaded.model.dispose();
     throw err;
   }
-  const trainer = opts.train === "lora" ? (ctl.trainer ?? (await defaultTrainer())) : null;
   const main = scorerByName(opts.scorer, opts.seed);
   const others: Scorer[] = opts.compareScorers ? [scorerByName(opts.scorer === "lift" ? "seed" : "lift", opts.seed)] : [];
   const cycles: CycleRecord[] = [...done];
@@ -358,6 +350,14 @@ async function trainStep(
     train: { ...result, outPath: relative(store.dir, result.outPath), trainer: trainer.name, examples: data.length, policy: opts.policy },
     adapter: result.outPath,
   };
+}
+
+async function initStore(store: RunStore, opts: RunOptions, evalSet: EvalSet | null, log: (m: string) => void): Promise<void> {
+  const { resume: _resume, ...recorded } = opts;
+  // Human-written pairs enter only through a warm start; the run records that they did.
+  const warmStart = await readFile(warmStartRecordPath(opts.modelPath), "utf8").then((t) => JSON.parse(t) as unknown, () => null);
+  if (warmStart) log(`The model was warm-started on human-written pairs (${warmStartRecordPath(opts.modelPath)}).`);
+  await store.init({ ...recorded, version: 1, startedAt: new Date().toISOString(), evalHash: evalSet?.hash ?? null, evalPairs: evalSet?.pairs.length ?? 0, warmStart });
 }
 
 /** The held-out tasks are evaluated with the same sampling seed every cycle, so only the weights change. */

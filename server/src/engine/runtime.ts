@@ -2,7 +2,7 @@
 import { open, stat } from "node:fs/promises";
 import { cpus } from "node:os";
 import { readFileSync } from "node:fs";
-import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp" with { "resolution-mode": "import" };
+import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp" with { "resolution-mode": "import" };
 
 export const NODE_LLAMA_CPP_VERSION = "3.22.1";
 
@@ -231,5 +231,3 @@ export class SequencePool {
     await this.context.dispose();
   }
 }
-
-export type { Token };
