@@ -94,20 +94,24 @@ test("panel renders charts from host messages, keeps state across reload, no CSP
     await send(page, { type: "init", runDir: "/runs/run-a", points: [point(1), point(2)], runs, live: true });
     await send(page, { type: "status", runDir: "/runs/run-a", text: "cycle 3: generating 2/4", running: true });
     await send(page, { type: "cycle", runDir: "/runs/run-a", point: point(3, { scoreAfter: null, trainLoss: null }) });
-    await send(page, { type: "cycle", runDir: "/runs/run-a", point: point(4, { external: 0.41 }) });
-    await page.waitForFunction(() => document.body.dataset.points === "4", null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.body.dataset.points === "3", null, { timeout: 10_000 });
 
-    // Every visible chart has drawn non-background pixels; the external chart appears once a point has a value.
-    const drawn = await page.evaluate(() =>
-      [...document.querySelectorAll("canvas")].map((c) => {
+    // The external chart appears once a point has a value. The message is dispatched and the canvases read in one task,
+    // so every chart must be drawn when the handler returns, not a frame later (CI once read a 0-wide canvas).
+    const last: HostToWebview = { type: "cycle", runDir: "/runs/run-a", point: point(4, { external: 0.41 }) };
+    const drawn = await page.evaluate((msg) => {
+      window.dispatchEvent(new MessageEvent("message", { data: msg }));
+      return [...document.querySelectorAll("canvas")].map((c) => {
         const box = c.closest("section") as HTMLElement;
+        if (c.width === 0 || c.height === 0) return { id: c.id, hidden: box.hidden, width: c.width, painted: 0 };
         const ctx = (c as HTMLCanvasElement).getContext("2d")!;
         const { data } = ctx.getImageData(0, 0, c.width, c.height);
         let painted = 0;
         for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) painted++;
         return { id: c.id, hidden: box.hidden, width: c.width, painted };
-      }),
-    );
+      });
+    }, last);
+    assert.equal(await page.evaluate(() => document.body.dataset.points), "4");
     assert.equal(drawn.length, 4);
     for (const d of drawn) {
       assert.equal(d.hidden, false, `${d.id} hidden`);

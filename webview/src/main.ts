@@ -99,6 +99,8 @@ function buildLayout(): void {
   const status = el("div", { id: "status", role: "status" });
   const empty = el("div", { id: "empty" }, "No cycles yet. Run “Inversion: Run self-improvement cycle” or open a past run.");
   const grid = el("div", { class: "grid" });
+  // In the document before the charts exist, so each one measures its box at construction rather than on a later frame.
+  root.append(header, status, empty, grid);
   for (const spec of SPECS) {
     const box = el("section", { class: "chart", id: `box-${spec.id}` });
     box.append(el("h3", {}, spec.title));
@@ -136,7 +138,6 @@ function buildLayout(): void {
     });
     charts.set(spec.id, chart);
   }
-  root.append(header, status, empty, grid);
 }
 
 function post(m: WebviewToHost): void {
@@ -155,10 +156,14 @@ function render(): void {
         return typeof v === "number" && Number.isFinite(v) ? v : null;
       });
     });
-    chart.update("none");
     const hasData = points.some((p) => spec.series.some((s) => typeof s.value(p) === "number"));
     const box = document.getElementById(`box-${spec.id}`)!;
+    const wasHidden = box.hidden;
     box.hidden = !!spec.optional && !hasData;
+    // A chart created or kept inside a hidden box has a 0×0 canvas; Chart.js's ResizeObserver would only fix that a
+    // frame later, so size it now and the first draw is real.
+    if (wasHidden && !box.hidden) chart.resize();
+    chart.update("none");
   }
   const select = document.getElementById("run") as HTMLSelectElement;
   select.textContent = "";
