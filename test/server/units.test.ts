@@ -9,7 +9,7 @@ import { normalizeSettings } from "../../server/src/lsp/settings";
 import { modelProblem, resolveHoverAdapter } from "../../server/src/lsp/modelHost";
 import { percent, runOptions } from "../../server/src/lsp/runs";
 import { PreemptedError, WorkQueue } from "../../server/src/lsp/workQueue";
-import { entryAt } from "../../server/src/lsp/main";
+import { entryAt } from "../../server/src/lsp/commandAt";
 import { cyclePoint, type CycleRecord } from "../../common/protocol";
 
 test("guardText: text passes; NULs, invalid UTF-8 and oversize files are skipped with a reason", () => {

@@ -1,5 +1,5 @@
 // Background diagnostics: Warning where a comment's intent and the command below it disagree. Debounced per
-// document, cached by content hash (Scorer), cancelled by newer edits, and incremental: at most
+// document, cached by content hash (CommandScoreCache), cancelled by newer edits, and incremental: at most
 // `maxCommandsPerPass` new scores per pass, then the pass publishes what it has and continues shortly after.
 import type { Diagnostic } from "vscode-languageserver";
 import { DiagnosticSeverity } from "vscode-languageserver";
@@ -7,7 +7,7 @@ import type { TextDocument } from "vscode-languageserver-textdocument";
 import type { InversionSettings } from "../../../common/protocol";
 import type { ScriptCommand, ShellParser } from "../shell/parser";
 import type { ModelHost } from "./modelHost";
-import type { Scorer } from "./scoring";
+import type { CommandScoreCache } from "./scoring";
 import { unscorable } from "./scoring";
 import { guardText } from "./textGuard";
 import { PreemptedError, type WorkQueue } from "./workQueue";
@@ -25,7 +25,7 @@ export interface MismatchData {
 export interface DiagnosticsDeps {
   queue: WorkQueue;
   host: ModelHost;
-  scorer: Scorer;
+  scorer: CommandScoreCache;
   parser: () => Promise<ShellParser>;
   settings: () => InversionSettings;
   getDocument: (uri: string) => TextDocument | undefined;
@@ -54,8 +54,6 @@ export class DiagnosticsScheduler {
   private readonly parseMs = new Map<string, number>();
   /** Visible line ranges per document (from the client); scored first. */
   private readonly visible = new Map<string, { startLine: number; endLine: number }[]>();
-  /** Number of passes run per uri (tests and logs). */
-  readonly passCount = new Map<string, number>();
 
   constructor(private readonly deps: DiagnosticsDeps) {}
 
@@ -145,7 +143,6 @@ export class DiagnosticsScheduler {
     const abort = new AbortController();
     this.passes.set(uri, abort);
     const signal = abort.signal;
-    this.passCount.set(uri, (this.passCount.get(uri) ?? 0) + 1);
     const settings = this.deps.settings();
     const publish = (d: Diagnostic[]): void => {
       if (!signal.aborted) this.deps.publish(uri, doc.version, d);

@@ -18,7 +18,8 @@ export function unscorable(entry: ScriptCommand): string | null {
   return null;
 }
 
-export class Scorer {
+/** Readings, agreements and fidelities of script commands, cached per model, adapter and text. */
+export class CommandScoreCache {
   private readonly readings = new LruCache<string>(20000);
   private readonly agreements = new LruCache<Agreement>(20000);
   private readonly fidelities = new LruCache<ScoreResult | null>(5000);

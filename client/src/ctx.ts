@@ -1,0 +1,52 @@
+// The extension's shared state: the language client, the output channel, the status bar and what has already been
+// told to the user. Commands and notification handlers receive it (rust-analyzer's `Ctx`).
+import * as vscode from "vscode";
+import type { LanguageClient } from "vscode-languageclient/node";
+import { ListRunsRequest, ReadRunRequest, cyclePoint, type CyclePoint, type ServerStatus } from "../../common/protocol";
+import type { PanelBackend } from "./panel";
+import type { StatusBar } from "./statusBar";
+
+export interface LiveRun {
+  runDir: string;
+  points: CyclePoint[];
+  running: boolean;
+}
+
+export class Ctx {
+  lastStatus: ServerStatus | null = null;
+  live: LiveRun | null = null;
+  activeRunCancel: vscode.CancellationTokenSource | null = null;
+  /** Messages shown to the user about a missing model (tests check there is exactly one). */
+  readonly missingModelMessages: string[] = [];
+  /** Model paths already reported as missing or failing (each is told once). */
+  readonly shownMissing = new Set<string>();
+  readonly shownError = new Set<string>();
+  shownNoModel = false;
+  readonly statusEmitter = new vscode.EventEmitter<ServerStatus>();
+  readonly backend: PanelBackend;
+
+  constructor(
+    readonly extension: vscode.ExtensionContext,
+    readonly client: LanguageClient,
+    readonly output: vscode.LogOutputChannel,
+    readonly statusBar: StatusBar,
+  ) {
+    this.backend = {
+      listRuns: async () => {
+        const r = await client.sendRequest(ListRunsRequest.type);
+        return { runs: r.runs, latest: r.latest };
+      },
+      readRun: async (runDir) => (await client.sendRequest(ReadRunRequest.type, { runDir })).cycles.map(cyclePoint),
+      live: () => this.live,
+      log: (m) => output.appendLine(m),
+    };
+  }
+
+  /** A warning with the two ways to set a model. */
+  async missingModel(message: string): Promise<void> {
+    this.missingModelMessages.push(message);
+    const choice = await vscode.window.showWarningMessage(message, "Select model", "Open settings");
+    if (choice === "Select model") await vscode.commands.executeCommand("inversion.selectModel");
+    else if (choice === "Open settings") await vscode.commands.executeCommand("workbench.action.openSettings", "inversion.model");
+  }
+}

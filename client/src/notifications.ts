@@ -1,0 +1,52 @@
+// Handlers of the server's notifications: status (status bar, one message per failing model), missing model, and
+// run progress (forwarded to the panel).
+import * as vscode from "vscode";
+import { CycleProgressNotification, ModelMissingNotification, StatusNotification, cyclePoint, type ServerStatus } from "../../common/protocol";
+import type { Ctx } from "./ctx";
+import { ProgressPanel } from "./panel";
+
+export function registerNotifications(ctx: Ctx): vscode.Disposable[] {
+  return [
+    ctx.client.onNotification(StatusNotification.type, (s) => onStatus(ctx, s)),
+    ctx.client.onNotification(ModelMissingNotification.type, (p) => onModelMissing(ctx, p)),
+    ctx.client.onNotification(CycleProgressNotification.type, (p) => onCycleProgress(ctx, p)),
+  ];
+}
+
+function onStatus(ctx: Ctx, s: ServerStatus): void {
+  ctx.lastStatus = s;
+  ctx.statusBar.setStatus(s);
+  ctx.statusEmitter.fire(s);
+  if (s.model === "error" && s.modelPath && !ctx.shownError.has(s.modelPath)) {
+    // Once per model path: the status bar keeps showing the state afterwards.
+    ctx.shownError.add(s.modelPath);
+    void vscode.window.showErrorMessage(`Inversion: the model could not be loaded: ${(s.message ?? "").split("\n")[0]}`, "Select model", "Show log").then((c) => {
+      if (c === "Select model") void vscode.commands.executeCommand("inversion.selectModel");
+      else if (c === "Show log") ctx.output.show(true);
+    });
+  }
+  if (s.model === "none" && !ctx.shownNoModel && vscode.workspace.textDocuments.some((d) => d.languageId === "shellscript")) {
+    ctx.shownNoModel = true;
+    void ctx.missingModel("Inversion needs a local model (.gguf) for hovers, diagnostics and runs.");
+  }
+}
+
+function onModelMissing(ctx: Ctx, p: ModelMissingNotification.Params): void {
+  if (ctx.shownMissing.has(p.modelPath)) return;
+  ctx.shownMissing.add(p.modelPath);
+  void ctx.missingModel(`Inversion: ${p.reason}`);
+}
+
+function onCycleProgress(ctx: Ctx, p: CycleProgressNotification.Params): void {
+  if (!ctx.live || ctx.live.runDir !== p.runDir) ctx.live = { runDir: p.runDir, points: [], running: true };
+  const live = ctx.live;
+  let text: string | null = null;
+  if (p.event.type === "cycle") {
+    const point = cyclePoint(p.event.record);
+    live.points = [...live.points.filter((x) => x.cycle !== point.cycle), point];
+  } else if (p.event.type === "phase") text = `cycle ${p.event.cycle}: ${p.event.message} ${p.event.done}/${p.event.total}`;
+  else if (p.event.type === "train") text = `cycle ${p.event.cycle}: training ${p.event.progress.step}/${p.event.progress.totalSteps}, loss ${p.event.progress.loss.toFixed(3)}`;
+  else if (p.event.type === "log") ctx.output.appendLine(`[run] ${p.event.message}`);
+  if (text) ctx.statusBar.setRunProgress(text);
+  ProgressPanel.current?.onRunEvent(p, text);
+}
