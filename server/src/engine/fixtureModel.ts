@@ -27,7 +27,7 @@ const SPACE_MARK = "\u2581"; // "▁": SentencePiece's marker for a preceding sp
 
 const TOKEN_TYPE = { normal: 1, unknown: 2, control: 3, byte: 6 } as const;
 
-const COMMON_WORDS = `
+export const COMMON_WORDS = `
 ls cd pwd cat echo grep egrep find sed awk sort uniq head tail wc cut tr xargs tee touch mkdir rmdir rm cp mv ln
 chmod chown chgrp du df ps kill top free uname whoami date tar gzip gunzip zip unzip curl wget ssh scp rsync git
 npm node python pip make docker diff less more file stat which man env export source sudo
@@ -84,7 +84,7 @@ function buildVocabulary(): Vocabulary {
 }
 
 /** sfc32: small, fast and fully specified, so weights are identical on every platform. */
-function createRandom(seed: number): () => number {
+export function createRandom(seed: number): () => number {
   let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
   const next = (): number => {
     a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
@@ -101,7 +101,7 @@ function createRandom(seed: number): () => number {
 }
 
 /** Approximately normal (Irwin–Hall of 4 uniforms): plain arithmetic, so bit-identical everywhere. */
-function randomNormalValues(random: () => number, count: number, std: number): Float32Array {
+export function randomNormalValues(random: () => number, count: number, std: number): Float32Array {
   const values = new Float32Array(count);
   const scale = std * Math.sqrt(3);
   for (let i = 0; i < count; i++) {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 
+#include "quantize.h"
 #include "trainer.h"
 
 #ifndef INV_NODE_LLAMA_CPP_VERSION
@@ -58,6 +59,8 @@ class TrainWorker : public Napi::AsyncProgressQueueWorker<inv::Progress> {
             o.Set("totalSteps", data[i].total_steps);
             o.Set("epoch", data[i].epoch);
             o.Set("loss", data[i].loss);
+            o.Set("learningRate", data[i].learning_rate);
+            o.Set("checkpointStep", data[i].checkpoint_step);
             o.Set("tokensPerSecond", data[i].tokens_per_second);
             progress_.Call({ o });
         }
@@ -78,6 +81,9 @@ class TrainWorker : public Napi::AsyncProgressQueueWorker<inv::Progress> {
         o.Set("seconds", r.seconds);
         o.Set("tokensPerSecond", r.tokens_per_second);
         o.Set("cancelled", r.cancelled);
+        o.Set("paused", r.paused);
+        o.Set("resumedFromStep", (double) r.resumed_from_step);
+        o.Set("checkpointStep", (double) r.checkpoint_step);
         o.Set("rank", r.rank);
         o.Set("alpha", r.alpha);
         o.Set("adaptedTensors", r.adapted_tensors);
@@ -116,7 +122,15 @@ Napi::Value Train(const Napi::CallbackInfo & info) {
     opts.threads = (int) get_num(o, "threads", 1);
     opts.seed = (uint32_t) get_num(o, "seed", 1);
     opts.masking = get_str(o, "masking", "softmax") == "none" ? inv::Masking::None : inv::Masking::Softmax;
+    opts.packing = get_str(o, "packing", "examples") == "stream" ? inv::Packing::Stream : inv::Packing::Examples;
     opts.mask_everything = get_bool(o, "maskEverything", false);
+    opts.warmup_steps = (int) get_num(o, "warmupSteps", 0);
+    opts.min_learning_rate = (float) get_num(o, "minLearningRate", -1);
+    opts.checkpoint_dir = get_str(o, "checkpointDir");
+    opts.checkpoint_every_seconds = get_num(o, "checkpointEverySeconds", 0);
+    opts.resume = get_bool(o, "resume", false);
+    opts.max_seconds = get_num(o, "maxSeconds", 0);
+    opts.loss_windows = (int) get_num(o, "lossWindows", 0);
     Napi::Value targets = o.Get("targets");
     if (targets.IsArray()) {
         Napi::Array a = targets.As<Napi::Array>();
@@ -182,10 +196,47 @@ Napi::Value BenchForward(const Napi::CallbackInfo & info) {
     return p;
 }
 
+class QuantizeWorker : public Napi::AsyncWorker {
+  public:
+    QuantizeWorker(Napi::Env env, std::string in, std::string out, std::string type, int threads)
+        : Napi::AsyncWorker(env), in_(std::move(in)), out_(std::move(out)), type_(std::move(type)), threads_(threads),
+          deferred_(Napi::Promise::Deferred::New(env)) {}
+    Napi::Promise Promise() { return deferred_.Promise(); }
+    void Execute() override {
+        try {
+            inv::quantize_model(in_, out_, type_, threads_);
+        } catch (const std::exception & e) {
+            SetError(e.what());
+        }
+    }
+    void OnOK() override { deferred_.Resolve(Napi::String::New(Env(), out_)); }
+    void OnError(const Napi::Error & e) override { deferred_.Reject(e.Value()); }
+
+  private:
+    std::string in_, out_, type_;
+    int threads_;
+    Napi::Promise::Deferred deferred_;
+};
+
+// quantize({inPath, outPath, type, threads}) -> Promise<outPath>
+Napi::Value Quantize(const Napi::CallbackInfo & info) {
+    if (info.Length() < 1 || !info[0].IsObject()) {
+        Napi::TypeError::New(info.Env(), "quantize(options) expects {inPath, outPath, type, threads}").ThrowAsJavaScriptException();
+        return info.Env().Undefined();
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    auto * w = new QuantizeWorker(info.Env(), get_str(o, "inPath"), get_str(o, "outPath"), get_str(o, "type"), (int) get_num(o, "threads", 1));
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("train", Napi::Function::New(env, Train));
     exports.Set("cancel", Napi::Function::New(env, Cancel));
     exports.Set("benchForward", Napi::Function::New(env, BenchForward));
+    exports.Set("quantize", Napi::Function::New(env, Quantize));
+    exports.Set("quantizeTypes", Napi::String::New(env, inv::quantize_types()));
     Napi::Object v = Napi::Object::New(env);
     v.Set("nodeLlamaCpp", INV_NODE_LLAMA_CPP_VERSION);
     v.Set("llamaCpp", INV_LLAMA_CPP_TAG);

@@ -1,7 +1,7 @@
 // Minimal GGUF v3 writer (little-endian). Enough to build tiny test models;
 // see https://github.com/ggml-org/ggml/blob/master/docs/gguf.md for the layout.
 import { randomBytes } from "node:crypto";
-import { rename, unlink, writeFile } from "node:fs/promises";
+import { open, rename, unlink } from "node:fs/promises";
 
 const GGUF_MAGIC = "GGUF";
 const GGUF_VERSION = 3;
@@ -56,8 +56,11 @@ export interface GgufTensor {
   /** ggml `ne` order: dims[0] is the innermost (contiguous) dimension. */
   dims: readonly number[];
   type: GgufTensorType;
-  /** Values in row-major ggml order (dims[0] fastest); encoded to `type` on write. */
-  values: Float32Array;
+  /**
+   * Values in row-major ggml order (dims[0] fastest); encoded to `type` on write. A function is called only when
+   * the tensor is written, so a model of real size is never in memory whole.
+   */
+  values: Float32Array | (() => Float32Array);
 }
 
 export interface GgufFile {
@@ -211,9 +214,19 @@ function encodeQ8_0(values: Float32Array): Buffer {
   return out;
 }
 
+function encodedSize(tensor: GgufTensor): number {
+  const count = tensor.dims.reduce((product, dim) => product * dim, 1);
+  const bytes = { f32: count * 4, f16: count * 2, q8_0: (count / Q8_0_BLOCK_VALUES) * Q8_0_BLOCK_BYTES };
+  return bytes[tensor.type];
+}
+
 function encodeTensorData(tensor: GgufTensor): Buffer {
-  const { values, type } = tensor;
-  switch (type) {
+  const values = typeof tensor.values === "function" ? tensor.values() : tensor.values;
+  const count = tensor.dims.reduce((product, dim) => product * dim, 1);
+  if (count !== values.length) {
+    throw new Error(`GGUF tensor ${tensor.name}: dims [${tensor.dims.join(", ")}] hold ${count} values, got ${values.length}`);
+  }
+  switch (tensor.type) {
     case "f32":
       return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
     case "f16": {
@@ -227,20 +240,16 @@ function encodeTensorData(tensor: GgufTensor): Buffer {
 }
 
 function validateTensor(tensor: GgufTensor): void {
-  const count = tensor.dims.reduce((product, dim) => product * dim, 1);
   if (tensor.dims.length === 0 || tensor.dims.length > 4) {
     throw new Error(`GGUF tensor ${tensor.name}: expected 1 to 4 dimensions, got ${tensor.dims.length}`);
-  }
-  if (count !== tensor.values.length) {
-    throw new Error(`GGUF tensor ${tensor.name}: dims [${tensor.dims.join(", ")}] hold ${count} values, got ${tensor.values.length}`);
   }
   if (tensor.type === "q8_0" && tensor.dims[0]! % Q8_0_BLOCK_VALUES !== 0) {
     throw new Error(`GGUF tensor ${tensor.name}: q8_0 needs dims[0] divisible by ${Q8_0_BLOCK_VALUES}, got ${tensor.dims[0]}`);
   }
 }
 
-/** Serializes a whole GGUF file into memory (fine for the small models this is meant for). */
-export function encodeGguf(file: GgufFile): Buffer {
+/** The header, key-values and tensor table, padded to the alignment: everything before the tensor data. */
+function encodeHeader(file: GgufFile): { header: Buffer; alignment: number } {
   const alignment = file.alignment ?? DEFAULT_ALIGNMENT;
   if (!Number.isInteger(alignment) || alignment <= 0 || alignment % 8 !== 0) {
     throw new Error(`GGUF alignment must be a positive multiple of 8, got ${alignment}`);
@@ -251,12 +260,11 @@ export function encodeGguf(file: GgufFile): Buffer {
   const metadata: [string, GgufValue][] = [...Object.entries(file.metadata), ["general.alignment", gguf.u32(alignment)]];
 
   const names = new Set<string>();
-  const encoded = file.tensors.map((tensor) => {
+  for (const tensor of file.tensors) {
     validateTensor(tensor);
     if (names.has(tensor.name)) throw new Error(`GGUF tensor ${tensor.name} appears twice`);
     names.add(tensor.name);
-    return encodeTensorData(tensor);
-  });
+  }
 
   const sink = new ByteSink();
   sink.bytes(Buffer.from(GGUF_MAGIC, "ascii"));
@@ -269,29 +277,45 @@ export function encodeGguf(file: GgufFile): Buffer {
   }
 
   let offset = 0;
-  file.tensors.forEach((tensor, i) => {
+  for (const tensor of file.tensors) {
     sink.string(tensor.name);
     sink.u32(tensor.dims.length);
     for (const dim of tensor.dims) sink.u64(dim);
     sink.u32(TENSOR_TYPE_ID[tensor.type]);
     sink.u64(offset);
-    offset += alignedSize(encoded[i]!.length, alignment);
-  });
-
-  sink.padTo(alignment);
-  for (const data of encoded) {
-    sink.bytes(data);
-    sink.padTo(alignment);
+    offset += alignedSize(encodedSize(tensor), alignment);
   }
-  return sink.toBuffer();
+  sink.padTo(alignment);
+  return { header: sink.toBuffer(), alignment };
 }
 
-/** Writes via a temp file + rename so readers never see a half-written model. */
+/** Each tensor's data followed by its padding, one tensor at a time. */
+function* encodedTensors(file: GgufFile, alignment: number): Generator<Buffer> {
+  for (const tensor of file.tensors) {
+    const data = encodeTensorData(tensor);
+    yield data;
+    yield Buffer.alloc(alignedSize(data.length, alignment) - data.length);
+  }
+}
+
+/** Serializes a whole GGUF file into memory (fine for the small models this is meant for). */
+export function encodeGguf(file: GgufFile): Buffer {
+  const { header, alignment } = encodeHeader(file);
+  return Buffer.concat([header, ...encodedTensors(file, alignment)]);
+}
+
+/** Writes tensor by tensor via a temp file + rename, so readers never see a half-written model. */
 export async function writeGguf(filePath: string, file: GgufFile): Promise<void> {
-  const bytes = encodeGguf(file);
+  const { header, alignment } = encodeHeader(file);
   const tempPath = `${filePath}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
-    await writeFile(tempPath, bytes);
+    const handle = await open(tempPath, "w");
+    try {
+      await handle.write(header);
+      for (const chunk of encodedTensors(file, alignment)) await handle.write(chunk);
+    } finally {
+      await handle.close();
+    }
     await rename(tempPath, filePath);
   } catch (error) {
     await unlink(tempPath).catch(() => undefined);

@@ -95,6 +95,21 @@ export type NativeTrainOptions = Omit<TrainRequest, "signal" | "onProgress"> & {
   masking?: "softmax" | "none";
   /** Test hook: mask every row (the gradient must then be exactly zero). */
   maskEverything?: boolean;
+  /** "examples" (default): whole examples per window, padded; "stream": one concatenated stream cut into full windows (masking "none"). */
+  packing?: "examples" | "stream";
+  /** Linear warmup over this many steps (default 0). */
+  warmupSteps?: number;
+  /** Cosine decay to this learning rate at the last step; unset: constant after warmup. */
+  minLearningRate?: number;
+  /** Directory for checkpoints (weights + optimizer state); written every checkpointEverySeconds and on cancel. */
+  checkpointDir?: string;
+  checkpointEverySeconds?: number;
+  /** Continue from the checkpoint in checkpointDir (starts fresh when there is none). */
+  resume?: boolean;
+  /** Pause after this many seconds: write a checkpoint and return with paused = true, no output file. */
+  maxSeconds?: number;
+  /** Windows used for lossFirst/lossLast: 0 (default) all, n the first n, -1 none. */
+  lossWindows?: number;
 };
 
 export interface NativeProgress {
@@ -102,6 +117,9 @@ export interface NativeProgress {
   totalSteps: number;
   epoch: number;
   loss: number;
+  learningRate: number;
+  /** Step of the last checkpoint written (0: none yet). */
+  checkpointStep: number;
   tokensPerSecond: number;
 }
 
@@ -112,6 +130,10 @@ export type NativeTrainResult = Omit<TrainResult, "mode"> & {
   /** Packed context windows per epoch (one optimizer step each). */
   windows: number;
   cancelled: boolean;
+  /** Stopped at maxSeconds with a checkpoint written; train again with resume to continue. */
+  paused: boolean;
+  resumedFromStep: number;
+  checkpointStep: number;
   rank: number;
   alpha: number;
   adaptedTensors: number;
@@ -129,6 +151,10 @@ export interface TrainerAddon {
     threads: number;
     windows: number;
   }): Promise<{ tokens: number; seconds: number; tokensPerSecond: number }>;
+  /** llama.cpp's own quantizer (llama_model_quantize) on an F32/F16 GGUF; resolves to outPath. */
+  quantize(options: { inPath: string; outPath: string; type: string; threads: number }): Promise<string>;
+  /** The types quantize() accepts, comma-separated. */
+  quantizeTypes: string;
   builtFor: { nodeLlamaCpp: string; llamaCpp: string };
 }
 
