@@ -9,6 +9,7 @@ import { compareSvg, compareTable, distinctByCycle, type NamedRun } from "./comp
 import { FILES, readJsonl } from "../engine/store";
 import { UsageError, modelOf, num, options, runOptions } from "./args";
 import { cmdEval, cmdRun, cmdWarmStart, withEngine } from "./commands";
+import { cmdExplain } from "./explain";
 
 const USAGE = `inversion: a local model that improves at turning intent into shell commands.
 
@@ -20,6 +21,7 @@ Usage:
   inversion report --compare RUN_A RUN_B ... [--svg FILE]   runs side by side (and as an SVG chart)
   inversion score --model M TASK COMMAND         how well COMMAND carries TASK
   inversion invert --model M COMMAND             what the model reads COMMAND as
+  inversion explain [--json] COMMAND             each program and flag of COMMAND from this machine's man pages
   inversion eval --model M --eval FILE           score a model (and --adapter) on the held-out split of FILE
   inversion warmstart --model M --pairs FILE --out OUT.gguf [--mode full|lora] [--max-pairs N] [--epochs N]
                                                  fine-tune on the training split of FILE (held-out split excluded)
@@ -110,6 +112,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write((v.json ? JSON.stringify({ reconstruction: reading }) : reading) + "\n");
       return 0;
     }
+    case "explain":
+      return cmdExplain(v, rest);
     case "eval":
       return cmdEval(v);
     case "warmstart":

@@ -14,6 +14,8 @@ import { answerText, forwardPrompt, DEFAULT_TOPICS } from "./prompts";
 import { loadShellParser, type ShellParser } from "../shell/parser";
 import { DEFAULT_EVAL_SIZE, evaluateExternal, loadEvalSet, type EvalSet } from "../eval/external";
 import { warmStartRecordPath } from "./warmstart";
+import { groundingStats } from "../manpages/grounding";
+import { sharedManLibrary } from "../manpages/library";
 
 export interface RunOptions {
   modelPath: string;
@@ -283,6 +285,7 @@ async function runCycle(ctx: LoopContext, state: LoopState, cycle: number): Prom
     timings.totalMs = Date.now() - t0;
 
     throwIfAborted(signal);
+    const grounding = await groundingStats(candidates, { parser, library: sharedManLibrary(), signal });
     await store.appendExamples([...candidates, ...heldOutAfter]);
     const record: CycleRecord = {
       cycle,
@@ -300,6 +303,7 @@ async function runCycle(ctx: LoopContext, state: LoopState, cycle: number): Prom
       trainSkipped,
       external,
       ...(externalBefore !== undefined ? { externalBefore } : {}),
+      grounding,
       adapterPath: adapter ? relative(store.dir, adapter) : null,
       timings,
     };

@@ -128,6 +128,22 @@ export interface ExternalEval {
   spearmanSeed?: number;
 }
 
+/** Grounding of readings against local man pages over a cycle's candidates (see manpages/grounding.ts). */
+export interface GroundingStats {
+  /** Candidates with a reading and at least one program that has a man page: the ones checked. */
+  examples: number;
+  /** Documented flags in their commands, and how many of those the readings do not account for. */
+  flags: number;
+  unaccountedFlags: number;
+  withUnaccountedFlags: number;
+  /** Readings naming an action that no program, subcommand or flag paragraph of the command mentions. */
+  withUnexplainedActions: number;
+  /** Examples with either mark, overall and among the accepted ones. */
+  ungrounded: number;
+  accepted: number;
+  acceptedUngrounded: number;
+}
+
 /** One line of cycles.jsonl. */
 export interface CycleRecord {
   cycle: number;
@@ -146,6 +162,8 @@ export interface CycleRecord {
   external: ExternalEval | null;
   /** Cycle 1 only: the same evaluation of the starting weights, the baseline every later cycle compares with. */
   externalBefore?: ExternalEval | null;
+  /** How often the model's readings of this cycle's candidates disagree with the man pages (absent in older runs). */
+  grounding?: GroundingStats;
   adapterPath: string | null;
   timings: Record<string, number>;
 }

@@ -57,8 +57,9 @@ function addSimpleCommand(name: string, start: number, end: number, words: Word[
   const { ranges, terminators } = nestedCommandRanges(name, words);
   const skipped = new Set(terminators);
   for (const [from, to] of ranges) for (let i = from; i < to; i++) skipped.add(i);
-  const { flags, args } = classifyWords(name, words.filter((_, i) => !skipped.has(i)));
-  out.push({ name, flags, args, startIndex: start, endIndex: end });
+  const own = words.filter((_, i) => !skipped.has(i));
+  const { flags, args } = classifyWords(name, own);
+  out.push({ name, flags, args, words: own.map((w) => w.text), startIndex: start, endIndex: end });
   for (const [from, to] of ranges) {
     const [first, ...rest] = words.slice(from, to);
     if (first) addSimpleCommand(first.text, first.startIndex, words[to - 1]?.endIndex ?? first.endIndex, rest, out);
@@ -71,21 +72,24 @@ function collectKeywordCommand(node: SyntaxNode, out: Utility[]): void {
   if (!keyword) return;
   const words = node.namedChildren.flatMap((n) => (n ? [toWord(n)] : []));
   const { flags, args } = classifyWords(keyword.text, words);
-  out.push({ name: keyword.text, flags, args, startIndex: node.startIndex, endIndex: node.endIndex });
+  out.push({ name: keyword.text, flags, args, words: words.map((w) => w.text), startIndex: node.startIndex, endIndex: node.endIndex });
 }
 
 /** `[ … ]` and `[[ … ]]` both become utility "[" (the `test` builtin keeps its own name); test operators are its flags. */
 function collectTest(node: SyntaxNode, out: Utility[]): void {
   const flags: string[] = [];
   const args: string[] = [];
+  const words: string[] = [];
   const visit = (n: SyntaxNode, depth: number): void => {
     if (depth > MAX_DEPTH) return;
-    if (n.type === "test_operator") flags.push(n.text);
-    else if (TEST_OPERANDS.has(n.type)) args.push(dequote(n.text));
-    else for (const child of n.namedChildren) if (child) visit(child, depth + 1);
+    if (n.type === "test_operator" || TEST_OPERANDS.has(n.type)) {
+      const text = n.type === "test_operator" ? n.text : dequote(n.text);
+      (n.type === "test_operator" ? flags : args).push(text);
+      words.push(text);
+    } else for (const child of n.namedChildren) if (child) visit(child, depth + 1);
   };
   visit(node, 0);
-  out.push({ name: "[", flags, args, startIndex: node.startIndex, endIndex: node.endIndex });
+  out.push({ name: "[", flags, args, words, startIndex: node.startIndex, endIndex: node.endIndex });
 }
 
 function describeErrors(root: SyntaxNode): string[] {

@@ -8,6 +8,8 @@ export interface Utility {
   flags: string[];
   /** Non-flag words, quotes removed where the text is literal. */
   args: string[];
+  /** This utility's own words after its name, in order and unsplit (no nested command's words), quotes removed. */
+  words: string[];
   startIndex: number;
   endIndex: number;
 }
