@@ -3,6 +3,7 @@
 // Imported by client/src, server/src/lsp and webview/src. Only *types* from the engine are imported here, so
 // the webview bundle pulls in no engine code.
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
+import { defaultRunParams, type RunParams } from "./runParams";
 import type { CycleRecord, RunEvent, ScoreResult } from "../server/src/engine/types";
 
 export type { CycleRecord, RunEvent, ScoreResult };
@@ -11,21 +12,12 @@ export type { CycleRecord, RunEvent, ScoreResult };
 // Settings (the `inversion.*` section, as the client hands it to the server after resolving paths)
 // ---------------------------------------------------------------------------------------------------------------
 
-export interface InversionSettings {
+/** The run parameters that are editor settings (declared in common/runParams.ts). */
+type SettingRunParams = Pick<RunParams, "gpu" | "threads" | "cycles" | "tasks" | "candidates" | "threshold" | "temperature" | "learningRate" | "loraRank" | "train" | "seed">;
+
+export interface InversionSettings extends SettingRunParams {
   /** Local .gguf path or `hf:` URI; "" when none is set. Relative paths are resolved by the client. */
   model: string;
-  gpu: "auto" | "off";
-  /** 0 = let the engine choose. */
-  threads: number;
-  cycles: number;
-  tasks: number;
-  candidates: number;
-  threshold: number;
-  temperature: number;
-  learningRate: number;
-  loraRank: number;
-  train: "lora" | "none";
-  seed: number;
   /** "best" (best cycle of the latest run), "base" (no adapter) or a path to an adapter .gguf. */
   hoverAdapter: string;
   diagnostics: {
@@ -43,19 +35,21 @@ export interface InversionSettings {
   maxFileBytes: number;
 }
 
+const RUN_DEFAULTS = defaultRunParams();
+
 export const DEFAULT_SETTINGS: InversionSettings = {
   model: "",
-  gpu: "auto",
-  threads: 0,
-  cycles: 3,
-  tasks: 20,
-  candidates: 3,
-  threshold: 0.5,
-  temperature: 0.7,
-  learningRate: 2e-4,
-  loraRank: 16,
-  train: "lora",
-  seed: 1,
+  gpu: RUN_DEFAULTS.gpu,
+  threads: RUN_DEFAULTS.threads,
+  cycles: RUN_DEFAULTS.cycles,
+  tasks: RUN_DEFAULTS.tasks,
+  candidates: RUN_DEFAULTS.candidates,
+  threshold: RUN_DEFAULTS.threshold,
+  temperature: RUN_DEFAULTS.temperature,
+  learningRate: RUN_DEFAULTS.learningRate,
+  loraRank: RUN_DEFAULTS.loraRank,
+  train: RUN_DEFAULTS.train,
+  seed: RUN_DEFAULTS.seed,
   hoverAdapter: "best",
   diagnostics: { enabled: true, threshold: 0.2, maxCommandsPerPass: 20, debounceMs: 400 },
   runsDirectory: "",
@@ -85,6 +79,8 @@ export interface ServerStatus {
   runDir: string | null;
   /** The latest completed cycle of the current or latest run. */
   lastCycle: { cycle: number; meanScoreBefore: number; meanScoreAfter: number | null } | null;
+  /** The loaded model's self-check: how often it tells a matching comment from a wrong one; null until measured. */
+  selfCheck: { auc: number; fit: boolean; summary: string } | null;
 }
 
 /** Sent whenever the model or run state changes; drives the status-bar item (no pop-ups). */
@@ -128,21 +124,12 @@ export namespace VisibleRangesNotification {
   export const type = new NotificationType<Params>(method);
 }
 
-/** Overrides of the run settings for one run (tests use small runs). */
-export interface RunOverrides {
-  cycles?: number;
-  tasks?: number;
-  candidates?: number;
-  threshold?: number;
-  temperature?: number;
-  learningRate?: number;
-  loraRank?: number;
-  train?: "lora" | "none";
-  seed?: number;
+/** Overrides of the run parameters for one run (tests use small runs); checked by the server before it starts. */
+export type RunOverrides = Partial<RunParams> & {
   /** Explicit run directory; default a new timestamped directory under the runs directory. */
   out?: string;
   resume?: boolean;
-}
+};
 
 /**
  * Runs self-improvement cycles. Reports `$/progress` work-done progress (begin … report … end) and honours

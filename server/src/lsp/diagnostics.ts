@@ -1,4 +1,5 @@
-// Background diagnostics: Warning where a comment's intent and the command below it disagree. Debounced per
+// Background diagnostics where a comment and the command below it disagree, calibrated by the model's self-check
+// (off for a model that fails it). Debounced per
 // document, cached by content hash (CommandScoreCache), cancelled by newer edits, and incremental: at most
 // `maxCommandsPerPass` new scores per pass, then the pass publishes what it has and continues shortly after.
 import type { Diagnostic } from "vscode-languageserver";
@@ -6,26 +7,31 @@ import { DiagnosticSeverity } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
 import type { InversionSettings } from "../../../common/protocol";
 import type { ScriptCommand, ShellParser } from "../shell/parser";
+import { MAX_COMMAND_CHARS, type Engine } from "../engine/api";
+import { ruleDocsUrl, type Finding } from "../check/findings";
+import { checkComment, checkableEntries, type CommentCheck } from "../check/lint";
+import type { SelfCheckResult } from "../check/selfCheck";
 import type { ModelHost } from "./modelHost";
 import type { CommandScoreCache } from "./scoring";
-import { unscorable } from "./scoring";
 import { guardText } from "./textGuard";
 import { PreemptedError, type WorkQueue } from "./workQueue";
-import { hashKey } from "./cache";
+import { LruCache, hashKey } from "./cache";
 
 export const DIAGNOSTIC_SOURCE = "inversion";
-export const DIAGNOSTIC_CODE = "intent-mismatch";
 
+/** Carried by each diagnostic for the quick fixes. */
 export interface MismatchData {
   reading: string;
+  /** The command's first line (0-based). */
   line: number;
-  score: number;
+  liftBits: number;
 }
 
 export interface DiagnosticsDeps {
   queue: WorkQueue;
   host: ModelHost;
   scorer: CommandScoreCache;
+  selfCheck: (engine: Engine) => Promise<SelfCheckResult>;
   parser: () => Promise<ShellParser>;
   settings: () => InversionSettings;
   getDocument: (uri: string) => TextDocument | undefined;
@@ -40,11 +46,6 @@ interface ParsedDoc {
   skipped: string | null;
 }
 
-export function mismatchMessage(intent: string, reading: string, score: number, threshold: number): string {
-  const r = reading.trim() ? `“${reading.trim()}”` : "nothing (it produced no reading)";
-  return `The command may not do what the comment says (agreement ${score.toFixed(3)} < ${threshold}). Comment: “${intent}”. The model reads the command as ${r}.`;
-}
-
 export class DiagnosticsScheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly passes = new Map<string, AbortController>();
@@ -54,6 +55,8 @@ export class DiagnosticsScheduler {
   private readonly parseMs = new Map<string, number>();
   /** Visible line ranges per document (from the client); scored first. */
   private readonly visible = new Map<string, { startLine: number; endLine: number }[]>();
+  /** Comment checks by (self-check fingerprint, comment, command). */
+  private readonly checks = new LruCache<CommentCheck>(20000);
 
   constructor(private readonly deps: DiagnosticsDeps) {}
 
@@ -143,62 +146,21 @@ export class DiagnosticsScheduler {
     const abort = new AbortController();
     this.passes.set(uri, abort);
     const signal = abort.signal;
-    const settings = this.deps.settings();
     const publish = (d: Diagnostic[]): void => {
       if (!signal.aborted) this.deps.publish(uri, doc.version, d);
     };
     try {
-      if (!settings.diagnostics.enabled) return publish([]);
-      const parsed = await this.entries(doc);
+      const targets = await this.targets(doc, signal);
       if (signal.aborted) return;
-      if (!parsed.entries) return publish([]);
-      const targets = this.prioritise(uri, parsed.entries.filter((e) => e.intent && e.intent.trim() && !unscorable(e)));
-      if (targets.length === 0) return publish([]);
-      const engine = await this.deps.host.get(signal);
+      const engine = targets.length ? await this.deps.host.get(signal) : null;
       if (signal.aborted) return;
-      if (!engine) return publish([]);
-      const { threshold, maxCommandsPerPass } = settings.diagnostics;
-      const diagnostics: Diagnostic[] = [];
-      let computed = 0;
-      let pending = 0;
-      for (const entry of targets) {
-        if (signal.aborted) return;
-        const intent = entry.intent!.trim();
-        let a = this.deps.scorer.cachedAgreement(engine, intent, entry.text);
-        if (!a) {
-          if (computed >= maxCommandsPerPass) {
-            pending++;
-            continue;
-          }
-          try {
-            a = await this.deps.queue.run(1, signal, (s) => this.deps.scorer.agreement(engine, intent, entry.text, s), { preemptible: true });
-          } catch (err) {
-            if (signal.aborted) return;
-            if (err instanceof PreemptedError) {
-              // A hover needed the model: finish this pass from the cache only, publish, and continue shortly.
-              pending++;
-              computed = Infinity;
-              continue;
-            }
-            if (err instanceof RangeError) continue;
-            throw err;
-          }
-          computed++;
-        }
-        if (a.score.value < threshold) diagnostics.push(this.toDiagnostic(entry, intent, a.reading, a.score.value, threshold));
-      }
-      diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+      const check = engine ? await this.deps.selfCheck(engine) : null;
+      if (signal.aborted) return;
+      if (!engine || !check?.fit) return publish([]);
+      const { diagnostics, pending } = await this.scoreTargets(engine, check, targets, signal);
+      if (signal.aborted) return;
       publish(diagnostics);
-      if (pending > 0 && !signal.aborted) {
-        // Large script: continue with the next batch shortly (edits cancel this through `passes`).
-        this.timers.set(
-          uri,
-          setTimeout(() => {
-            this.timers.delete(uri);
-            if (this.passes.get(uri) === abort) void this.pass(uri);
-          }, 20),
-        );
-      }
+      if (pending) this.continueLater(uri, abort);
     } catch (err) {
       if (!signal.aborted) this.deps.log(`Diagnostics for ${uri} failed: ${(err as Error).stack ?? err}`);
     } finally {
@@ -206,15 +168,72 @@ export class DiagnosticsScheduler {
     }
   }
 
-  private toDiagnostic(entry: ScriptCommand, intent: string, reading: string, score: number, threshold: number): Diagnostic {
-    const data: MismatchData = { reading, line: entry.startLine, score };
-    return {
-      range: { start: { line: entry.startLine, character: entry.startCol }, end: { line: entry.endLine, character: entry.endCol } },
-      severity: DiagnosticSeverity.Warning,
-      source: DIAGNOSTIC_SOURCE,
-      code: DIAGNOSTIC_CODE,
-      message: mismatchMessage(intent, reading, score, threshold),
-      data,
-    };
+  /** The commented commands to check, visible ones first; none when diagnostics are off or the file is skipped. */
+  private async targets(doc: TextDocument, signal: AbortSignal): Promise<ScriptCommand[]> {
+    if (!this.deps.settings().diagnostics.enabled) return [];
+    const parsed = await this.entries(doc);
+    if (signal.aborted || !parsed.entries) return [];
+    return this.prioritise(doc.uri, checkableEntries(parsed.entries, doc.getText(), MAX_COMMAND_CHARS));
   }
+
+  /** Checks up to maxCommandsPerPass uncached comments (the rest from the cache); `pending` when some are left. */
+  private async scoreTargets(engine: Engine, check: SelfCheckResult, targets: ScriptCommand[], signal: AbortSignal): Promise<{ diagnostics: Diagnostic[]; pending: boolean }> {
+    const { maxCommandsPerPass } = this.deps.settings().diagnostics;
+    const diagnostics: Diagnostic[] = [];
+    let computed = 0;
+    let pending = false;
+    for (const entry of targets) {
+      if (signal.aborted) break;
+      const key = hashKey(check.fingerprint, entry.intent ?? "", entry.text.trim());
+      let result = this.checks.get(key);
+      if (!result) {
+        if (computed >= maxCommandsPerPass) {
+          pending = true;
+          continue;
+        }
+        try {
+          result = await this.deps.queue.run(1, signal, (s) => checkComment(entry, { model: engine, check, readingOf: (c, s2) => this.deps.scorer.reading(engine, c, s2), signal: s }), { preemptible: true });
+        } catch (err) {
+          if (signal.aborted) break;
+          // A hover needed the model: finish this pass from the cache only, publish, and continue shortly.
+          if (err instanceof PreemptedError) {
+            pending = true;
+            computed = Infinity;
+            continue;
+          }
+          if (err instanceof RangeError) continue;
+          throw err;
+        }
+        this.checks.set(key, result);
+        computed++;
+      }
+      if (result.finding) diagnostics.push(toDiagnostic(result.finding));
+    }
+    diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+    return { diagnostics, pending };
+  }
+
+  /** Large script: continue with the next batch shortly (edits cancel this through `passes`). */
+  private continueLater(uri: string, abort: AbortController): void {
+    this.timers.set(
+      uri,
+      setTimeout(() => {
+        this.timers.delete(uri);
+        if (this.passes.get(uri) === abort) void this.pass(uri);
+      }, 20),
+    );
+  }
+}
+
+export function toDiagnostic(f: Finding): Diagnostic {
+  const data: MismatchData = { reading: f.reading, line: f.line, liftBits: f.liftBits };
+  return {
+    range: { start: { line: f.line, character: f.col }, end: { line: f.endLine, character: f.endCol } },
+    severity: f.severity === "warning" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
+    source: DIAGNOSTIC_SOURCE,
+    code: f.code,
+    codeDescription: { href: ruleDocsUrl() },
+    message: f.message,
+    data,
+  };
 }

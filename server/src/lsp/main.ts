@@ -32,14 +32,18 @@ import {
   type InversionSettings,
   type ServerStatus,
 } from "../../../common/protocol";
-import { loadShellParser, type ShellParser } from "../shell/parser";
+import { loadShellParser, type ScriptCommand, type ShellParser } from "../shell/parser";
 import { quickFixes } from "./codeActions";
 import { entryAt } from "./commandAt";
 import { DiagnosticsScheduler } from "./diagnostics";
 import { ModelHost } from "./modelHost";
 import { note, req, req0 } from "./protocolTypes";
 import { RunRequests } from "./runRequests";
-import { CommandScoreCache, hoverMarkdown, unscorable } from "./scoring";
+import { hoverMarkdown, noModelHover } from "./hover";
+import { CommandScoreCache, unscorable } from "./scoring";
+import { SelfCheckHost } from "./selfCheckHost";
+import { defaultModelPath } from "../check/defaultModel";
+import { modelProblem } from "./modelHost";
 import { normalizeSettings } from "./settings";
 import { StatusReporter } from "./statusReporter";
 import { abortOn } from "./workDone";
@@ -58,6 +62,7 @@ export class InversionServer {
   private readonly host: ModelHost;
   private readonly diagnostics: DiagnosticsScheduler;
   private readonly runs: RunRequests;
+  private readonly selfChecks: SelfCheckHost;
   private settings: InversionSettings = DEFAULT_SETTINGS;
   private hasConfiguration = false;
   private initSettings: unknown = undefined;
@@ -73,10 +78,12 @@ export class InversionServer {
       },
       (fn) => void this.queue.run(-1, undefined, fn).catch((err) => this.log(`dispose failed: ${err}`)),
     );
+    this.selfChecks = new SelfCheckHost(this.queue, (selfCheck) => this.status.update({ selfCheck }), this.log);
     this.diagnostics = new DiagnosticsScheduler({
       queue: this.queue,
       host: this.host,
       scorer: this.scores,
+      selfCheck: (engine) => this.selfChecks.of(engine),
       parser: () => this.parser(),
       settings: () => this.settings,
       getDocument: (uri) => this.documents.get(uri),
@@ -141,10 +148,16 @@ export class InversionServer {
 
   private async onHover(params: HoverParams, token: CancellationToken): Promise<Hover | null> {
     try {
-      const r = await this.scoreAt(params.textDocument.uri, params.position.line, params.position.character, token);
+      const entry = await this.commandAt(params.textDocument.uri, params.position.line, params.position.character);
+      if (!entry) return null;
+      const problem = modelProblem(this.settings.model);
+      if (problem) return { contents: { kind: "markdown", value: noModelHover(problem) } };
+      const r = await this.score(entry, token);
       if (!r) return null;
+      const engine = await this.host.get();
+      const check = engine ? await Promise.race([this.selfChecks.of(engine), new Promise<null>((res) => setTimeout(() => res(null), 50))]) : null;
       return {
-        contents: { kind: "markdown", value: hoverMarkdown(r, this.settings.diagnostics.threshold) },
+        contents: { kind: "markdown", value: hoverMarkdown({ score: r, check }) },
         range: { start: { line: r.range.startLine, character: r.range.startCol }, end: { line: r.range.endLine, character: r.range.endCol } },
       };
     } catch (err) {
@@ -180,12 +193,20 @@ export class InversionServer {
   }
 
   private async scoreAt(uri: string, line: number, character: number, token?: CancellationToken): Promise<CommandScore | null> {
+    const entry = await this.commandAt(uri, line, character);
+    return entry ? this.score(entry, token) : null;
+  }
+
+  /** The scorable command at a position of an open document. */
+  private async commandAt(uri: string, line: number, character: number): Promise<ScriptCommand | null> {
     const doc = this.documents.get(uri);
     if (!doc) return null;
     const parsed = await this.diagnostics.entries(doc);
-    if (!parsed.entries) return null;
-    const entry = entryAt(parsed.entries, line, character);
-    if (!entry || unscorable(entry)) return null;
+    const entry = parsed.entries ? entryAt(parsed.entries, line, character) : undefined;
+    return entry && !unscorable(entry) ? entry : null;
+  }
+
+  private async score(entry: ScriptCommand, token?: CancellationToken): Promise<CommandScore | null> {
     const ac = abortOn(token);
     const engine = await this.host.get(ac.signal);
     if (!engine || ac.signal.aborted) return null;
@@ -209,7 +230,8 @@ export class InversionServer {
         this.log(`Could not read the configuration: ${(err as Error).message}`);
       }
     }
-    this.settings = normalizeSettings(raw);
+    const settings = normalizeSettings(raw);
+    this.settings = settings.model ? settings : { ...settings, model: defaultModelPath() ?? "" };
   }
 
   private async applySettings(opts: { force?: boolean } = {}): Promise<void> {

@@ -111,37 +111,3 @@ export class CommandScoreCache {
     this.fidelities.clear();
   }
 }
-
-const fmt = (v: number): string => (Number.isFinite(v) ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3)) : String(v));
-
-function partsTable(s: ScoreResult): string {
-  const rows = Object.entries(s.parts).map(([k, v]) => `| ${k} | ${fmt(v)} |`);
-  return rows.length ? `| part | value |\n|---|---|\n${rows.join("\n")}` : "";
-}
-
-function mdEscape(s: string): string {
-  return s.replace(/([\\`*_{}[\]()#+\-.!|<>])/g, "\\$1");
-}
-
-/** The hover's markdown. */
-export function hoverMarkdown(r: CommandScore, diagnosticsThreshold: number): string {
-  const out: string[] = [];
-  out.push(`**Inversion** — the model reads this command as:`);
-  out.push(`> ${r.reading.trim() ? mdEscape(r.reading.trim()) : "_(nothing: the model produced no reading)_"}`);
-  if (r.agreement && r.intent) {
-    const flag = r.agreement.value < diagnosticsThreshold ? " ⚠ disagree" : "";
-    out.push(`**Agreement with the comment** \`${fmt(r.agreement.value)}\`${flag} (scorer \`${r.agreement.scorer}\`)`);
-    out.push(`Comment: _${mdEscape(r.intent)}_`);
-    out.push(mdEscape(r.agreement.explanation));
-    out.push(partsTable(r.agreement));
-  }
-  if (r.fidelity) {
-    out.push(`**Fidelity** \`${fmt(r.fidelity.value)}\` — how strongly the command supports its own reading (scorer \`${r.fidelity.scorer}\`)`);
-    out.push(mdEscape(r.fidelity.explanation));
-    out.push(partsTable(r.fidelity));
-  } else {
-    out.push(`**Fidelity** — not computable (empty reading).`);
-  }
-  out.push(`_${r.adapterPath ? `adapter ${mdEscape(r.adapterPath)}` : "base model"}_`);
-  return out.filter(Boolean).join("\n\n");
-}

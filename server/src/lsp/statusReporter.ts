@@ -13,6 +13,7 @@ export class StatusReporter {
     run: "idle",
     runDir: null,
     lastCycle: null,
+    selfCheck: null,
   };
   private timer: NodeJS.Timeout | undefined;
 
