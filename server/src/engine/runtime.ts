@@ -2,7 +2,9 @@
 import { open, stat } from "node:fs/promises";
 import { cpus } from "node:os";
 import { readFileSync } from "node:fs";
-import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp" with { "resolution-mode": "import" };
+import { checkGgufHeader } from "./gguf/headerCheck";
+import { isHuggingFaceRef, isRemoteModelRef, modelRefProblem } from "../../../common/modelRef";
+import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp" with { "resolution-mode": "import" };
 
 export const NODE_LLAMA_CPP_VERSION = "3.22.1";
 
@@ -85,11 +87,13 @@ async function getLlamaOnce(gpu: GpuSetting, threads: number): Promise<Llama> {
 
 /** Resolves `hf:`/URL model references to a local file; offline, fails with how to pass a local file instead. */
 export async function resolveModelPath(ref: string, opts: Pick<RuntimeOptions, "modelsDirectory" | "signal" | "onProgress">): Promise<string> {
-  if (!/^(hf:|huggingface:|https?:\/\/)/i.test(ref)) return ref;
+  const refused = modelRefProblem(ref);
+  if (refused) throw new ModelError(refused, "Pass a local .gguf file, an hf: URI or an https:// URL.");
+  if (!isRemoteModelRef(ref)) return ref;
   const nlc = await nodeLlamaCpp();
   const offlineHint =
     "If this machine is offline, download the .gguf file elsewhere and pass its local path (--model /path/to/model.gguf, or the inversion.model setting).";
-  const host = /^(hf|huggingface):/i.test(ref) ? "huggingface.co" : new URL(ref).hostname;
+  const host = isHuggingFaceRef(ref) ? "huggingface.co" : new URL(ref).hostname;
   // node-llama-cpp retries a failed download for minutes; an unresolvable host is answered at once instead.
   if (!(await hostResolves(host))) throw new ModelError(`Could not download ${ref}: cannot resolve ${host}.`, offlineHint);
   try {
@@ -135,6 +139,11 @@ export async function checkModelFile(path: string): Promise<{ bytes: number; arc
     if (magic.toString("latin1") !== "GGUF") throw new ModelError(`Not a GGUF model file: ${path}`, "Inversion loads llama.cpp GGUF models (.gguf).");
   } finally {
     await fh.close();
+  }
+  try {
+    checkGgufHeader(path, size);
+  } catch (err) {
+    throw new ModelError(`Corrupt or truncated GGUF file ${path}: ${(err as Error).message}.`);
   }
   const nlc = await nodeLlamaCpp();
   let metadata: Record<string, unknown>;
@@ -186,10 +195,15 @@ export async function loadModel(opts: RuntimeOptions): Promise<LoadedModel> {
   return { llama, model, path, threads, contextSize: Math.min(opts.contextSize ?? 1024, trainCtx), hasChatTemplate: !!file.chatTemplate };
 }
 
-/** A context with N parallel sequences, handed out one at a time. */
+/**
+ * A context with N parallel sequences, handed out singly or several at once (all or none, first come first served,
+ * so callers never hold some while waiting for more). Given the tokens it will evaluate, a caller gets the free
+ * sequences whose cached state shares the longest prefix with them.
+ */
 export class SequencePool {
+  private readonly all: LlamaContextSequence[] = [];
   private readonly free: LlamaContextSequence[] = [];
-  private readonly waiting: ((s: LlamaContextSequence) => void)[] = [];
+  private readonly waiting: { count: number; prefer?: Token[]; grant: (s: LlamaContextSequence[]) => void }[] = [];
 
   private constructor(readonly context: LlamaContext) {}
 
@@ -208,7 +222,8 @@ export class SequencePool {
       throw err;
     }
     const pool = new SequencePool(context);
-    for (let i = 0; i < sequences; i++) pool.free.push(context.getSequence());
+    for (let i = 0; i < sequences; i++) pool.all.push(context.getSequence());
+    pool.free.push(...pool.all);
     return pool;
   }
 
@@ -216,15 +231,39 @@ export class SequencePool {
     return this.context.totalSequences;
   }
 
-  async use<T>(fn: (seq: LlamaContextSequence) => Promise<T>): Promise<T> {
-    const seq = this.free.pop() ?? (await new Promise<LlamaContextSequence>((resolve) => this.waiting.push(resolve)));
+  /** Input tokens evaluated on all sequences so far (node-llama-cpp's token meter; sampled tokens fed back are not counted). */
+  get evaluatedTokens(): number {
+    return this.all.reduce((sum, seq) => sum + seq.tokenMeter.usedInputTokens, 0);
+  }
+
+  use<T>(fn: (seq: LlamaContextSequence) => Promise<T>, prefer?: Token[]): Promise<T> {
+    return this.useMany(1, (seqs) => fn(seqs[0]!), prefer);
+  }
+
+  /** Runs `fn` holding `count` sequences (at most the pool's size), the best match for `prefer` first. */
+  async useMany<T>(count: number, fn: (seqs: LlamaContextSequence[]) => Promise<T>, prefer?: Token[]): Promise<T> {
+    const n = Math.max(1, Math.min(count, this.size));
+    const seqs =
+      this.waiting.length === 0 && this.free.length >= n
+        ? this.take(n, prefer)
+        : await new Promise<LlamaContextSequence[]>((grant) => this.waiting.push({ count: n, prefer, grant }));
     try {
-      return await fn(seq);
+      return await fn(seqs);
     } finally {
-      const next = this.waiting.shift();
-      if (next) next(seq);
-      else this.free.push(seq);
+      this.free.push(...seqs);
+      for (let head = this.waiting[0]; head && this.free.length >= head.count; head = this.waiting[0]) {
+        this.waiting.shift();
+        head.grant(this.take(head.count, head.prefer));
+      }
     }
+  }
+
+  private take(n: number, prefer?: Token[]): LlamaContextSequence[] {
+    if (prefer) {
+      const shared = new Map(this.free.map((s) => [s, s.compareContextTokens(prefer).firstDifferentIndex]));
+      this.free.sort((a, b) => shared.get(a)! - shared.get(b)!);
+    }
+    return this.free.splice(this.free.length - n, n).reverse();
   }
 
   async dispose(): Promise<void> {
