@@ -1,5 +1,5 @@
 // `inversion report`: one row per cycle.
-import type { CycleRecord, ExternalEval } from "../engine/types";
+import type { CycleRecord, ExternalEval, GroundingStats } from "../engine/types";
 
 const f = (x: number | undefined | null, digits = 3): string => (x === undefined || x === null || Number.isNaN(x) ? "-" : x.toFixed(digits));
 const pct = (x: number | undefined | null): string => (x === undefined || x === null ? "-" : `${(100 * x).toFixed(1)}%`);
@@ -11,7 +11,7 @@ export function formatTable(headers: string[], rows: string[][]): string {
 }
 
 export function cycleTable(cycles: CycleRecord[]): string {
-  const headers = ["cycle", "tasks", "accept", "sel.mean", "before", "after", "Δ", "loss first→last", "tok/s", "distinct cmds", "programs", "external", "minutes"];
+  const headers = ["cycle", "tasks", "accept", "sel.mean", "before", "after", "Δ", "loss first→last", "tok/s", "distinct cmds", "programs", "external", "ungrounded", "minutes"];
   const rows = cycles.map((c) => [
     String(c.cycle),
     String(c.tasks.train),
@@ -25,9 +25,15 @@ export function cycleTable(cycles: CycleRecord[]): string {
     String(c.selection.distinctCommands),
     String(c.selection.distinctPrograms),
     c.external ? `${f(c.external.nlc2cmd)} [${f(c.external.nlc2cmdCi[0])}, ${f(c.external.nlc2cmdCi[1])}]` : "-",
+    groundingCell(c.grounding),
     f((c.timings.totalMs ?? 0) / 60000, 1),
   ]);
   return formatTable(headers, rows);
+}
+
+/** Readings the man pages contradict, of those checked ("-" for runs recorded before grounding existed). */
+export function groundingCell(g: GroundingStats | undefined): string {
+  return g ? `${g.ungrounded}/${g.examples}` : "-";
 }
 
 const ci = (v: number, c: [number, number]): string => `${f(v)} [${f(c[0])}, ${f(c[1])}]`;

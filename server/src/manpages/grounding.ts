@@ -65,23 +65,31 @@ export function checkGrounding(explanation: CommandExplanation, reading: string)
   const documented = explanation.programs.filter((p) => p.page !== null);
   if (documented.length === 0) return { checked: false, flags: 0, unaccountedFlags: [], unexplainedActions: [] };
   const readingStems = stems(reading);
-  const flags = documented.flatMap((p) => p.flags.filter((f) => f.found));
-  const unaccountedFlags = flags.filter((f) => !accounts(readingStems, reading, f)).map((f) => f.flag);
+  const unaccountedFlags: string[] = [];
+  let flags = 0;
+  for (const program of documented) {
+    // Words of the program's own description say what the program does, not what a flag adds.
+    const general = stems(`${program.program} ${program.description ?? ""}`);
+    for (const flag of program.flags.filter((f) => f.found)) {
+      flags++;
+      if (!accounts(readingStems, reading, flag, general)) unaccountedFlags.push(flag.flag);
+    }
+  }
   const pageStems = stems(
     documented
       .flatMap((p) => [p.program, p.description ?? "", p.subcommand ?? "", p.subcommandText ?? "", ...p.flags.flatMap((f) => [f.tag ?? "", f.text])])
       .join(" "),
   );
   const unexplainedActions = actionsNamed(readingStems).filter((group) => !group.some((w) => matchesAny(stem(w), pageStems)));
-  return { checked: true, flags: flags.length, unaccountedFlags, unexplainedActions: unexplainedActions.map((g) => g[0]!) };
+  return { checked: true, flags, unaccountedFlags, unexplainedActions: unexplainedActions.map((g) => g[0]!) };
 }
 
-function accounts(readingStems: string[], reading: string, flag: FlagNote): boolean {
+function accounts(readingStems: string[], reading: string, flag: FlagNote, general: string[]): boolean {
   if (flag.value && flag.value.length > 1 && reading.includes(flag.value)) return true;
   const names = (flag.tag ?? "").match(/--?[A-Za-z][\w-]*/g) ?? [];
   const nameWords = names.flatMap((n) => n.replace(/^-+/, "").split("-")).filter((w) => w.length > 2);
   const firstSentence = flag.text.split(/(?<=\.)\s/)[0] ?? "";
-  const keywords = [...nameWords.map(stem), ...stems(firstSentence)];
+  const keywords = [...nameWords.map(stem), ...stems(firstSentence)].filter((k) => !matchesAny(k, general));
   return keywords.some((k) => matchesAny(k, readingStems));
 }
 

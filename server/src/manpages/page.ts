@@ -237,7 +237,7 @@ class PageBuilder {
 }
 
 function toItem(open: OpenItem): ManItem {
-  const tag = collapse(open.tag.join(" "));
+  const tag = collapse(open.tag.join(" ")).replace(/ ,/g, ",");
   const paragraphs: string[][] = [[]];
   for (const line of open.body) {
     if (line.trim() === "") paragraphs.push([]);

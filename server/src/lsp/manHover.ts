@@ -1,0 +1,37 @@
+// The hover's grounded half: what the local man pages say each program and flag of the command does. It needs no
+// model, so it shows with none configured.
+import type { ShellParser } from "../shell/parser";
+import { explainCommand, type CommandExplanation, type ProgramNote } from "../manpages/explain";
+import { sharedManLibrary } from "../manpages/library";
+
+const MAX_FLAG_TEXT = 160;
+
+/** Markdown for the command's man-page section; null when the command has no program (an assignment, say). */
+export async function manPageSection(command: string, parser: ShellParser, signal?: AbortSignal): Promise<string | null> {
+  const explanation = await explainCommand(command, { parser, library: sharedManLibrary(), signal });
+  return explanation.programs.length ? manPageMarkdown(explanation) : null;
+}
+
+export function manPageMarkdown(e: CommandExplanation): string {
+  return ["**From the man pages**", ...e.programs.map(programMarkdown)].join("\n\n");
+}
+
+function programMarkdown(p: ProgramNote): string {
+  const name = `\`${p.subcommand ? `${p.program} ${p.subcommand}` : p.program}\``;
+  if (!p.page) return `${name}: _no manual page on this machine_`;
+  const about = p.subcommandText ?? p.description;
+  const lines = [`${name} — ${about ? escape(about) : "_no description_"} _(${escape(p.page)})_`];
+  for (const f of p.flags) {
+    const label = `\`${f.value !== undefined ? `${f.flag} ${f.value}` : f.flag}\``;
+    lines.push(`- ${label} ${f.found ? escape(shorten(f.text)) : `_not in ${escape(p.page)}_`}`);
+  }
+  return lines.join("\n");
+}
+
+function shorten(text: string): string {
+  return text.length <= MAX_FLAG_TEXT ? text : text.slice(0, text.lastIndexOf(" ", MAX_FLAG_TEXT)) + "…";
+}
+
+function escape(s: string): string {
+  return s.replace(/([\\`*_{}[\]<>|])/g, "\\$1");
+}
