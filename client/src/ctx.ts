@@ -21,6 +21,8 @@ export class Ctx {
   /** Model paths already reported as missing or failing (each is told once). */
   readonly shownMissing = new Set<string>();
   readonly shownError = new Set<string>();
+  /** Model paths whose failed self-check the user has been told about. */
+  readonly shownUnfit = new Set<string>();
   shownNoModel = false;
   readonly statusEmitter = new vscode.EventEmitter<ServerStatus>();
   readonly backend: PanelBackend;

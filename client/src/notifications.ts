@@ -20,14 +20,20 @@ function onStatus(ctx: Ctx, s: ServerStatus): void {
   if (s.model === "error" && s.modelPath && !ctx.shownError.has(s.modelPath)) {
     // Once per model path: the status bar keeps showing the state afterwards.
     ctx.shownError.add(s.modelPath);
+    ctx.output.error(`The model could not be loaded: ${s.message ?? ""}`);
     void vscode.window.showErrorMessage(`Inversion: the model could not be loaded: ${(s.message ?? "").split("\n")[0]}`, "Select model", "Show log").then((c) => {
       if (c === "Select model") void vscode.commands.executeCommand("inversion.selectModel");
       else if (c === "Show log") ctx.output.show(true);
     });
   }
-  if (s.model === "none" && !ctx.shownNoModel && vscode.workspace.textDocuments.some((d) => d.languageId === "shellscript")) {
+  // "none" with a path is a configured model that has not loaded yet: not a missing model.
+  if (s.model === "none" && !s.modelPath && !ctx.shownNoModel && vscode.workspace.textDocuments.some((d) => d.languageId === "shellscript")) {
     ctx.shownNoModel = true;
     void ctx.missingModel("Inversion needs a local model (.gguf) for hovers, diagnostics and runs.");
+  }
+  if (s.selfCheck && !s.selfCheck.fit && s.modelPath && !ctx.shownUnfit.has(s.modelPath)) {
+    ctx.shownUnfit.add(s.modelPath);
+    void vscode.window.showInformationMessage(`Inversion: ${s.selfCheck.summary}`, "Select model").then((c) => c && vscode.commands.executeCommand("inversion.selectModel"));
   }
 }
 
@@ -44,7 +50,7 @@ function onCycleProgress(ctx: Ctx, p: CycleProgressNotification.Params): void {
   if (p.event.type === "cycle") {
     const point = cyclePoint(p.event.record);
     live.points = [...live.points.filter((x) => x.cycle !== point.cycle), point];
-  } else if (p.event.type === "phase") text = `cycle ${p.event.cycle}: ${p.event.message} ${p.event.done}/${p.event.total}`;
+  } else if (p.event.type === "phase") text = `cycle ${p.event.cycle}: ${p.event.phase} ${p.event.done}/${p.event.total}`;
   else if (p.event.type === "train") text = `cycle ${p.event.cycle}: training ${p.event.progress.step}/${p.event.progress.totalSteps}, loss ${p.event.progress.loss.toFixed(3)}`;
   else if (p.event.type === "log") ctx.output.appendLine(`[run] ${p.event.message}`);
   if (text) ctx.statusBar.setRunProgress(text);

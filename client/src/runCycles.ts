@@ -34,9 +34,14 @@ async function runWithProgress(ctx: Ctx, overrides: RunOverrides | undefined, pr
     ctx.live = null;
     const result = await ctx.client.sendRequest(RunCyclesRequest.type, { overrides, workDoneToken }, token);
     runEnded(ctx);
-    const text = result.cancelled ? `Run cancelled after ${result.cycles.length} cycle(s).` : `Run finished: ${result.cycles.length} cycle(s).`;
-    ctx.output.appendLine(`${text} ${result.runDir}`);
+    const text = runSummary(result);
+    ctx.output.info(`${text} ${result.runDir}`);
     ProgressPanel.current?.onRunEnded(result.runDir, text);
+    const actions = result.cancelled ? ["Show panel", "Resume run"] : ["Show panel"];
+    void vscode.window.showInformationMessage(`Inversion: ${text}`, ...actions).then((c) => {
+      if (c === "Show panel") void vscode.commands.executeCommand("inversion.showPanel", result.runDir);
+      else if (c === "Resume run") void vscode.commands.executeCommand("inversion.resumeRun", result.runDir);
+    });
     return result;
   } catch (err) {
     runEnded(ctx);
@@ -45,12 +50,23 @@ async function runWithProgress(ctx: Ctx, overrides: RunOverrides | undefined, pr
       return { runDir: ctx.live?.runDir ?? "", cycles: [], cancelled: true };
     }
     const message = (err as Error).message;
-    ctx.output.appendLine(`Run failed: ${message}`);
+    ctx.output.error(`Run failed: ${message}`);
     void vscode.window.showErrorMessage(`Inversion: ${message}`, "Show log").then((c) => c && ctx.output.show(true));
     return undefined;
   } finally {
     sub.dispose();
   }
+}
+
+/** "Run finished: 2 cycles, 5 examples accepted, trained in 2 cycles." — or why it did not train. */
+export function runSummary(result: RunCyclesRequest.Result): string {
+  const cycles = result.cycles;
+  const accepted = cycles.reduce((n, c) => n + (c.selection?.accepted ?? 0), 0);
+  const trained = cycles.filter((c) => c.train).length;
+  const why = cycles.at(-1)?.trainSkipped ?? (cycles.length ? "no examples to train on" : "no cycle completed");
+  const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? "" : "s"}`;
+  const training = trained ? `trained in ${plural(trained, "cycle")}` : `not trained (${why})`;
+  return `Run ${result.cancelled ? "cancelled" : "finished"}: ${plural(cycles.length, "cycle")}, ${plural(accepted, "example")} accepted, ${training}.`;
 }
 
 function runEnded(ctx: Ctx): void {

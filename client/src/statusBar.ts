@@ -4,6 +4,11 @@ import type { ServerStatus } from "../../common/protocol";
 
 export type ClientState = "starting" | "running" | "stopped";
 
+/** The model file's name without directory or extension: what the status bar shows. */
+export function modelName(modelPath: string): string {
+  return modelPath.split(/[\\/]/).pop()!.replace(/\.gguf$/i, "");
+}
+
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem("inversion.status", vscode.StatusBarAlignment.Right, 100);
   private status: ServerStatus | null = null;
@@ -69,7 +74,8 @@ export class StatusBar implements vscode.Disposable {
           command = "inversion.showLog";
           break;
         case "ready":
-          icon = "$(check)";
+          icon = s.selfCheck && !s.selfCheck.fit ? "$(circle-large-outline)" : "$(check)";
+          if (s.modelPath) parts.push(modelName(s.modelPath));
           break;
       }
       if (s.run === "running") {
@@ -77,9 +83,10 @@ export class StatusBar implements vscode.Disposable {
         parts.push(this.runProgress ?? "run");
         command = "inversion.showPanel";
       } else if (s.run === "cancelling") parts.push("stopping run");
-      if (s.lastCycle) parts.push(`cycle ${s.lastCycle.cycle}: ${s.lastCycle.meanScoreBefore.toFixed(2)}${s.lastCycle.meanScoreAfter !== null ? ` → ${s.lastCycle.meanScoreAfter.toFixed(2)}` : ""}`);
+      if (s.lastCycle) parts.push(`cycle ${s.lastCycle.cycle}: held-out ${s.lastCycle.meanScoreBefore.toFixed(2)}${s.lastCycle.meanScoreAfter !== null ? ` → ${s.lastCycle.meanScoreAfter.toFixed(2)}` : ""}`);
       tip.appendMarkdown(`Model: ${s.model}${s.modelPath ? ` — \`${s.modelPath}\`` : ""}\n\n`);
       tip.appendMarkdown(`Hover adapter: ${s.adapterPath ? `\`${s.adapterPath}\`` : "base model"}\n\n`);
+      tip.appendMarkdown(`${s.selfCheck ? s.selfCheck.summary : "Self-check: not measured yet."}\n\n`);
       if (s.message) tip.appendMarkdown(`${s.message.replace(/\n/g, " ")}\n\n`);
       tip.appendMarkdown(`Run: ${s.run}${s.runDir ? ` — \`${s.runDir}\`` : ""}\n\n`);
       tip.appendMarkdown(`Server pid ${s.pid}`);

@@ -34,6 +34,12 @@ export function checkableEntries(entries: ScriptCommand[], text: string, maxComm
 export async function checkComment(entry: ScriptCommand, deps: CommentCheckDeps): Promise<CommentCheck> {
   const intent = intentWithoutDirectives(entry.intent);
   const liftBits = await liftOf(deps.model, intent, entry.text, deps.signal);
+  return judgeLift(entry, liftBits, deps);
+}
+
+/** The verdict on a comment whose lift is known; the model reads the command only when the comment differs. */
+export async function judgeLift(entry: ScriptCommand, liftBits: number, deps: Omit<CommentCheckDeps, "model">): Promise<CommentCheck> {
+  const intent = intentWithoutDirectives(entry.intent);
   const judgement = judgeComment(liftBits, deps.check);
   if (judgement.verdict !== "differs") return { intent, liftBits, judgement, reading: null, finding: null };
   const reading = await deps.readingOf(entry.text, deps.signal);

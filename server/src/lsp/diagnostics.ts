@@ -9,7 +9,9 @@ import type { InversionSettings } from "../../../common/protocol";
 import type { ScriptCommand, ShellParser } from "../shell/parser";
 import { MAX_COMMAND_CHARS, type Engine } from "../engine/api";
 import { ruleDocsUrl, type Finding } from "../check/findings";
-import { checkComment, checkableEntries, type CommentCheck } from "../check/lint";
+import { checkableEntries, judgeLift } from "../check/lint";
+import { intentWithoutDirectives } from "../check/directives";
+import { liftOf } from "../check/selfCheck";
 import type { SelfCheckResult } from "../check/selfCheck";
 import type { ModelHost } from "./modelHost";
 import type { CommandScoreCache } from "./scoring";
@@ -55,8 +57,8 @@ export class DiagnosticsScheduler {
   private readonly parseMs = new Map<string, number>();
   /** Visible line ranges per document (from the client); scored first. */
   private readonly visible = new Map<string, { startLine: number; endLine: number }[]>();
-  /** Comment checks by (self-check fingerprint, comment, command). */
-  private readonly checks = new LruCache<CommentCheck>(20000);
+  /** Lifts (bits per token) of comments for their commands, by (model and adapter fingerprint, comment, command). */
+  private readonly lifts = new LruCache<number>(20000);
 
   constructor(private readonly deps: DiagnosticsDeps) {}
 
@@ -182,17 +184,19 @@ export class DiagnosticsScheduler {
     const diagnostics: Diagnostic[] = [];
     let computed = 0;
     let pending = false;
+    const readingOf = (command: string, s?: AbortSignal): Promise<string> => this.deps.queue.run(1, s, (s2) => this.deps.scorer.reading(engine, command, s2));
     for (const entry of targets) {
       if (signal.aborted) break;
-      const key = hashKey(check.fingerprint, entry.intent ?? "", entry.text.trim());
-      let result = this.checks.get(key);
-      if (!result) {
+      const intent = intentWithoutDirectives(entry.intent);
+      const key = hashKey(check.fingerprint, intent, entry.text.trim());
+      let lift = this.lifts.get(key);
+      if (lift === undefined) {
         if (computed >= maxCommandsPerPass) {
           pending = true;
           continue;
         }
         try {
-          result = await this.deps.queue.run(1, signal, (s) => checkComment(entry, { model: engine, check, readingOf: (c, s2) => this.deps.scorer.reading(engine, c, s2), signal: s }), { preemptible: true });
+          lift = await this.deps.queue.run(1, signal, (s) => liftOf(engine, intent, entry.text, s), { preemptible: true });
         } catch (err) {
           if (signal.aborted) break;
           // A hover needed the model: finish this pass from the cache only, publish, and continue shortly.
@@ -204,10 +208,11 @@ export class DiagnosticsScheduler {
           if (err instanceof RangeError) continue;
           throw err;
         }
-        this.checks.set(key, result);
+        this.lifts.set(key, lift);
         computed++;
       }
-      if (result.finding) diagnostics.push(toDiagnostic(result.finding));
+      const { finding } = await judgeLift(entry, lift, { check, readingOf, signal });
+      if (finding) diagnostics.push(toDiagnostic(finding));
     }
     diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
     return { diagnostics, pending };

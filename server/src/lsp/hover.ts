@@ -43,7 +43,7 @@ function details(score: CommandScore): string {
 function footer(score: CommandScore, check: SelfCheckResult | null): string {
   const model = score.adapterPath ? `adapter ${mdEscape(score.adapterPath.split(/[\\/]/).pop() ?? "")}` : "base model";
   const fitness = check ? selfCheckSentence(check) : "The model's self-check is still running.";
-  return `<sub>${mdEscape(fitness)} (${model})</sub>`;
+  return `<sub>${fitness} (${model})</sub>`;
 }
 
 export function hoverMarkdown({ score, check, sections = [] }: HoverInput): string {

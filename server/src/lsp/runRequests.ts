@@ -100,7 +100,8 @@ export class RunRequests {
       if (e.type === "log") this.deps.log(`run: ${e.message}`);
       if (e.type === "cycle") {
         const r = e.record;
-        this.deps.status.update({ lastCycle: { cycle: r.cycle, meanScoreBefore: r.selection?.meanScore ?? r.before.meanScore, meanScoreAfter: r.after?.meanScore ?? null } });
+        // Held-out scores on both sides: before and after this cycle's training.
+        this.deps.status.update({ lastCycle: { cycle: r.cycle, meanScoreBefore: r.before.meanScore, meanScoreAfter: r.after?.meanScore ?? null } });
       }
       const text = describe(e, opts.cycles);
       if (text) {

@@ -1,6 +1,6 @@
 // Runs the model self-check once per loaded model (cached on disk per model and adapter content) and reports it.
 import type { Engine } from "../engine/api";
-import { selfCheck, selfCheckSentence, type SelfCheckResult } from "../check/selfCheck";
+import { selfCheck, selfCheckSentence, type LiftSource, type SelfCheckResult } from "../check/selfCheck";
 import type { WorkQueue } from "./workQueue";
 
 export interface SelfCheckSummary {
@@ -23,7 +23,13 @@ export class SelfCheckHost {
   of(engine: Engine): Promise<SelfCheckResult> {
     let p = this.results.get(engine);
     if (!p) {
-      p = this.queue.run(1, undefined, () => selfCheck(engine, { cacheDir: this.cacheDir }));
+      // One queue item per score, so hovers interleave with a self-check of a big model.
+      const queued: LiftSource = {
+        modelPath: engine.modelPath,
+        adapterPath: engine.adapterPath,
+        score: (task, command, ctl) => this.queue.run(1, ctl.signal, () => engine.score(task, command, ctl)),
+      };
+      p = selfCheck(queued, { cacheDir: this.cacheDir });
       p.then(
         (r) => {
           this.log(`Self-check of ${engine.modelPath}${engine.adapterPath ? ` + ${engine.adapterPath}` : ""}: AUC ${r.auc.toFixed(3)} (floor ${r.floor})`);
