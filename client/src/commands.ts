@@ -11,6 +11,7 @@ type Handler = (...args: never[]) => unknown;
 export const COMMANDS: Record<string, (ctx: Ctx) => Handler> = {
   "inversion.runCycles": (ctx) => (overrides?: RunOverrides) => runCycles(ctx, overrides),
   "inversion.stopRun": (ctx) => () => stopRun(ctx),
+  "inversion.resumeRun": (ctx) => (runDir?: string) => resumeRun(ctx, runDir),
   "inversion.showPanel": (ctx) => (runDir?: string) => ProgressPanel.show(ctx.extension.extensionUri, ctx.backend, typeof runDir === "string" ? runDir : undefined),
   "inversion.openRun": (ctx) => (runDir?: string) => openRun(ctx, runDir),
   "inversion.scoreAtCursor": (ctx) => () => scoreAtCursor(ctx),
@@ -24,26 +25,33 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
 }
 
 async function stopRun(ctx: Ctx): Promise<StopRunRequest.Result> {
+/** Continues a run after its last complete cycle (e.g. after a cancel). */
+async function resumeRun(ctx: Ctx, runDir?: string): Promise<unknown> {
+  const dir = typeof runDir === "string" ? runDir : await pickRun(ctx, "Resume an Inversion run");
+  return dir ? runCycles(ctx, { out: dir, resume: true }) : undefined;
+}
+
   const r = await ctx.client.sendRequest(StopRunRequest.type);
   if (!r.stopped) void vscode.window.setStatusBarMessage("Inversion: no run in progress", 3000);
   return r;
 }
 
 async function openRun(ctx: Ctx, runDir?: string): Promise<ProgressPanel | undefined> {
-  if (typeof runDir !== "string") {
-    const { runs } = await ctx.backend.listRuns();
-    if (runs.length === 0) {
-      void vscode.window.showInformationMessage("Inversion: no runs yet in the runs directory.");
-      return undefined;
-    }
-    const pick = await vscode.window.showQuickPick(
-      runs.map((r) => ({ label: r.name, description: new Date(r.time).toLocaleString(), detail: r.runDir, runDir: r.runDir })),
-      { title: "Open an Inversion run" },
-    );
-    if (!pick) return undefined;
-    runDir = pick.runDir;
+  const dir = typeof runDir === "string" ? runDir : await pickRun(ctx, "Open an Inversion run");
+  return dir ? ProgressPanel.show(ctx.extension.extensionUri, ctx.backend, dir) : undefined;
+}
+
+async function pickRun(ctx: Ctx, title: string): Promise<string | undefined> {
+  const { runs } = await ctx.backend.listRuns();
+  if (runs.length === 0) {
+    void vscode.window.showInformationMessage("Inversion: no runs yet in the runs directory.");
+    return undefined;
   }
-  return ProgressPanel.show(ctx.extension.extensionUri, ctx.backend, runDir);
+  const pick = await vscode.window.showQuickPick(
+    runs.map((r) => ({ label: r.name, description: new Date(r.time).toLocaleString(), detail: r.runDir, runDir: r.runDir })),
+    { title },
+  );
+  return pick?.runDir;
 }
 
 async function scoreAtCursor(ctx: Ctx): Promise<CommandScore | null> {

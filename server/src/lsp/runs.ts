@@ -41,7 +41,7 @@ export function percent(e: RunEvent, cycles: number, last: number): number {
 export function describe(e: RunEvent, cycles: number): string | null {
   switch (e.type) {
     case "phase":
-      return `Cycle ${e.cycle}/${cycles}: ${e.message} ${e.done}/${e.total}`;
+      return `Cycle ${e.cycle}/${cycles}: ${e.phase} ${e.done}/${e.total}`;
     case "train":
       return `Cycle ${e.cycle}/${cycles}: training step ${e.progress.step}/${e.progress.totalSteps}, loss ${e.progress.loss.toFixed(3)}`;
     case "cycle":
