@@ -69,10 +69,13 @@ describe("parseManPage", () => {
     assert.equal(page.items[5]!.text, "Match the base name against pattern.\n\nStill the same paragraph as -name.");
   });
 
-  it("reads docbook-style options (.PP tag, .RS body .RE) and --[no-]name", () => {
+  it("reads docbook-style options (.PP tag, .RS body .RE), --[no-]name, and options nested in a paragraph", () => {
+    // The fixture also opens with an `.am` block ended by an indented `.  .` (util-linux pages): it must not swallow the page.
     const page = parseManPage(fixture("man1/frob-commit.1"));
     assert.equal(page.description, "Record frobnications");
-    assert.deepEqual(page.items.map((i) => i.flags), [["-a", "--all"], ["-m", "--message"], ["-n", "--verify", "--no-verify"]]);
+    assert.deepEqual(page.items.map((i) => i.flags), [["-a", "--all"], ["-m", "--message"], ["-n", "--verify", "--no-verify"], ["--hard"], []]);
+    assert.equal(page.items[3]!.text, "Reset everything.");
+    assert.equal(page.items[4]!.text, "Modes, nested in this paragraph:\n\n--hard Reset everything.");
     assert.equal(page.items[1]!.text, "Use the given <msg> as the message.\n\nSeveral -m options are joined.");
     assert.equal(page.items[1]!.value, "required");
   });

@@ -68,6 +68,8 @@ class PageBuilder {
   private readonly nameLines: string[] = [];
   private readonly items: OpenItem[] = [];
   private item: OpenItem | null = null;
+  /** An option paragraph nested in the item's body (git-reset's --hard inside "git reset [<mode>]"). */
+  private inner: OpenItem | null = null;
   private paragraph: string[] = [];
   private awaitingTag = false;
   private collectingTag = false;
@@ -139,6 +141,7 @@ class PageBuilder {
     const target = this.awaitingTag || this.collectingTag ? this.item!.tag : this.item ? this.item.body : this.paragraph;
     if ((this.glueNext || (this.collectingTag && !this.spacing)) && target.length > 0) target[target.length - 1] += text;
     else target.push(text);
+    if (this.inner && target === this.item?.body) this.inner.body.push(text);
     this.awaitingTag = false;
     this.glueNext = false;
   }
@@ -155,6 +158,7 @@ class PageBuilder {
   }
 
   private paragraphBreak(): void {
+    this.inner?.body.push("");
     if (this.item && !this.awaitingTag) this.item.body.push("");
     else if (!this.item) this.paragraph = [];
   }
@@ -184,12 +188,24 @@ class PageBuilder {
     if (!this.item && this.paragraph.length > 0 && this.paragraph.length <= 3 && tag.length <= SHORT_TAG) {
       this.openItem("indented", [...this.paragraph]);
       this.paragraph = [];
+    } else if (this.item && !this.inner) {
+      this.openInner();
     }
     this.indent++;
   }
 
+  /** The body's last paragraph is one short line naming an option: it heads a nested option paragraph. */
+  private openInner(): void {
+    const body = this.item!.body;
+    const last = body.lastIndexOf("");
+    const lines = body.slice(last + 1);
+    if (lines.length !== 1 || !/^-/.test(lines[0]!.trim()) || lines[0]!.length > SHORT_TAG) return;
+    this.inner = { tag: [lines[0]!], body: [], kind: "indented", indent: this.indent, listDepth: this.listDepth };
+  }
+
   private indentEnd(): void {
     this.indent = Math.max(0, this.indent - 1);
+    if (this.inner && this.indent <= this.inner.indent) this.closeInner();
     if (!this.item) return;
     const ends = this.item.kind === "indented" ? this.indent <= this.item.indent : this.indent < this.item.indent;
     if (ends) this.closeItem();
@@ -218,7 +234,13 @@ class PageBuilder {
     this.item = { tag, body: [], kind, indent: this.indent, listDepth: this.listDepth };
   }
 
+  private closeInner(): void {
+    if (this.inner) this.items.push(this.inner);
+    this.inner = null;
+  }
+
   private closeItem(): void {
+    this.closeInner();
     if (this.item && this.item.tag.length > 0) this.items.push(this.item);
     this.item = null;
     this.awaitingTag = false;

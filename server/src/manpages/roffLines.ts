@@ -103,10 +103,11 @@ function skipBlock(lines: string[], from: number, depth: number): number {
   return i;
 }
 
+/** A definition ends at a `..` line (`.  .` inside an indented block); an unterminated one drops only its own line. */
 function skipUntilDots(lines: string[], from: number): number {
   let i = from + 1;
-  while (i < lines.length && !/^[.']\.\s*$/.test(lines[i]!)) i++;
-  return i;
+  while (i < lines.length && !/^[.']\s*\.\s*$/.test(lines[i]!)) i++;
+  return i < lines.length ? i : from;
 }
 
 function count(text: string, needle: string): number {
