@@ -69,7 +69,7 @@ describe("parseManPage", () => {
     assert.equal(page.items[5]!.text, "Match the base name against pattern.\n\nStill the same paragraph as -name.");
   });
 
-  it("reads docbook-style options (.PP tag, .RS body .RE), --[no-]name, and options nested in a paragraph", () => {
+  it("reads docbook-style options (.PP tag, .br between its names, .RS body .RE), --[no-]name, and options nested in a paragraph", () => {
     // The fixture also opens with an `.am` block ended by an indented `.  .` (util-linux pages): it must not swallow the page.
     const page = parseManPage(fixture("man1/frob-commit.1"));
     assert.equal(page.description, "Record frobnications");

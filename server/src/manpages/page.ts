@@ -101,7 +101,8 @@ class PageBuilder {
       case "SH": case "Sh": return this.sectionHeading(args.join(" "));
       case "SS": case "Ss": return this.closeItem();
       case "PP": case "P": case "LP": case "HP": case "Pp": case "Lp": return this.newParagraph();
-      case "sp": case "br": case "Sp": return this.paragraphBreak();
+      case "sp": case "Sp": return this.paragraphBreak();
+      case "br": return this.lineBreak();
       case "TP": return this.taggedParagraph();
       case "TQ": return this.additionalTag();
       case "IP": return this.indentedParagraph(args[0] ?? "");
@@ -161,6 +162,11 @@ class PageBuilder {
     this.inner?.body.push("");
     if (this.item && !this.awaitingTag) this.item.body.push("");
     else if (!this.item) this.paragraph = [];
+  }
+
+  /** `.br` between docbook terms ("-U username" .br "--username=username") separates two names of one option. */
+  private lineBreak(): void {
+    if (!this.item && this.paragraph.length > 0) this.paragraph.push(",");
   }
 
   private taggedParagraph(): void {
