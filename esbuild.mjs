@@ -64,23 +64,6 @@ const copyWasm = (outdir) => ({
   },
 });
 
-/**
- * Engine modules other engineers are still writing (e.g. `./train/index`, loaded with `await import()`) may be
- * missing in a checkout: a relative import that does not resolve becomes a runtime error instead of a build error.
- */
-const optionalModules = {
-  name: "optional-modules",
-  setup(build) {
-    build.onResolve({ filter: /^\.\.?\// }, async (args) => {
-      if (args.pluginData?.optionalModules || args.kind !== "dynamic-import") return undefined;
-      const r = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { optionalModules: true } });
-      if (r.errors.length === 0) return r;
-      console.warn(`esbuild: ${args.path} (imported by ${args.importer}) does not exist yet; left as a runtime import`);
-      return { path: args.path, external: true };
-    });
-  },
-};
-
 const nodeCommon = {
   bundle: true,
   format: "cjs",
@@ -104,12 +87,12 @@ if (want("client"))
 if (want("server"))
   builds.push({
     name: "server",
-    options: { ...nodeCommon, entryPoints: [join(root, "server/src/server.ts")], outfile: join(root, "dist/server.js"), plugins: [optionalModules, copyWasm(join(root, "dist"))] },
+    options: { ...nodeCommon, entryPoints: [join(root, "server/src/server.ts")], outfile: join(root, "dist/server.js"), plugins: [copyWasm(join(root, "dist"))] },
   });
 if (want("cli") && existsSync(join(root, "server/src/cli/main.ts")))
   builds.push({
     name: "cli",
-    options: { ...nodeCommon, entryPoints: [join(root, "server/src/cli/main.ts")], outfile: join(root, "dist/cli.js"), plugins: [optionalModules, copyWasm(join(root, "dist"))] },
+    options: { ...nodeCommon, entryPoints: [join(root, "server/src/cli/main.ts")], outfile: join(root, "dist/cli.js"), plugins: [copyWasm(join(root, "dist"))] },
   });
 if (want("webview"))
   builds.push({

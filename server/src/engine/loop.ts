@@ -106,8 +106,9 @@ function validate(o: RunOptions): void {
 }
 
 async function defaultTrainer(): Promise<Trainer> {
-  const mod = (await import("./train/index.js")) as { createTrainer(kind: "lora" | "full"): Trainer };
-  return mod.createTrainer("lora");
+  // Loaded on first use: a language server that never trains never loads the native trainer.
+  const { createTrainer } = await import("./train/index.js");
+  return createTrainer("lora");
 }
 
 export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promise<RunSummary> {
