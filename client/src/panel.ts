@@ -26,11 +26,11 @@ export class ProgressPanel implements vscode.Disposable {
   static current: ProgressPanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private runDir: string | null = null;
-  /** Every message posted to and received from the webview (tests inspect these). */
-  readonly posted: HostToWebview[] = [];
-  readonly received: WebviewToHost[] = [];
-  private readonly emitter = new vscode.EventEmitter<WebviewToHost>();
-  readonly onDidReceive = this.emitter.event;
+  private readonly received = new vscode.EventEmitter<WebviewToHost>();
+  private readonly posted = new vscode.EventEmitter<HostToWebview>();
+  /** Messages from the webview, and messages posted to it, as they happen (nothing is kept). */
+  readonly onDidReceive = this.received.event;
+  readonly onDidPost = this.posted.event;
 
   static show(extensionUri: vscode.Uri, backend: PanelBackend, runDir?: string): ProgressPanel {
     if (ProgressPanel.current) {
@@ -78,13 +78,12 @@ export class ProgressPanel implements vscode.Disposable {
   }
 
   private post(m: HostToWebview): void {
-    this.posted.push(m);
+    this.posted.fire(m);
     void this.panel.webview.postMessage(m);
   }
 
   private async onMessage(m: WebviewToHost): Promise<void> {
-    this.received.push(m);
-    this.emitter.fire(m);
+    this.received.fire(m);
     try {
       switch (m.type) {
         case "ready": {
@@ -138,7 +137,8 @@ export class ProgressPanel implements vscode.Disposable {
 
   dispose(): void {
     if (ProgressPanel.current === this) ProgressPanel.current = undefined;
-    this.emitter.dispose();
+    this.received.dispose();
+    this.posted.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
   }

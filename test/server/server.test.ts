@@ -33,11 +33,15 @@ import {
 } from "vscode-languageserver-protocol/node";
 import { writeFixtureModel } from "../../server/src/engine/api";
 import { COMMENTED_SCRIPT } from "../helpers/scripts";
+import { LENIENT, STRICT, UNFIT, seedSelfCheck } from "../helpers/selfCheck";
+import { cleanReading } from "../../server/src/lsp/codeActions";
+import { oneLine } from "../../server/src/check/findings";
 import {
   CycleProgressNotification,
   ListRunsRequest,
   ModelMissingNotification,
   ReadRunRequest,
+  ReloadModelRequest,
   RunCyclesRequest,
   StatusNotification,
   StopRunRequest,
@@ -54,7 +58,10 @@ before(async () => {
   assert.ok(existsSync(SERVER), `missing ${SERVER}: run npm run build first`);
   tmp = mkdtempSync(join(tmpdir(), "inversion-server-"));
   fixture = await writeFixtureModel(join(tmp, "fixture.gguf"));
+  seedSelfCheck(selfCheckDir(), fixture, STRICT);
 });
+/** The self-check cache the spawned servers read: seeding it makes the random fixture behave as a fit model. */
+const selfCheckDir = (): string => join(tmp, "xdg", "inversion", "self-check");
 after(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
@@ -76,7 +83,7 @@ interface Session {
 
 async function startServer(settings: Partial<Settings>): Promise<Session> {
   // Own process group: the finally kills everything the server started.
-  const proc = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"], detached: true });
+  const proc = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"], detached: true, env: { ...process.env, XDG_CACHE_HOME: join(tmp, "xdg") } });
   const stderr: string[] = [];
   proc.stderr!.on("data", (d) => stderr.push(String(d)));
   const conn = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
@@ -90,7 +97,7 @@ async function startServer(settings: Partial<Settings>): Promise<Session> {
       runsDirectory: join(tmp, "runs"),
       hoverAdapter: "base",
       ...settings,
-      diagnostics: { enabled: true, threshold: 1.01, debounceMs: 50, maxCommandsPerPass: 50, ...(settings.diagnostics ?? {}) },
+      diagnostics: { enabled: true, debounceMs: 50, maxCommandsPerPass: 50, ...(settings.diagnostics ?? {}) },
     },
     diagnostics: new Map(),
     progress: [],
@@ -179,42 +186,57 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     await s?.close();
   });
 
-  test("diagnostics appear under a high threshold, vanish at -1, and offer a code action", async () => {
+  /** Seeds the fixture's self-check and reloads the model, so the server reads the new calibration. */
+  async function calibrate(dist: typeof STRICT): Promise<void> {
+    seedSelfCheck(selfCheckDir(), fixture, dist);
+    await s.conn.sendRequest(ReloadModelRequest.type);
+  }
+
+  test("a fit model that reads both comments as wrong: two warnings with rule, docs link and two quick fixes", async () => {
     const uri = open(s, "a.sh", COMMENTED_SCRIPT);
     const diags = await waitFor("diagnostics", () => {
       const d = lastDiagnostics(s, uri);
       return d && d.length === 2 ? d : undefined;
     }, 60_000);
-    for (const d of diags) {
-      assert.equal(d.severity, 2, "Warning");
-      assert.equal(d.source, "inversion");
-      assert.match(String(d.message), /reads the command as/);
-    }
-    assert.deepEqual(diags.map((d) => d.range.start.line).sort(), [2, 5]);
-    assert.deepEqual(diags[0]!.range.start, { line: 2, character: 0 });
+    assert.deepEqual(diags.map((d) => [d.range.start, d.severity, d.source, d.code]), [
+      [{ line: 2, character: 0 }, 2, "inversion", "intent-mismatch"],
+      [{ line: 5, character: 0 }, 2, "inversion", "intent-mismatch"],
+    ]);
+    assert.match(diags[0]!.codeDescription!.href, /^file:.*\/docs\/SCORING\.md#comment-warnings$/);
+    const reading = cleanReading((diags[0]!.data as { reading: string }).reading);
+    assert.notEqual(reading, "", "the fixture always produces a reading");
+    assert.equal(diags[0]!.message, `The comment says “list all files in the temp directory”; the model reads the command as: ${oneLine((diags[0]!.data as { reading: string }).reading)}`);
 
-    // The quick fix inserts the model's reading as a comment (only when the model produced one).
-    const d0 = diags.find((d) => d.range.start.line === 2)!;
-    const actions = (await s.conn.sendRequest(CodeActionRequest.type, {
-      textDocument: { uri },
-      range: d0.range,
-      context: { diagnostics: [d0] },
-    })) as { title: string; edit?: { changes: Record<string, { newText: string; range: { start: { line: number } } }[]> } }[];
-    const reading = (d0.data as { reading: string }).reading.replace(/\s+/g, " ").trim();
-    if (reading) {
-      assert.equal(actions.length, 1);
-      const edit = actions[0]!.edit!.changes[uri]![0]!;
-      assert.equal(edit.newText, `# ${reading}\n`);
-      assert.equal(edit.range.start.line, 2);
-    } else assert.equal(actions.length, 0);
+    const actions = (await s.conn.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range: diags[0]!.range, context: { diagnostics: [diags[0]!] } })) as {
+      title: string;
+      edit: { changes: Record<string, { newText: string; range: { start: { line: number }; end: { line: number } } }[]> };
+    }[];
+    assert.deepEqual(
+      actions.map((a) => { const e = a.edit.changes[uri]![0]!; return [e.range.start.line, e.range.end.line, e.newText]; }),
+      [[1, 2, `# ${reading}\n`], [1, 1, "# inversion: ignore\n"]],
+    );
+  });
 
-    const before = s.diagnostics.get(uri)!.length;
-    s.settings.diagnostics.threshold = -1;
-    await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
-    await waitFor("cleared diagnostics", () => s.diagnostics.get(uri)!.length > before && lastDiagnostics(s, uri)!.length === 0);
-    s.settings.diagnostics.threshold = 1.01;
-    await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
-    await waitFor("diagnostics again", () => lastDiagnostics(s, uri)!.length === 2);
+  test("matching comments raise nothing; an unfit model raises nothing and reports its self-check", async () => {
+    const uri = open(s, "calibrated.sh", COMMENTED_SCRIPT);
+    await waitFor("two warnings", () => lastDiagnostics(s, uri)?.length === 2, 60_000);
+    const n = s.diagnostics.get(uri)!.length;
+    await calibrate(LENIENT);
+    await waitFor("cleared for matching comments", () => s.diagnostics.get(uri)!.length > n && lastDiagnostics(s, uri)!.length === 0, 60_000);
+    await calibrate(UNFIT);
+    const status = await waitFor("unfit status", () => s.statuses.find((x) => x.selfCheck?.fit === false), 60_000);
+    assert.equal(status.selfCheck!.summary, "This model tells a matching comment from a wrong one 52% of the time (below 75%), so comment warnings are off.");
+    assert.equal(lastDiagnostics(s, uri)!.length, 0);
+    await calibrate(STRICT);
+    await waitFor("warnings again", () => lastDiagnostics(s, uri)!.length === 2, 60_000);
+  });
+
+  test("# inversion: ignore silences the command below; ignore-file the whole script", async () => {
+    const uri = open(s, "ignore.sh", COMMENTED_SCRIPT.replace("# count lines", "# inversion: ignore\n# count lines"));
+    const d = await waitFor("one warning", () => lastDiagnostics(s, uri)?.length === 1 && lastDiagnostics(s, uri), 60_000);
+    assert.equal(d[0]!.range.start.line, 2);
+    const file = open(s, "ignore-file.sh", COMMENTED_SCRIPT + "# inversion: ignore-file\n");
+    await waitFor("no warnings", () => lastDiagnostics(s, file)?.length === 0, 60_000);
   });
 
   test("edits re-score only the changed document version", async () => {
@@ -226,22 +248,29 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     assert.equal(p.diagnostics.length, 3);
   });
 
-  test("hover shows the model's reading, the fidelity score and its parts, and the agreement with the comment", async () => {
+  test("hover: the whole reading, a verdict in words, details and the self-check in the footer", async () => {
     const uri = open(s, "hover.sh", COMMENTED_SCRIPT);
+    await waitFor("self-check measured", () => s.statuses.some((x) => x.selfCheck), 60_000);
     const hover = await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 3 } });
-    assert.ok(hover, "hover");
-    const md = (hover!.contents as unknown as { kind: string; value: string }).value;
-    assert.match(md, /the model reads this command as/);
-    assert.match(md, /Agreement with the comment/);
-    assert.match(md, /list all files in the temp directory/);
-    assert.match(md, /Fidelity/);
-    assert.match(md, /logpWithCommand|not computable/);
+    const md = (hover!.contents as unknown as { value: string }).value;
+    const paragraphs = md.split("\n\n");
+    assert.match(paragraphs[0]!, /^\*\*Inversion\*\* — the model reads this command as: “.+”$/s);
+    assert.equal(paragraphs[1], "Comment: “list all files in the temp directory”");
+    assert.equal(paragraphs[2], "⚠ The model reads this differently from the comment.");
+    // The man pages' half (manHover.ts) sits under the verdict: a heading, then one block per program.
+    assert.equal(paragraphs[3], "**From the man pages**");
+    assert.match(paragraphs[4]!, /^`ls`/);
+    paragraphs.splice(3, 2);
+    // Other sections (the man page's) may sit between the verdict and the details; details and footer close it.
+    assert.equal(paragraphs.at(-3), "---");
+    assert.match(paragraphs.at(-2)!, /^<sub>Details: comment support -?\d+\.\d\d bits\/token \(score \d\.\d\d\) · reading support -?\d+\.\d\d bits\/token .*\[How scoring works\]\(file:.*SCORING\.md\)<\/sub>$/);
+    assert.match(paragraphs.at(-1)!, /^<sub>This model tells a matching comment from a wrong one 95% of the time\. \(base model\)<\/sub>$/);
+    assert.doesNotMatch(md, /logp|taskTokens|Fidelity/);
     assert.deepEqual(hover!.range!.start, { line: 2, character: 0 });
-    // A command without a comment: reading and fidelity, no agreement.
+    // A command without a comment: no comment line and no verdict.
     const h2 = await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 6, character: 1 } });
     const md2 = (h2!.contents as unknown as { value: string }).value;
-    assert.match(md2, /reads this command as/);
-    assert.doesNotMatch(md2, /Agreement/);
+    assert.doesNotMatch(md2, /Comment:|matches|differently|unsure/);
     // No command under the cursor: no hover.
     assert.equal(await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 3, character: 0 } }), null);
   });
@@ -349,7 +378,8 @@ describe("language server without a usable model", { timeout: 60_000 }, () => {
       await waitFor("missing status", () => s.statuses.at(-1)?.model === "missing");
       const uri = open(s, "nomodel.sh", COMMENTED_SCRIPT);
       await waitFor("empty diagnostics", () => lastDiagnostics(s, uri)?.length === 0);
-      assert.equal(await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 1 } }), null);
+      const hover = await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 1 } });
+      assert.match((hover!.contents as unknown as { value: string }).value, /does not exist.*\[Select a model\]\(command:inversion\.selectModel\)/s);
       await assert.rejects(s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 1 } }), /does not exist.*Select model/s);
       // Config changes that keep the same missing model do not repeat the message.
       await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
@@ -369,7 +399,10 @@ describe("language server without a usable model", { timeout: 60_000 }, () => {
       await waitFor("error status", () => s.statuses.some((x) => x.model === "error"), 30_000);
       assert.ok(s.statuses.find((x) => x.model === "error")!.message, "the error says why");
       await waitFor("empty diagnostics", () => lastDiagnostics(s, uri)?.length === 0);
-      assert.equal(await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 1 } }), null);
+      // No model reading, only the man pages' half, which needs no model.
+      const manOnly = await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 1 } });
+      assert.match((manOnly!.contents as unknown as { value: string }).value, /^\*\*From the man pages\*\*\n\n`ls`/);
+      assert.doesNotMatch((manOnly!.contents as unknown as { value: string }).value, /reads this command as/);
       const loads = s.logs.filter((l) => /Loading model/.test(l)).length;
       await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 5, character: 1 } });
       assert.equal(s.logs.filter((l) => /Loading model/.test(l)).length, loads, "no reload until the settings change");

@@ -1,14 +1,24 @@
 // The workspace the VS Code suite runs in: settings pointing at the fixture model, and the scripts it opens.
 //   node --import tsx test/vscode/prepare.ts DIR   (for the desktop test-electron launch configuration)
-import { mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeFixtureModel } from "../../server/src/engine/api";
 import { COMMENTED_SCRIPT } from "../helpers/scripts";
+import { STRICT, seedSelfCheck } from "../helpers/selfCheck";
 
-export async function prepareWorkspace(ws: string, test: { results?: string; grep?: string } = {}): Promise<string> {
+/** A real, well-commented Debian script (for the screenshots), when this machine has one. */
+const DEBIAN_SCRIPT = "/etc/init.d/dbus";
+
+/**
+ * `xdgCache`: the $XDG_CACHE_HOME the language server will see. The fixture model's self-check is seeded there as
+ * a fit model that reads every comment as wrong, so the suite sees warnings from a random model.
+ */
+export async function prepareWorkspace(ws: string, test: { results?: string; grep?: string } = {}, xdgCache?: string): Promise<string> {
   mkdirSync(join(ws, ".vscode"), { recursive: true });
   mkdirSync(join(ws, ".fixture"), { recursive: true });
   const model = await writeFixtureModel(join(ws, ".fixture", "fixture.gguf"));
+  if (xdgCache) seedSelfCheck(join(xdgCache, "inversion", "self-check"), model, STRICT);
+  if (existsSync(DEBIAN_SCRIPT)) copyFileSync(DEBIAN_SCRIPT, join(ws, "debian-dbus.sh"));
   writeFileSync(
     join(ws, ".vscode/settings.json"),
     JSON.stringify(
@@ -18,7 +28,6 @@ export async function prepareWorkspace(ws: string, test: { results?: string; gre
         "inversion.threads": 1,
         "inversion.hoverAdapter": "base",
         "inversion.runsDirectory": join(ws, ".fixture", "runs"),
-        "inversion.diagnostics.threshold": 1.01,
         "inversion.diagnostics.debounceMs": 100,
         "inversion.diagnostics.maxCommandsPerPass": 10,
         "files.associations": { "*.sh": "shellscript" },

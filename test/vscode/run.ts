@@ -6,7 +6,7 @@
 //   node --import tsx test/vscode/run.ts [--grep PATTERN] [--keep] [--vsix inversion-linux-x64.vsix]
 // Env: INVERSION_TEST_CACHE (default .cache/vscode-test), CHROMIUM_PATH, INVERSION_VSCODE_TIMEOUT (s, default 900).
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -49,6 +49,31 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The suite asks for a screenshot of the workbench by writing DIR/NAME.request; it is saved as
+ * test-artifacts/NAME.png and answered with DIR/NAME.done.
+ */
+function serveScreenshots(page: { screenshot(o: { path: string }): Promise<unknown> }, dir: string): NodeJS.Timeout {
+  mkdirSync(dir, { recursive: true });
+  let busy = false;
+  return setInterval(() => {
+    if (busy) return;
+    const request = readdirSync(dir).find((f) => f.endsWith(".request"));
+    if (!request) return;
+    busy = true;
+    const name = request.slice(0, -".request".length);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    void page
+      .screenshot({ path: join(ARTIFACTS, `${name}.png`) })
+      .then(() => log(`screenshot test-artifacts/${name}.png`))
+      .catch((err: unknown) => log(`screenshot ${name} failed: ${(err as Error).message}`))
+      .finally(() => {
+        renameSync(join(dir, request), join(dir, `${name}.done`));
+        busy = false;
+      });
+  }, 200);
+}
+
 function startServer(port: number, dir: string): Promise<ChildProcess> {
   const proc = spawn(
     join(NODE24, "node"),
@@ -66,7 +91,7 @@ function startServer(port: number, dir: string): Promise<ChildProcess> {
       "--user-data-dir", join(dir, "user"),
       "--server-data-dir", join(dir, "server"),
     ],
-    { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: `${NODE24}:${process.env.PATH}` } },
+    { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: `${NODE24}:${process.env.PATH}`, XDG_CACHE_HOME: join(dir, "xdg") } },
   );
   const logFile = join(dir, "server.log");
   return new Promise((res, rej) => {
@@ -113,7 +138,7 @@ async function main(): Promise<number> {
   let hardTimer: NodeJS.Timeout | undefined;
   try {
     const ws = join(dir, "workspace");
-    await prepareWorkspace(ws, { results: resultsFile, grep });
+    await prepareWorkspace(ws, { results: resultsFile, grep }, join(dir, "xdg"));
     let extensionPath = ROOT;
     if (vsix) {
       execFileSync("unzip", ["-q", vsix, "-d", join(dir, "vsix")]);
@@ -153,6 +178,7 @@ async function main(): Promise<number> {
       if (/webview\/dist\/main\.js/.test(e.stack ?? "")) panelProblems.push(`pageerror: ${e.message}`);
     });
     await page.goto(url);
+    const screenshots = serveScreenshots(page, join(ws, ".screenshots"));
     const timeout = new Promise<number>((r) => {
       hardTimer = setTimeout(() => {
         log(`hard timeout after ${TIMEOUT_S} s`);
@@ -160,6 +186,7 @@ async function main(): Promise<number> {
       }, TIMEOUT_S * 1000);
     });
     let code = await Promise.race([exited, timeout]);
+    clearInterval(screenshots);
     if (panelProblems.length) {
       log(`panel webview errors:\n  ${panelProblems.join("\n  ")}`);
       if (code === 0) code = 3;

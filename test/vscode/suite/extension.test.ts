@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { InversionApi } from "../../../client/src/extension";
-import type { RunCyclesRequest } from "../../../common/protocol";
+import type { HostToWebview, RunCyclesRequest, WebviewToHost } from "../../../common/protocol";
 
 const EXT_ID = "inversion.inversion";
 let api: InversionApi;
@@ -45,6 +45,14 @@ async function hoverText(uri: vscode.Uri, pos: vscode.Position): Promise<string>
     .join("\n");
 }
 
+/** Asks test/vscode/run.ts for a screenshot of the workbench (test-artifacts/NAME.png) and waits for it. */
+async function screenshot(name: string): Promise<void> {
+  const dir = path.join(root(), ".screenshots");
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, `${name}.request`), "");
+  await waitFor(`screenshot ${name}`, () => fs.existsSync(path.join(dir, `${name}.done`)), 30_000);
+}
+
 async function setSetting(key: string, value: unknown): Promise<void> {
   await vscode.workspace.getConfiguration("inversion").update(key, value, vscode.ConfigurationTarget.Workspace);
 }
@@ -59,62 +67,83 @@ suite("Inversion in VS Code", () => {
     await waitFor("a server status", () => api.status());
   });
 
-  test("a commented command gets a diagnostic and a hover with the model's reading and scores", async () => {
+  test("a commented command gets a warning, a plain hover and two quick fixes", async () => {
     const doc = await openShell("commented.sh");
     const diags = await waitFor("inversion diagnostics", () => {
       const d = inversionDiagnostics(doc.uri);
-      return d.length >= 2 ? d : undefined;
+      return d.length === 2 ? d : undefined;
     }, 120_000);
-    for (const d of diags) {
-      assert.equal(d.severity, vscode.DiagnosticSeverity.Warning);
-      assert.match(d.message, /reads the command as/);
-    }
-    assert.ok(diags.some((d) => d.range.start.line === 2), "diagnostic on `ls -la /tmp`");
+    assert.deepEqual(diags.map((d) => [d.range.start.line, d.severity, typeof d.code === "object" ? d.code.value : d.code]), [
+      [2, vscode.DiagnosticSeverity.Warning, "intent-mismatch"],
+      [5, vscode.DiagnosticSeverity.Warning, "intent-mismatch"],
+    ]);
+    assert.match(diags[0]!.message, /^The comment says “list all files in the temp directory”; the model reads the command as: \S/);
     const text = await hoverText(doc.uri, new vscode.Position(2, 2));
-    assert.match(text, /reads this command as/);
-    assert.match(text, /Agreement with the comment/);
-    assert.match(text, /Fidelity/);
+    assert.match(text, /the model reads this command as: “/);
+    assert.match(text, /⚠ The model reads this differently from the comment\./);
+    assert.match(text, /matching comment from a wrong one 95% of the time/);
     assert.equal(api.status()?.model, "ready");
-    assert.match(api.statusBarText(), /Inversion/);
+    assert.match(api.statusBarText(), /fixture/, "the model's name is in the status bar");
 
-    // The quick fix (when the model produced a reading).
-    const d = diags.find((x) => x.range.start.line === 2)!;
-    const actions = (await vscode.commands.executeCommand<vscode.CodeAction[]>("vscode.executeCodeActionProvider", doc.uri, d.range)) ?? [];
-    const mine = actions.filter((a) => /model's reading/.test(a.title));
-    assert.ok(mine.length <= 1);
-    if (mine.length) assert.ok(mine[0]!.edit, "the quick fix carries an edit");
+    const actions = (await vscode.commands.executeCommand<vscode.CodeAction[]>("vscode.executeCodeActionProvider", doc.uri, diags[0]!.range)) ?? [];
+    const mine = actions.filter((a) => a.diagnostics?.some((d) => d.source === "inversion"));
+    assert.deepEqual(mine.map((a) => a.title.split(":")[0]), ["Replace the comment with the model's reading", "Ignore this command (# inversion"]);
 
     // "Score command at cursor" returns the same structure.
     const editor = await vscode.window.showTextDocument(doc);
     editor.selection = new vscode.Selection(2, 1, 2, 1);
     const score = await vscode.commands.executeCommand<{ reading: string; agreement: unknown } | null>("inversion.scoreAtCursor");
-    assert.ok(score && typeof score.reading === "string" && score.agreement, "score at cursor");
+    assert.ok(score && score.reading.trim() !== "" && score.agreement, "score at cursor");
   });
 
-  test("diagnostics follow inversion.diagnostics.threshold (-1: none)", async () => {
+  test("# inversion: ignore above a comment silences that command", async () => {
     const doc = await openShell("commented.sh");
-    await setSetting("diagnostics.threshold", -1);
-    await waitFor("no diagnostics", () => inversionDiagnostics(doc.uri).length === 0, 60_000);
-    await setSetting("diagnostics.threshold", 1.01);
-    await waitFor("diagnostics back", () => inversionDiagnostics(doc.uri).length >= 2, 60_000);
+    await waitFor("two warnings", () => inversionDiagnostics(doc.uri).length === 2, 60_000);
+    const editor = await vscode.window.showTextDocument(doc);
+    assert.ok(await editor.edit((b) => b.insert(new vscode.Position(1, 0), "# inversion: ignore\n")));
+    try {
+      const d = await waitFor("one warning", () => inversionDiagnostics(doc.uri).length === 1 && inversionDiagnostics(doc.uri), 60_000);
+      assert.equal(d[0]!.range.start.line, 6);
+    } finally {
+      await vscode.commands.executeCommand("workbench.action.files.revert");
+    }
+  });
+
+  test("a Debian script: screenshots of a hover and of the Problems panel", async function () {
+    if (!fs.existsSync(path.join(root(), "debian-dbus.sh"))) return this.skip();
+    const doc = await openShell("debian-dbus.sh");
+    const diags = await waitFor("warnings on the Debian script", () => inversionDiagnostics(doc.uri).length > 0 && inversionDiagnostics(doc.uri), 120_000);
+    const editor = await vscode.window.showTextDocument(doc);
+    const at = diags[0]!.range.start;
+    editor.selection = new vscode.Selection(at.line, at.character + 1, at.line, at.character + 1);
+    editor.revealRange(diags[0]!.range, vscode.TextEditorRevealType.InCenter);
+    await waitFor("hover ready", async () => /reads this command as/.test(await hoverText(doc.uri, at.translate(0, 1))), 60_000);
+    await vscode.commands.executeCommand("editor.action.showHover");
+    await screenshot("vscode-hover-debian");
+    await vscode.commands.executeCommand("workbench.actions.view.problems");
+    await screenshot("vscode-problems-debian");
+    await vscode.commands.executeCommand("workbench.action.closePanel");
   });
 
   test("Run self-improvement cycle runs to completion and the panel receives its points", async () => {
-    const panel = (await vscode.commands.executeCommand("inversion.showPanel")) as ReturnType<InversionApi["panel"]>;
+    const panel = (await vscode.commands.executeCommand("inversion.showPanel")) as NonNullable<ReturnType<InversionApi["panel"]>>;
     assert.ok(panel);
-    await waitFor("panel ready", () => api.panel()?.received.some((m) => m.type === "ready"), 60_000);
+    const received: WebviewToHost[] = [];
+    const posted: HostToWebview[] = [];
+    panel.onDidReceive((m) => received.push(m));
+    panel.onDidPost((m) => posted.push(m));
+    await waitFor("panel ready", () => received.some((m) => m.type === "ready"), 60_000);
     const result = (await vscode.commands.executeCommand("inversion.runCycles", { cycles: 1, tasks: 2, candidates: 2, train: "none" })) as RunCyclesRequest.Result;
     assert.ok(result, "run result");
     assert.equal(result.cancelled, false);
     assert.equal(result.cycles.length, 1);
     assert.ok(fs.existsSync(path.join(result.runDir, "cycles.jsonl")));
-    const p = api.panel()!;
-    assert.ok(p.posted.some((m) => m.type === "cycle" && m.runDir === result.runDir), "host posted the cycle");
-    await waitFor("webview rendered the point", () => p.received.some((m) => m.type === "rendered" && m.runDir === result.runDir && m.points >= 1), 30_000);
+    assert.ok(posted.some((m) => m.type === "cycle" && m.runDir === result.runDir), "host posted the cycle");
+    await waitFor("webview rendered the point", () => received.some((m) => m.type === "rendered" && m.runDir === result.runDir && m.points >= 1), 30_000);
     await waitFor("status bar shows the cycle", () => /cycle 1/.test(api.statusBarText()), 10_000);
     // Reopening the run from the store (as "Open past run" does) shows the same point.
     await vscode.commands.executeCommand("inversion.openRun", result.runDir);
-    await waitFor("reopened", () => p.posted.some((m) => m.type === "init" && m.runDir === result.runDir && m.points.length === 1), 30_000);
+    await waitFor("reopened", () => posted.some((m) => m.type === "init" && m.runDir === result.runDir && m.points.length === 1), 30_000);
   });
 
   test("cancel stops a run", async () => {
@@ -140,32 +169,28 @@ suite("Inversion in VS Code", () => {
   test("binary and invalid UTF-8 files are skipped without errors", async () => {
     const pid = api.status()!.pid;
     for (const name of ["binary.sh", "latin1.sh"]) {
-      let doc: vscode.TextDocument | undefined;
-      try {
-        doc = await openShell(name);
-      } catch (err) {
-        // VS Code refuses to open some binary files as text: also graceful.
-        console.log(`      (${name}: VS Code did not open it as text: ${(err as Error).message.split("\n")[0]})`);
-        continue;
-      }
+      // VS Code may refuse to open a binary file as text; then the server never sees it, which is the same outcome.
+      const doc = await openShell(name).catch(() => null);
       await new Promise((r) => setTimeout(r, 1500));
-      assert.equal(inversionDiagnostics(doc.uri).length, 0, name);
-      assert.doesNotMatch(await hoverText(doc.uri, new vscode.Position(1, 1)), /reads this command as/);
+      assert.equal(vscode.languages.getDiagnostics(fileUri(name)).filter((d) => d.source === "inversion").length, 0, name);
+      if (doc) assert.doesNotMatch(await hoverText(doc.uri, new vscode.Position(1, 1)), /reads this command as/);
     }
     assert.equal(api.status()!.pid, pid, "the server did not restart");
   });
 
-  test("a 50,000-line script is scored incrementally and editing stays responsive", async () => {
+  test("a 50,000-line script is scored incrementally and an edit is handled before queued scoring resumes", async () => {
     const doc = await openShell("big.sh");
     assert.ok(doc.lineCount >= 50_000);
     await waitFor("first diagnostics in the big script", () => inversionDiagnostics(doc.uri).length > 0, 120_000);
     const editor = await vscode.window.showTextDocument(doc);
-    const t0 = Date.now();
-    for (let i = 0; i < 5; i++) {
-      const ok = await editor.edit((b) => b.insert(new vscode.Position(0, 0), "# x\n"));
-      assert.ok(ok);
-    }
-    assert.ok(Date.now() - t0 < 5_000, `5 edits took ${Date.now() - t0} ms`);
+    // Background passes are still running (10 commands per pass, 25,000 comments): an edit cancels them and the
+    // next diagnostics are for the edited text (everything below line 0 moves down by one).
+    assert.ok(await editor.edit((b) => b.insert(new vscode.Position(0, 0), "# x\n")));
+    const shifted = await waitFor("diagnostics of the edited version", () => {
+      const d = inversionDiagnostics(doc.uri);
+      return d.length > 0 && d.every((x) => x.range.start.line % 2 === 0) && d;
+    }, 60_000);
+    assert.ok(shifted.length > 0);
     const text = await hoverText(doc.uri, new vscode.Position(doc.lineCount - 2, 1));
     assert.match(text, /reads this command as/);
     await vscode.commands.executeCommand("workbench.action.files.revert");
@@ -180,7 +205,7 @@ suite("Inversion in VS Code", () => {
       await waitFor("missing status", () => api.status()?.model === "missing", 30_000);
       await waitFor("one message", () => api.missingModelMessages.length === before + 1, 10_000);
       assert.match(api.missingModelMessages.at(-1)!, /does not exist/);
-      await setSetting("diagnostics.threshold", 1.02); // another config change: no second message
+      await setSetting("diagnostics.debounceMs", 101); // another config change: no second message
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal(api.missingModelMessages.length, before + 1);
       assert.equal(api.status()!.pid, pid, "the server kept running");
@@ -188,7 +213,7 @@ suite("Inversion in VS Code", () => {
     } finally {
       // "Select model" with an argument writes the setting and reloads the model (no dialogs).
       assert.equal(await vscode.commands.executeCommand("inversion.selectModel", original), original);
-      await setSetting("diagnostics.threshold", 1.01);
+      await setSetting("diagnostics.debounceMs", 100);
     }
     await waitFor("model ready again", () => api.status()?.model === "ready" || api.status()?.model === "none", 60_000);
     const doc = await openShell("commented.sh");
