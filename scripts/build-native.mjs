@@ -14,10 +14,11 @@ import { fileURLToPath } from "node:url";
 
 // The internal llama_adapter_lora / llama_model layouts the addon relies on are specific to this
 // llama.cpp release, so refuse to build against any other node-llama-cpp.
-const EXPECTED_NLC = "3.22.1";
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+// The one pin: package.json's dependency.
+const EXPECTED_NLC = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).dependencies["node-llama-cpp"];
 const EXPECTED_TAG = "v0.5.0";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(join(root, "package.json"));
 const force = process.argv.includes("--force");
 

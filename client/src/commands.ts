@@ -1,6 +1,7 @@
 // The extension's commands as a table (rust-analyzer's `editors/code` style): each entry builds its handler from
 // the shared context, and `activate` registers them all.
 import * as vscode from "vscode";
+import { isRemoteModelRef } from "../../common/modelRef";
 import { ReloadModelRequest, ScoreCommandRequest, StopRunRequest, type CommandScore, type RunOverrides } from "../../common/protocol";
 import type { Ctx } from "./ctx";
 import { ProgressPanel } from "./panel";
@@ -103,7 +104,7 @@ async function pickModel(): Promise<string | undefined> {
     title: "Inversion: model URI",
     prompt: "node-llama-cpp model URI; downloaded once into the model cache",
     placeHolder: "hf:user/repo/model.Q4_K_M.gguf",
-    validateInput: (v) => (/^(hf:|https?:)/.test(v.trim()) ? undefined : "Start with hf: or https:"),
+    validateInput: (v) => (isRemoteModelRef(v) ? undefined : "Start with hf: or https://"),
   });
   return uri?.trim() || undefined;
 }

@@ -3,6 +3,9 @@ import * as vscode from "vscode";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { DEFAULT_SETTINGS, type InversionSettings } from "../../common/protocol";
+import { isRemoteModelRef, modelRefProblem } from "../../common/modelRef";
+import { RUN_PARAMS, SETTING_PARAM_KEYS, settingName } from "../../common/runParams";
+import { restrictedSetting } from "./trust";
 
 function workspaceRoot(scope?: vscode.Uri): string | undefined {
   const folder = (scope && vscode.workspace.getWorkspaceFolder(scope)) ?? vscode.workspace.workspaceFolders?.[0];
@@ -13,7 +16,7 @@ function workspaceRoot(scope?: vscode.Uri): string | undefined {
 export function resolvePath(p: string, scope?: vscode.Uri): string {
   let v = p.trim();
   if (!v) return v;
-  if (/^(hf:|huggingface:|https?:)/i.test(v)) return v;
+  if (isRemoteModelRef(v) || modelRefProblem(v)) return v;
   const root = workspaceRoot(scope);
   v = v.replace(/\$\{workspaceFolder\}/g, root ?? "").replace(/^~(?=$|[\\/])/, homedir());
   if (!isAbsolute(v) && root) v = resolve(root, v);
@@ -24,23 +27,16 @@ export function readSettings(storage: vscode.Uri, scope?: vscode.Uri): Inversion
   const c = vscode.workspace.getConfiguration("inversion", scope);
   const d = DEFAULT_SETTINGS;
   const get = <T>(key: string, def: T): T => c.get<T>(key, def);
-  const root = workspaceRoot(scope);
-  const runsSetting = get("runsDirectory", "");
-  const runsDirectory = runsSetting ? resolvePath(runsSetting, scope) : root ? join(root, ".inversion", "runs") : join(storage.fsPath, "runs");
-  const hoverAdapter = get("hoverAdapter", d.hoverAdapter);
+  const runsSetting = restrictedSetting(c, "runsDirectory", "");
+  // Runs go to the extension's storage unless a directory is chosen: never into the user's project unasked.
+  const runsDirectory = runsSetting ? resolvePath(runsSetting, scope) : join(storage.fsPath, "runs");
+  const hoverAdapter = restrictedSetting(c, "hoverAdapter", d.hoverAdapter);
+  // The run parameters come from their one declaration; the server checks their values.
+  const runParams = Object.fromEntries(SETTING_PARAM_KEYS.map((key) => [key, get(settingName(key).slice("inversion.".length), RUN_PARAMS[key].default as unknown)]));
   return {
-    model: resolvePath(get("model", d.model), scope),
-    gpu: get("gpu", d.gpu),
-    threads: get("threads", d.threads),
-    cycles: get("cycles", d.cycles),
-    tasks: get("tasks", d.tasks),
-    candidates: get("candidates", d.candidates),
-    threshold: get("threshold", d.threshold),
-    temperature: get("temperature", d.temperature),
-    learningRate: get("learningRate", d.learningRate),
-    loraRank: get("loraRank", d.loraRank),
-    train: get("train", d.train),
-    seed: get("seed", d.seed),
+    ...d,
+    ...(runParams as Partial<InversionSettings>),
+    model: resolvePath(restrictedSetting(c, "model", d.model), scope),
     hoverAdapter: hoverAdapter === "best" || hoverAdapter === "base" ? hoverAdapter : resolvePath(hoverAdapter, scope),
     diagnostics: {
       enabled: get("diagnostics.enabled", d.diagnostics.enabled),

@@ -24,9 +24,9 @@ test("guardText: text passes; NULs, invalid UTF-8 and oversize files are skipped
   assert.equal(guardText("echo hi\n".repeat(1000) + "\ufffd", 1e6).ok, true);
 });
 
-test("normalizeSettings fills defaults, clamps, and keeps -1 / 1.01 diagnostics thresholds", () => {
+test("normalizeSettings fills defaults, refuses out-of-range run settings, and keeps -1 / 1.01 diagnostics thresholds", () => {
   const s = normalizeSettings({ candidates: 99, diagnostics: { threshold: -1 }, gpu: "weird", train: "none" });
-  assert.equal(s.candidates, 16);
+  assert.equal(s.candidates, 3);
   assert.equal(s.diagnostics.threshold, -1);
   assert.equal(s.diagnostics.enabled, true);
   assert.equal(s.gpu, "auto");
@@ -51,7 +51,10 @@ test("resolveHoverAdapter: base, best (best held-out cycle of the latest run), e
     mkdirSync(join(run, "adapters"), { recursive: true });
     writeFileSync(join(run, "config.json"), "{}");
     const stats = (meanScore: number) => ({ candidates: 2, accepted: 1, acceptanceRate: 0.5, meanScore, distinctCommands: 2, distinctPrograms: 1 });
-    const rec = (cycle: number, after: number, adapter: string) => ({ cycle, before: stats(0.1), after: stats(after), selection: stats(0.1), adapterPath: adapter, train: null, external: null });
+    const rec = (cycle: number, after: number, adapter: string) => ({
+      cycle, startedAt: "2026-01-01T00:00:00Z", seed: cycle, tasks: { train: 2, heldOut: 2 }, timings: {},
+      before: stats(0.1), after: stats(after), selection: stats(0.1), adapterPath: adapter, train: null, external: null,
+    });
     writeFileSync(join(run, "cycles.jsonl"), [rec(1, 0.3, "adapters/a1.gguf"), rec(2, 0.6, "adapters/a2.gguf"), rec(3, 0.4, "adapters/a3.gguf")].map((r) => JSON.stringify(r)).join("\n") + "\n");
     assert.equal(await resolveHoverAdapter("best", root, () => undefined), join(run, "adapters/a2.gguf"));
     assert.equal(await resolveHoverAdapter("base", root, () => undefined), null);
@@ -91,7 +94,7 @@ test("WorkQueue runs higher priority first and drops aborted items", async () =>
   const high = q.run(0, undefined, async () => void order.push("high"));
   ac.abort();
   await Promise.all([slow, low, high]);
-  await assert.rejects(dropped, /aborted/);
+  await assert.rejects(dropped, /cancelled/);
   assert.deepEqual(order, ["first", "high", "low"]);
 });
 

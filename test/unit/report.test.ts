@@ -36,8 +36,8 @@ async function writeRun(dir: string, cycles: CycleRecord[], config: object): Pro
 test("report and compare read stored runs", async () => {
   const { dir, cleanup } = await tempDir();
   try {
-    await writeRun(join(dir, "main"), [cycle(1, 0.1, 0.2, -0.4), cycle(2, 0.2, 0.3, -0.3)], { train: "lora" });
-    await writeRun(join(dir, "none"), [cycle(1, 0.1, null, -0.5)], { train: "none" });
+    await writeRun(join(dir, "main"), [cycle(1, 0.1, 0.2, -0.4), cycle(2, 0.2, 0.3, -0.3)], { version: 1, train: "lora" });
+    await writeRun(join(dir, "none"), [cycle(1, 0.1, null, -0.5)], { version: 1, train: "none" });
     const main = await readRun(join(dir, "main"));
     const table = cycleTable(main.cycles).split("\n");
     assert.equal(table.length, 4);

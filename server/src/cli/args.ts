@@ -1,33 +1,16 @@
 // Command-line options: parsing, validation and the run settings they make.
 import { parseArgs } from "node:util";
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from "../engine/api";
+import { RUN_PARAMS, RUN_PARAM_KEYS, checkRunParams, defaultRunParams, fromCliText, type RunParamKey, type RunParams } from "../../../common/runParams";
 import type { ProgressLine } from "./progress";
 
 export class UsageError extends Error {}
 
-export const options = {
+/** Flags of the CLI that are not run parameters. */
+const OTHER_OPTIONS = {
   model: { type: "string" },
   out: { type: "string" },
   resume: { type: "boolean" },
-  cycles: { type: "string" },
-  tasks: { type: "string" },
-  candidates: { type: "string" },
-  threshold: { type: "string" },
-  temperature: { type: "string" },
-  seed: { type: "string" },
-  train: { type: "string" },
-  lr: { type: "string" },
-  "lora-rank": { type: "string" },
-  "lora-alpha": { type: "string" },
-  epochs: { type: "string" },
-  "batch-size": { type: "string" },
-  "continue-adapter": { type: "boolean" },
-  scorer: { type: "string" },
-  "compare-scorers": { type: "boolean" },
-  select: { type: "string" },
-  compare: { type: "boolean" },
-  judge: { type: "string" },
-  "held-out": { type: "string" },
   topics: { type: "string" },
   commands: { type: "string" },
   eval: { type: "string" },
@@ -35,20 +18,30 @@ export const options = {
   mode: { type: "string" },
   masking: { type: "string" },
   "max-pairs": { type: "string" },
-  "eval-size": { type: "string" },
-  gpu: { type: "string" },
-  threads: { type: "string" },
   adapter: { type: "string" },
+  compare: { type: "boolean" },
   json: { type: "boolean" },
+  format: { type: "string" },
   svg: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
-export type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>["values"];
+type FlagOption = { type: "string" } | { type: "boolean" };
 
-export function num(v: string | undefined, name: string, fallback: number): number {
+/** Every flag: the run parameters' flags come from their one declaration (common/runParams.ts). */
+export const options: typeof OTHER_OPTIONS & Record<string, FlagOption> = {
+  ...Object.fromEntries(RUN_PARAM_KEYS.map((key): [string, FlagOption] => [RUN_PARAMS[key].flag, { type: RUN_PARAMS[key].type === "switch" ? "boolean" : "string" }])),
+  ...OTHER_OPTIONS,
+};
+
+export type Values = ReturnType<typeof parseArgs<{ options: typeof OTHER_OPTIONS; allowPositionals: true }>>["values"] & {
+  [flag: string]: string | boolean | undefined;
+};
+
+/** A number flag that is not a run parameter. */
+export function num(v: string | boolean | undefined, name: string, fallback: number): number {
   if (v === undefined) return fallback;
-  const n = Number(v);
+  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
   if (!Number.isFinite(n)) throw new UsageError(`--${name} needs a number, got "${v}".`);
   return n;
 }
@@ -65,36 +58,30 @@ export function modelOf(v: Values): string {
   return model;
 }
 
+/** One run parameter from its flag, range-checked; `fallback` replaces the run default (e.g. warm start's epochs). */
+export function param<K extends RunParamKey>(v: Values, key: K, fallback?: RunParams[K]): RunParams[K] {
+  const text = v[RUN_PARAMS[key].flag];
+  const value = text === undefined ? (fallback ?? RUN_PARAMS[key].default) : fromCliText(key, text);
+  checkRunParams({ [key]: value });
+  return value as RunParams[K];
+}
+
+/** The run's options from the flags; every run parameter is checked here, before any work. */
 export function runOptions(v: Values, modelPath: string, out: string): RunOptions {
-  const d = DEFAULT_RUN_OPTIONS;
+  const params = defaultRunParams() as Record<RunParamKey, unknown>;
+  for (const key of RUN_PARAM_KEYS) {
+    const text = v[RUN_PARAMS[key].flag];
+    if (text !== undefined) params[key] = fromCliText(key, text);
+  }
+  checkRunParams(params);
   return {
-    ...d,
+    ...DEFAULT_RUN_OPTIONS,
+    ...(params as RunParams),
     modelPath,
     out,
-    cycles: num(v.cycles, "cycles", d.cycles),
-    tasks: num(v.tasks, "tasks", d.tasks),
-    candidates: num(v.candidates, "candidates", d.candidates),
-    threshold: num(v.threshold, "threshold", d.threshold),
-    temperature: num(v.temperature, "temperature", d.temperature),
-    seed: num(v.seed, "seed", d.seed),
-    train: oneOf(v.train, "train", ["lora", "none"] as const, d.train),
-    learningRate: num(v.lr, "lr", d.learningRate),
-    loraRank: num(v["lora-rank"], "lora-rank", d.loraRank),
-    loraAlpha: num(v["lora-alpha"], "lora-alpha", d.loraAlpha),
-    epochs: num(v.epochs, "epochs", d.epochs),
-    batchSize: num(v["batch-size"], "batch-size", d.batchSize),
-    policy: v["continue-adapter"] ? "continue" : "retrain",
-    scorer: oneOf(v.scorer, "scorer", ["lift", "seed"] as const, d.scorer),
-    selection: oneOf(v.select, "select", ["best", "all"] as const, d.selection),
-    compareScorers: v["compare-scorers"] ?? false,
-    judge: oneOf(v.judge, "judge", ["base", "policy"] as const, d.judge),
-    heldOutTasks: num(v["held-out"], "held-out", d.heldOutTasks),
-    gpu: oneOf(v.gpu, "gpu", ["auto", "off"] as const, d.gpu),
-    threads: v.threads ? num(v.threads, "threads", 0) : undefined,
-    topics: v.topics ? v.topics.split(",").map((s) => s.trim()).filter(Boolean) : d.topics,
+    topics: v.topics ? v.topics.split(",").map((s) => s.trim()).filter(Boolean) : DEFAULT_RUN_OPTIONS.topics,
     commandsFile: v.commands,
     evalSet: v.eval,
-    evalSize: num(v["eval-size"], "eval-size", d.evalSize),
     resume: v.resume ?? false,
   };
 }

@@ -1,15 +1,16 @@
 // The CLI's commands that drive the engine: run, eval, warmstart, and one-shot engine calls.
 import { resolve } from "node:path";
-import { Engine, runLoop, DEFAULT_RUN_OPTIONS, type RunOptions } from "../engine/api";
+import { Engine, runLoop, type RunOptions } from "../engine/api";
 import type { RunEvent } from "../engine/types";
 import { ProgressLine } from "./progress";
+import { RunStore, repairRun } from "../engine/store";
 import { cycleTable, externalSummary } from "./report";
 import { loadEvalSet, evaluateExternal } from "../eval/external";
 import { loadShellParser } from "../shell/parser";
 import { loadModel } from "../engine/runtime";
 import { ModelSession } from "../engine/session";
 import { warmStart } from "../engine/warmstart";
-import { UsageError, interruptSignal, modelOf, num, oneOf, type Values } from "./args";
+import { UsageError, interruptSignal, modelOf, num, oneOf, param, type Values } from "./args";
 
 export async function cmdRun(v: Values, opts: RunOptions): Promise<number> {
   const progress = new ProgressLine();
@@ -38,18 +39,18 @@ export async function cmdRun(v: Values, opts: RunOptions): Promise<number> {
 
 export async function cmdEval(v: Values): Promise<number> {
   if (!v.eval) throw new UsageError("Usage: inversion eval --model M --eval FILE [--adapter A] [--eval-size N] [--seed N]");
-  const seed = num(v.seed, "seed", DEFAULT_RUN_OPTIONS.seed);
-  const set = loadEvalSet(v.eval, { seed, size: num(v["eval-size"], "eval-size", DEFAULT_RUN_OPTIONS.evalSize) });
+  const seed = param(v, "seed");
+  const set = loadEvalSet(v.eval, { seed, size: param(v, "evalSize") });
   const progress = new ProgressLine();
   const signal = interruptSignal(progress);
   const parser = await loadShellParser();
-  const loaded = await loadModel({ modelPath: modelOf(v), gpu: oneOf(v.gpu, "gpu", ["auto", "off"] as const, "auto"), threads: v.threads ? num(v.threads, "threads", 0) : undefined, signal });
+  const loaded = await loadModel({ modelPath: modelOf(v), gpu: param(v, "gpu"), threads: param(v, "threads"), signal });
   const base = await ModelSession.create(loaded, { sequences: 4 });
   const policy = v.adapter ? await ModelSession.create(loaded, { sequences: 4, adapterPath: v.adapter }) : base;
   try {
     const { summary } = await evaluateExternal(policy, base, parser, set, {
       seed,
-      compareSeed: v["compare-scorers"] ?? false,
+      compareSeed: param(v, "compareScorers"),
       signal,
       onProgress: (d, total) => progress.update("external eval", d, total),
     });
@@ -76,14 +77,14 @@ export async function cmdWarmStart(v: Values): Promise<number> {
       pairsFile: v.pairs,
       out: resolve(v.out),
       mode,
-      evalSize: num(v["eval-size"], "eval-size", DEFAULT_RUN_OPTIONS.evalSize),
-      seed: num(v.seed, "seed", DEFAULT_RUN_OPTIONS.seed),
+      evalSize: param(v, "evalSize"),
+      seed: param(v, "seed"),
       maxPairs: num(v["max-pairs"], "max-pairs", 3000),
-      epochs: num(v.epochs, "epochs", 3),
-      learningRate: num(v.lr, "lr", mode === "full" ? 1e-3 : 1e-4),
-      rank: num(v["lora-rank"], "lora-rank", 16),
-      alpha: num(v["lora-alpha"], "lora-alpha", 32),
-      threads: v.threads ? num(v.threads, "threads", 1) : 1,
+      epochs: param(v, "epochs", 3),
+      learningRate: param(v, "learningRate", mode === "full" ? 1e-3 : 1e-4),
+      rank: param(v, "loraRank"),
+      alpha: param(v, "loraAlpha"),
+      threads: param(v, "threads", 1) || 1,
       signal,
       onProgress: (p) => progress.update("warm start", p.step, p.totalSteps, `loss ${p.loss.toFixed(3)} ${p.tokensPerSecond.toFixed(0)} tok/s`),
     },
@@ -99,11 +100,26 @@ export async function cmdWarmStart(v: Values): Promise<number> {
   return 0;
 }
 
+/** `inversion repair RUN_DIR`: the explicit repair of a run whose logs hold a corrupt line. */
+export async function cmdRepair(dir: string | undefined): Promise<number> {
+  if (!dir) throw new UsageError("Usage: inversion repair RUN_DIR");
+  const store = new RunStore(resolve(dir));
+  await store.readConfig();
+  const lock = await store.lock();
+  try {
+    const { keptCycles, backups } = await repairRun(store);
+    process.stdout.write(`${store.dir}: kept ${keptCycles} complete cycle(s); the files as they were: ${backups.join(", ") || "(none)"}\n`);
+    return 0;
+  } finally {
+    await lock.release();
+  }
+}
+
 export async function withEngine<T>(v: Values, fn: (e: Engine) => Promise<T>): Promise<T> {
   const engine = await Engine.open({
     modelPath: modelOf(v),
-    gpu: oneOf(v.gpu, "gpu", ["auto", "off"] as const, "auto"),
-    threads: v.threads ? num(v.threads, "threads", 0) : undefined,
+    gpu: param(v, "gpu"),
+    threads: param(v, "threads"),
     adapterPath: v.adapter ?? null,
   });
   try {

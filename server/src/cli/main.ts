@@ -1,14 +1,17 @@
 // The `inversion` command line: the same engine as the language server, for bigger machines and scripts.
 import { parseArgs } from "node:util";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { readRun, writeFixtureModel } from "../engine/api";
 import { cycleTable } from "./report";
 import { compareSvg, compareTable, distinctByCycle, type NamedRun } from "./compare";
-import { FILES, readJsonl } from "../engine/store";
+import { FILES, makeDirs, readJsonl } from "../engine/store";
+import { checkExternalRow } from "../engine/records";
+import { cliHelp, RunParamError } from "../../../common/runParams";
 import { UsageError, modelOf, num, options, runOptions } from "./args";
-import { cmdEval, cmdRun, cmdWarmStart, withEngine } from "./commands";
+import { cmdEval, cmdRepair, cmdRun, cmdWarmStart, withEngine } from "./commands";
+import { cmdCheck } from "./check";
 import { cmdExplain } from "./explain";
 
 const USAGE = `inversion: a local model that improves at turning intent into shell commands.
@@ -17,28 +20,27 @@ Usage:
   inversion demo [--out DIR]                     a short run on a tiny model the project writes itself
   inversion run --model M --out RUN_DIR [options] run self-improvement cycles
   inversion run --out RUN_DIR --resume           continue a run after its last complete cycle
+  inversion repair RUN_DIR                       cut a run with a corrupt log line back to its last intact cycle
   inversion report RUN_DIR                       a table per cycle
   inversion report --compare RUN_A RUN_B ... [--svg FILE]   runs side by side (and as an SVG chart)
   inversion score --model M TASK COMMAND         how well COMMAND carries TASK
   inversion invert --model M COMMAND             what the model reads COMMAND as
   inversion explain [--json] COMMAND             each program and flag of COMMAND from this machine's man pages
+  inversion check [--model M] [--format json] FILE...   comments that disagree with their commands (exit 1 on warnings)
   inversion eval --model M --eval FILE           score a model (and --adapter) on the held-out split of FILE
   inversion warmstart --model M --pairs FILE --out OUT.gguf [--mode full|lora] [--max-pairs N] [--epochs N]
                                                  fine-tune on the training split of FILE (held-out split excluded)
 
 Model: a local .gguf path or an hf: URI (downloaded once; offline, pass a local file). Also $INVERSION_MODEL.
 
-run options:
-  --cycles N (10)  --tasks N (50)  --candidates N (3)  --threshold X (0.5)  --temperature X (0.7)  --seed N (1)
-  --train lora|none (lora)  --lr X (2e-4)  --lora-rank N (16)  --lora-alpha N (32)  --epochs N (1)  --batch-size N (4)
-  --continue-adapter        keep training one adapter (default: retrain from the base on all accepted data)
-  --select best|all (best: gates, threshold, best of N; all: train on every candidate, a baseline)
-  --scorer lift|seed (lift) --compare-scorers  --judge base|policy (base)  --held-out N  --topics a,b,c
-  --commands FILE           real commands (one per line, or a script) read back into held-out tasks
-  --eval FILE               (task, command) pairs (TSV, JSONL, tldr-pages TSV): a seeded held-out split of
-                            --eval-size N (300) pairs is scored after every cycle (NLC2CMD, exact, template, 95% CIs)
-common options:
-  --gpu auto|off (auto)  --threads N (1 for tiny models, else physical cores)  --adapter FILE  --json
+run parameters (also --gpu and --threads for every command that loads a model):
+${cliHelp()}
+  --topics a,b,c             topics the model writes tasks about
+  --commands FILE            real commands (one per line, or a script) read back into held-out tasks
+  --eval FILE                (task, command) pairs (TSV, JSONL, tldr-pages TSV): a seeded held-out split of
+                             --eval-size pairs is scored after every cycle (NLC2CMD, exact, template, 95% CIs)
+other options:
+  --adapter FILE  --json
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -56,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case "demo": {
       const dir = v.out ? resolve(v.out) : await mkdtemp(join(tmpdir(), "inversion-demo-"));
-      await mkdir(dir, { recursive: true });
+      await makeDirs(dir);
       const model = await writeFixtureModel(join(dir, "tiny-random-llama.gguf"));
       process.stdout.write(
         `Demo: a tiny random llama model written by Inversion itself (${model}).\n` +
@@ -72,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
         const runs = await Promise.all(
           rest.map(async (d) => {
             const r = await readRun(resolve(d));
-            const rows = await readJsonl<{ cycle: number; prediction: string }>(join(resolve(d), FILES.external));
+            const rows = await readJsonl(join(resolve(d), FILES.external), checkExternalRow);
             const distinct = rows.length ? distinctByCycle(rows, r.cycles.length) : undefined;
             return { name: basename(resolve(d)), config: r.config as NamedRun["config"], cycles: r.cycles, distinct };
           }),
@@ -114,6 +116,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     case "explain":
       return cmdExplain(v, rest);
+    case "repair":
+      return cmdRepair(rest[0] ?? v.out);
+    case "check":
+      return cmdCheck(v, rest);
     case "eval":
       return cmdEval(v);
     case "warmstart":
@@ -129,7 +135,7 @@ export function runCli(): void {
     (code) => process.exit(code),
     (err: unknown) => {
       const e = err as Error & { code?: string };
-      const usage = err instanceof UsageError || e.code?.startsWith("ERR_PARSE_ARGS");
+      const usage = err instanceof UsageError || err instanceof RunParamError || e.code?.startsWith("ERR_PARSE_ARGS");
       process.stderr.write(`inversion: ${usage ? "" : "error: "}${e.message}\n`);
       process.exit(usage ? 2 : 1);
     },

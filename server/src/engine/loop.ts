@@ -12,72 +12,28 @@ import { FILES, RunStore, appendJsonl, type StoredTasks } from "./store";
 import { deriveSeed } from "./random";
 import { answerText, forwardPrompt, DEFAULT_TOPICS } from "./prompts";
 import { loadShellParser, type ShellParser } from "../shell/parser";
-import { DEFAULT_EVAL_SIZE, evaluateExternal, loadEvalSet, type EvalSet } from "../eval/external";
+import { evaluateExternal, loadEvalSet, type EvalSet } from "../eval/external";
+import { checkRunParams, defaultRunParams, type RunParams } from "../../../common/runParams";
 import { warmStartRecordPath } from "./warmstart";
 import { groundingStats } from "../manpages/grounding";
 import { sharedManLibrary } from "../manpages/library";
+import { RUN_RECORD_VERSION } from "./records";
 
-export interface RunOptions {
+/** A run: its parameters (common/runParams.ts, declared once) plus what only a run from files has. */
+export interface RunOptions extends RunParams {
   modelPath: string;
   /** The run directory. */
   out: string;
-  cycles: number;
-  tasks: number;
-  candidates: number;
-  threshold: number;
-  temperature: number;
-  seed: number;
-  train: "lora" | "none";
-  learningRate: number;
-  loraRank: number;
-  loraAlpha: number;
-  epochs: number;
-  batchSize: number;
-  /** `retrain`: a fresh adapter from the base each cycle on all data accepted so far; `continue`: one adapter trained on. */
-  policy: "retrain" | "continue";
-  scorer: "lift" | "seed";
-  /** Also score every candidate with the other scorer, for comparison. */
-  compareScorers: boolean;
-  /** `best`: gates, threshold, best of N, no duplicates. `all`: every candidate trains (the no-selection baseline). */
-  selection: "best" | "all";
-  /** Which weights judge: the frozen base model (default) or the adapter being trained (the seed's choice). */
-  judge: "base" | "policy";
-  heldOutTasks: number;
-  gpu: GpuSetting;
-  threads?: number;
   contextSize?: number;
   topics: string[];
   /** Real commands to read back into tasks (back-translation), one per line or a shell script. */
   commandsFile?: string;
   /** (task, reference command) pairs for external evaluation after every cycle; only a seeded held-out split is used. */
   evalSet?: string;
-  evalSize: number;
   resume?: boolean;
 }
 
-export const DEFAULT_RUN_OPTIONS: Omit<RunOptions, "modelPath" | "out"> = {
-  cycles: 10,
-  tasks: 50,
-  candidates: 3,
-  threshold: 0.5,
-  temperature: 0.7,
-  seed: 1,
-  train: "lora",
-  learningRate: 2e-4,
-  loraRank: 16,
-  loraAlpha: 32,
-  epochs: 1,
-  batchSize: 4,
-  policy: "retrain",
-  scorer: "lift",
-  selection: "best",
-  compareScorers: false,
-  judge: "base",
-  heldOutTasks: 0,
-  evalSize: DEFAULT_EVAL_SIZE,
-  gpu: "auto",
-  topics: DEFAULT_TOPICS,
-};
+export const DEFAULT_RUN_OPTIONS: Omit<RunOptions, "modelPath" | "out"> = { ...defaultRunParams(), topics: DEFAULT_TOPICS };
 
 export interface RunControl {
   signal?: AbortSignal;
@@ -90,19 +46,12 @@ export interface RunSummary {
   cancelled: boolean;
 }
 
-function validate(o: RunOptions): void {
-  const bad = (msg: string): never => {
-    throw new RangeError(msg);
-  };
-  if (!o.modelPath) bad("No model given: pass --model /path/to/model.gguf (or an hf: URI).");
-  if (!o.out) bad("No run directory given: pass --out DIR.");
-  if (!(o.cycles >= 1)) bad("--cycles must be at least 1.");
-  if (!(o.tasks >= 1)) bad("--tasks must be at least 1.");
-  if (!(o.candidates >= 1 && o.candidates <= 16)) bad("--candidates must be between 1 and 16.");
-  if (!(o.threshold >= 0 && o.threshold <= 1)) bad("--threshold must be in [0, 1].");
-  if (!(o.temperature >= 0)) bad("--temperature must be ≥ 0.");
-  if (o.train === "lora" && !(o.loraRank >= 1)) bad("--lora-rank must be at least 1.");
-  if (o.topics.length === 0) bad("The topic list is empty.");
+/** Every option is checked before any work, so a bad value never reaches a run directory. */
+export function validateRunOptions(o: RunOptions): void {
+  checkRunParams(o);
+  if (!o.modelPath) throw new RangeError("No model given: pass --model /path/to/model.gguf (or an hf: URI).");
+  if (!o.out) throw new RangeError("No run directory given: pass --out DIR.");
+  if (!Array.isArray(o.topics) || o.topics.length === 0) throw new RangeError("The topic list is empty.");
 }
 
 async function defaultTrainer(): Promise<Trainer> {
@@ -112,19 +61,36 @@ async function defaultTrainer(): Promise<Trainer> {
 }
 
 export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promise<RunSummary> {
-  const emit = (e: RunEvent): void => ctl.onEvent?.(e);
-  const log = (message: string): void => emit({ type: "log", message });
+  // A new run is checked before anything touches the disk; a resume once its recorded options are read.
+  if (!options.resume) validateRunOptions(options);
   const store = new RunStore(resolve(options.out));
-  let opts = options;
+  const lock = await store.lock();
+  try {
+    const opts = await runOptionsFor(store, options);
+    await store.removeStaleTempFiles();
+    return await runLocked(store, opts, ctl);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The options of a new run, or those recorded for a resumed one (only the cycle count may be raised). */
+async function runOptionsFor(store: RunStore, options: RunOptions): Promise<RunOptions> {
   if (await store.exists()) {
     if (!options.resume) throw new Error(`${store.dir} already holds a run: pass --resume to continue it, or a new --out.`);
     const saved = await store.readConfig<RunOptions>();
-    // A resume keeps the run's settings; only the cycle count may be raised (0 keeps the recorded one).
-    opts = { ...saved, cycles: Math.max(saved.cycles, options.cycles), resume: true };
-  } else if (options.resume) {
-    throw new Error(`Nothing to resume in ${store.dir}: it holds no run.`);
+    // 0 keeps the recorded cycle count.
+    const opts = { ...saved, cycles: Math.max(saved.cycles, options.cycles), resume: true };
+    validateRunOptions(opts);
+    return opts;
   }
-  validate(opts);
+  if (options.resume) throw new Error(`Nothing to resume in ${store.dir}: it holds no run.`);
+  return options;
+}
+
+async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Promise<RunSummary> {
+  const emit = (e: RunEvent): void => ctl.onEvent?.(e);
+  const log = (message: string): void => emit({ type: "log", message });
   const evalSet = opts.evalSet ? loadEvalSet(opts.evalSet, { seed: opts.seed, size: opts.evalSize }) : null;
   const lastComplete = opts.resume ? await store.repairForResume() : 0;
   const done = await store.cycles();
@@ -362,7 +328,7 @@ async function initStore(store: RunStore, opts: RunOptions, evalSet: EvalSet | n
   // Human-written pairs enter only through a warm start; the run records that they did.
   const warmStart = await readFile(warmStartRecordPath(opts.modelPath), "utf8").then((t) => JSON.parse(t) as unknown, () => null);
   if (warmStart) log(`The model was warm-started on human-written pairs (${warmStartRecordPath(opts.modelPath)}).`);
-  await store.init({ ...recorded, version: 1, startedAt: new Date().toISOString(), evalHash: evalSet?.hash ?? null, evalPairs: evalSet?.pairs.length ?? 0, warmStart });
+  await store.init({ ...recorded, version: RUN_RECORD_VERSION, startedAt: new Date().toISOString(), evalHash: evalSet?.hash ?? null, evalPairs: evalSet?.pairs.length ?? 0, warmStart });
 }
 
 /** The held-out tasks are evaluated with the same sampling seed every cycle, so only the weights change. */

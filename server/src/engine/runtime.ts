@@ -6,7 +6,8 @@ import { checkGgufHeader } from "./gguf/headerCheck";
 import { isHuggingFaceRef, isRemoteModelRef, modelRefProblem } from "../../../common/modelRef";
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp" with { "resolution-mode": "import" };
 
-export const NODE_LLAMA_CPP_VERSION = "3.22.1";
+export { NODE_LLAMA_CPP_VERSION } from "./versions";
+import { NODE_LLAMA_CPP_VERSION } from "./versions";
 
 export type GpuSetting = "auto" | "off";
 

@@ -2,6 +2,7 @@
 import type { LlamaContextSequence, LlamaText, Token } from "node-llama-cpp" with { "resolution-mode": "import" };
 import { type LoadedModel, SequencePool, nodeLlamaCpp } from "./runtime";
 import type { Prompt } from "./prompts";
+import { throwIfAborted } from "./abort";
 
 export interface GenerateOptions {
   temperature?: number;
@@ -19,16 +20,7 @@ export interface LogProb {
   perToken: number[];
 }
 
-export class AbortError extends Error {
-  constructor(message = "The operation was cancelled.") {
-    super(message);
-    this.name = "AbortError";
-  }
-}
-
-export function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new AbortError();
-}
+export { AbortError, throwIfAborted } from "./abort";
 
 /**
  * Holds every generating sequence of a context at the same step, so each decode batch carries all of them.

@@ -1,7 +1,9 @@
 // The run store: one directory per run. Whole files are replaced atomically (temp + rename); JSONL files are only
 // appended whole lines, and readers ignore a torn last line, so a killed run always leaves readable files.
-import { appendFile, mkdir, readFile, readdir, rename, stat, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { appendFile, copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve, isAbsolute } from "node:path";
+import { checkCandidate, checkCycleRecord, checkExternalRow, checkRunConfig, type Checked } from "./records";
+import { lockRunDir, type RunLock } from "./runLock";
 import type { Candidate, CycleRecord, TaskItem } from "./types";
 
 export const FILES = {
@@ -12,6 +14,27 @@ export const FILES = {
   external: "external.jsonl",
   adapters: "adapters",
 } as const;
+
+/**
+ * `mkdir -p` one level at a time. Node's recursive mkdir retries for ever where a parent exists but refuses new
+ * entries (/proc, /sys): this fails at once with the reason instead.
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  const target = resolve(dir);
+  const parent = dirname(target);
+  if (parent !== target) {
+    const st = await stat(parent).catch(() => null);
+    if (!st) await makeDirs(parent);
+    else if (!st.isDirectory()) throw new Error(`Cannot create ${target}: ${parent} is not a directory.`);
+  }
+  try {
+    await mkdir(target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" && (await stat(target)).isDirectory()) return;
+    throw new Error(`Cannot create the directory ${target} (${code ?? (err as Error).message}).`);
+  }
+}
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
@@ -31,23 +54,62 @@ async function rewriteJsonl(path: string, rows: unknown[]): Promise<void> {
   await rename(tmp, path);
 }
 
-export async function readJsonl<T>(path: string): Promise<T[]> {
+/** A line in the middle of a run's JSONL file that is not a valid record: refused, never silently dropped. */
+export class CorruptRunError extends Error {
+  constructor(readonly file: string, readonly line: number, reason: string) {
+    super(
+      `${file} line ${line} is corrupt (${reason}). The file is left as it is. ` +
+        `\`inversion repair ${dirname(file)}\` cuts the run back to its last complete cycle before that line (the original files are kept beside it).`,
+    );
+    this.name = "CorruptRunError";
+  }
+}
+
+/**
+ * Reads a JSONL file of records. Only the last line may be torn (a killed append); it is skipped. Any other line
+ * that is not a valid record throws CorruptRunError naming the file and line.
+ */
+export async function readJsonl<T>(path: string, check: (v: unknown) => Checked<T>): Promise<T[]> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
-  } catch {
-    return [];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
   }
   const out: T[] = [];
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      out.push(JSON.parse(line) as T);
-    } catch {
-      // a torn line from a killed run
-    }
+  for (const line of scanJsonl(text, check)) {
+    if (line.record.ok) out.push(line.record.value);
+    else if (!line.torn) throw new CorruptRunError(path, line.number, line.record.reason);
   }
   return out;
+}
+
+interface ScannedLine<T> {
+  /** 1-based. */
+  number: number;
+  record: Checked<T>;
+  /** The unterminated last line of the file: what a killed append leaves. */
+  torn: boolean;
+}
+
+function scanJsonl<T>(text: string, check: (v: unknown) => Checked<T>): ScannedLine<T>[] {
+  const lines = text.split("\n");
+  const out: ScannedLine<T>[] = [];
+  for (const [i, line] of lines.entries()) {
+    if (line.trim()) out.push({ number: i + 1, record: parseLine(line, check), torn: i === lines.length - 1 });
+  }
+  return out;
+}
+
+function parseLine<T>(line: string, check: (v: unknown) => Checked<T>): Checked<T> {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+  return check(value);
 }
 
 export interface StoredTasks {
@@ -73,16 +135,39 @@ export class RunStore {
   }
 
   async init(config: unknown): Promise<void> {
-    await mkdir(this.path(FILES.adapters), { recursive: true });
+    await makeDirs(this.path(FILES.adapters));
     await writeJsonAtomic(this.path(FILES.config), config);
   }
 
   async readConfig<T>(): Promise<T> {
+    let value: unknown;
     try {
-      return JSON.parse(await readFile(this.path(FILES.config), "utf8")) as T;
+      value = JSON.parse(await readFile(this.path(FILES.config), "utf8"));
     } catch (err) {
       throw new Error(`${this.dir} is not a readable run directory (${(err as Error).message}).`);
     }
+    const config = checkRunConfig<T>(value);
+    if (!config.ok) throw new Error(`${this.path(FILES.config)}: ${config.reason}.`);
+    return config.value;
+  }
+
+  /** Takes the run directory's exclusive lock (creating the directory); refuses while another process holds it. */
+  async lock(): Promise<RunLock> {
+    await makeDirs(this.dir);
+    return lockRunDir(this.dir);
+  }
+
+  /** Temporary files of writers that died before their rename (only call while holding the lock). */
+  async removeStaleTempFiles(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const sub of [".", FILES.adapters]) {
+      const names = await readdir(this.path(sub)).catch(() => [] as string[]);
+      for (const name of names.filter((n) => n.endsWith(".tmp"))) {
+        await rm(this.path(join(sub, name)), { force: true });
+        removed.push(join(sub, name));
+      }
+    }
+    return removed;
   }
 
   async writeTasks(tasks: StoredTasks): Promise<void> {
@@ -98,7 +183,7 @@ export class RunStore {
   }
 
   async cycles(): Promise<CycleRecord[]> {
-    return readJsonl<CycleRecord>(this.path(FILES.cycles));
+    return readJsonl(this.path(FILES.cycles), checkCycleRecord);
   }
 
   async appendCycle(record: CycleRecord): Promise<void> {
@@ -110,7 +195,7 @@ export class RunStore {
   }
 
   async examples(): Promise<Candidate[]> {
-    return readJsonl<Candidate>(this.path(FILES.examples));
+    return readJsonl(this.path(FILES.examples), checkCandidate);
   }
 
   /**
@@ -122,7 +207,7 @@ export class RunStore {
     const last = cycles.length ? cycles[cycles.length - 1]!.cycle : 0;
     await rewriteJsonl(this.path(FILES.cycles), cycles);
     await rewriteJsonl(this.path(FILES.examples), (await this.examples()).filter((c) => c.cycle <= last));
-    const external = await readJsonl<{ cycle: number }>(this.path(FILES.external));
+    const external = await readJsonl(this.path(FILES.external), checkExternalRow);
     if (external.length) await rewriteJsonl(this.path(FILES.external), external.filter((x) => x.cycle <= last && last > 0));
     return last;
   }
@@ -131,6 +216,52 @@ export class RunStore {
     // A unique name per write: node-llama-cpp caches adapters by path.
     return this.path(join(FILES.adapters, `cycle-${String(cycle).padStart(3, "0")}-${Date.now().toString(36)}.gguf`));
   }
+}
+
+export interface RepairResult {
+  /** The last complete cycle kept. */
+  keptCycles: number;
+  /** Copies of the files as they were, beside them. */
+  backups: string[];
+}
+
+/** The last cycle whose records lie wholly before the first corrupt line of a file (Infinity when none is corrupt). */
+function lastIntactCycle<T extends { cycle: number }>(lines: ScannedLine<T>[], ownLines: boolean): number {
+  const bad = lines.findIndex((l) => !l.record.ok && !l.torn);
+  if (bad < 0) return Infinity;
+  const cycleAt = (l: ScannedLine<T> | undefined): number => (l?.record.ok ? l.record.value.cycle : Infinity);
+  // cycles.jsonl: everything before the bad line is whole. Other logs: the neighbours' cycles may be damaged too.
+  if (ownLines) return bad === 0 ? 0 : cycleAt(lines[bad - 1]);
+  return Math.max(0, Math.min(cycleAt(lines[bad - 1]), cycleAt(lines[bad + 1])) - 1);
+}
+
+/**
+ * The explicit repair of a run whose logs hold a corrupt line (`inversion repair`): cuts cycles, examples and
+ * external rows back to the last cycle complete before the first damage, after copying each file aside.
+ */
+export async function repairRun(store: RunStore): Promise<RepairResult> {
+  const logs = [
+    { file: FILES.cycles, check: checkCycleRecord as (v: unknown) => Checked<{ cycle: number }>, own: true },
+    { file: FILES.examples, check: checkCandidate as (v: unknown) => Checked<{ cycle: number }>, own: false },
+    { file: FILES.external, check: checkExternalRow as (v: unknown) => Checked<{ cycle: number }>, own: false },
+  ];
+  const scanned = await Promise.all(
+    logs.map(async (log) => ({ ...log, lines: scanJsonl(await readFile(store.path(log.file), "utf8").catch(() => ""), log.check) })),
+  );
+  const cycleLines = scanned[0]!.lines.filter((l) => l.record.ok);
+  const lastCycle = cycleLines.length ? Math.max(...cycleLines.map((l) => (l.record as { value: { cycle: number } }).value.cycle)) : 0;
+  const keptCycles = Math.min(lastCycle, ...scanned.map((s) => lastIntactCycle(s.lines, s.own)));
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const backups: string[] = [];
+  for (const s of scanned) {
+    if (s.lines.length === 0) continue;
+    const backup = `${store.path(s.file)}.before-repair-${stamp}`;
+    await copyFile(store.path(s.file), backup);
+    backups.push(backup);
+    const kept = s.lines.flatMap((l) => (l.record.ok && l.record.value.cycle <= keptCycles ? [l.record.value] : []));
+    await rewriteJsonl(store.path(s.file), kept);
+  }
+  return { keptCycles, backups };
 }
 
 /** The newest run directory under `root` (by config.json time), or null. */
@@ -153,12 +284,22 @@ export async function latestRun(root: string): Promise<string | null> {
   return best?.dir ?? null;
 }
 
-/** The adapter of the cycle with the best held-out score after training. */
+/** Whether `path` lies inside `dir` (after resolving `..`). */
+export function isInside(dir: string, path: string): boolean {
+  const rel = relative(resolve(dir), resolve(dir, path));
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+}
+
+/**
+ * The adapter of the cycle with the best held-out score after training. Only an adapter inside the run directory
+ * counts: a run directory can come from anywhere (a cloned workspace), and its records must not point the model
+ * at other files.
+ */
 export async function bestAdapter(runDir: string): Promise<string | null> {
   const cycles = await new RunStore(runDir).cycles();
   let best: CycleRecord | null = null;
   for (const c of cycles) {
-    if (!c.adapterPath || !c.after) continue;
+    if (!c.adapterPath || !c.after || !isInside(join(runDir, FILES.adapters), resolve(runDir, c.adapterPath))) continue;
     if (!best || c.after.meanScore > best.after!.meanScore) best = c;
   }
   return best?.adapterPath ? resolve(runDir, best.adapterPath) : null;

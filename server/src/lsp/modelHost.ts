@@ -2,6 +2,7 @@
 // never retries a failed load until the configuration changes or a reload is asked for (no crash loops).
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
+import { isRemoteModelRef, modelRefProblem } from "../../../common/modelRef";
 import { Engine, bestAdapter, latestRun } from "../engine/api";
 import type { InversionSettings, ModelState } from "../../../common/protocol";
 
@@ -19,14 +20,12 @@ interface Desired {
   key: string;
 }
 
-export function isRemoteModel(ref: string): boolean {
-  return /^(hf:|huggingface:|https?:)/i.test(ref);
-}
-
 /** Why a configured model cannot be used, or null when it can be tried. */
 export function modelProblem(ref: string): string | null {
   if (!ref) return "No model is set (inversion.model).";
-  if (isRemoteModel(ref)) return null;
+  const refused = modelRefProblem(ref);
+  if (refused) return refused;
+  if (isRemoteModelRef(ref)) return null;
   if (!isAbsolute(ref)) return `The model path "${ref}" is not absolute.`;
   if (!existsSync(ref)) return `The model file ${ref} does not exist.`;
   try {

@@ -5,29 +5,45 @@ import { join } from "node:path";
 import { DEFAULT_RUN_OPTIONS, runLoop, type RunOptions } from "../engine/api";
 import type { CycleRecord, RunEvent } from "../engine/types";
 import type { InversionSettings, RunInfo, RunOverrides } from "../../../common/protocol";
+import { RUN_PARAMS, SETTING_PARAM_KEYS, checkRunParams, type RunParamKey, type RunParams } from "../../../common/runParams";
 
 export function runName(date = new Date()): string {
   return `run-${date.toISOString().replace(/[:.]/g, "-").replace("T", "_").slice(0, 23)}`;
 }
 
+const OVERRIDE_EXTRAS = new Set(["out", "resume"]);
+
+/**
+ * The overrides of a `inversion/runCycles` request, checked field by field before anything starts: a request that
+ * is not an object, an unknown field or a bad value is refused with the reason.
+ */
+export function runOverridesOf(params: unknown): RunOverrides {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (params === undefined || params === null) return {};
+  if (!isObject(params)) throw new Error("The run request's parameters must be an object.");
+  const overrides = params.overrides;
+  if (overrides === undefined || overrides === null) return {};
+  if (!isObject(overrides)) throw new Error("overrides must be an object.");
+  const unknown = Object.keys(overrides).filter((k) => !(k in RUN_PARAMS) && !OVERRIDE_EXTRAS.has(k));
+  if (unknown.length) throw new Error(`Unknown run overrides: ${unknown.join(", ")}.`);
+  checkRunParams(overrides as Partial<Record<RunParamKey, unknown>>, (key) => `overrides.${key}`);
+  if (overrides.out !== undefined && (typeof overrides.out !== "string" || !overrides.out)) throw new Error("overrides.out must be a directory path.");
+  if (overrides.resume !== undefined && typeof overrides.resume !== "boolean") throw new Error("overrides.resume must be true or false.");
+  return overrides as RunOverrides;
+}
+
+/** The run's options: the settings' run parameters, then the request's overrides (already checked). */
 export function runOptions(settings: InversionSettings, overrides: RunOverrides = {}): RunOptions {
   if (!settings.runsDirectory && !overrides.out) throw new Error("No runs directory is set (inversion.runsDirectory) and no workspace folder is open.");
+  const fromSettings = Object.fromEntries(SETTING_PARAM_KEYS.map((key) => [key, settings[key as keyof InversionSettings]]));
+  const { out, resume, ...params } = overrides;
   return {
     ...DEFAULT_RUN_OPTIONS,
+    ...(fromSettings as Partial<RunParams>),
+    ...params,
     modelPath: settings.model,
-    out: overrides.out ?? join(settings.runsDirectory, runName()),
-    cycles: overrides.cycles ?? settings.cycles,
-    tasks: overrides.tasks ?? settings.tasks,
-    candidates: overrides.candidates ?? settings.candidates,
-    threshold: overrides.threshold ?? settings.threshold,
-    temperature: overrides.temperature ?? settings.temperature,
-    learningRate: overrides.learningRate ?? settings.learningRate,
-    loraRank: overrides.loraRank ?? settings.loraRank,
-    train: overrides.train ?? settings.train,
-    seed: overrides.seed ?? settings.seed,
-    gpu: settings.gpu,
-    threads: settings.threads > 0 ? settings.threads : undefined,
-    resume: overrides.resume ?? false,
+    out: out ?? join(settings.runsDirectory, runName()),
+    resume: resume ?? false,
   };
 }
 

@@ -1,28 +1,32 @@
 // Normalises the `inversion` settings section the client sends (pure; no LSP imports).
 import { DEFAULT_SETTINGS, type InversionSettings } from "../../../common/protocol";
+import { RUN_PARAMS, SETTING_PARAM_KEYS, paramProblem, settingName } from "../../../common/runParams";
 
 const num = (v: unknown, d: number, min = -Infinity, max = Infinity): number =>
   typeof v === "number" && Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : d;
 const int = (v: unknown, d: number, min: number, max: number): number => Math.round(num(v, d, min, max));
 const str = (v: unknown, d: string): string => (typeof v === "string" ? v : d);
 
-export function normalizeSettings(raw: unknown): InversionSettings {
+/** The run parameters among the settings: each kept when valid by its one declaration, else its default. */
+function runSettings(r: Record<string, unknown>, onProblem: (message: string) => void): Partial<InversionSettings> {
+  const out: Record<string, unknown> = {};
+  for (const key of SETTING_PARAM_KEYS) {
+    const value = r[key];
+    const problem = value === undefined ? null : paramProblem(key, value);
+    if (problem) onProblem(`${settingName(key)} ${problem}; using ${JSON.stringify(RUN_PARAMS[key].default)}.`);
+    out[key] = value === undefined || problem ? RUN_PARAMS[key].default : value;
+  }
+  return out as Partial<InversionSettings>;
+}
+
+export function normalizeSettings(raw: unknown, onProblem: (message: string) => void = () => undefined): InversionSettings {
   const r = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
   const d = DEFAULT_SETTINGS;
   const diag = (r.diagnostics && typeof r.diagnostics === "object" ? r.diagnostics : {}) as Record<string, unknown>;
   return {
+    ...d,
+    ...runSettings(r, onProblem),
     model: str(r.model, d.model).trim(),
-    gpu: r.gpu === "off" ? "off" : "auto",
-    threads: int(r.threads, d.threads, 0, 256),
-    cycles: int(r.cycles, d.cycles, 1, 1000),
-    tasks: int(r.tasks, d.tasks, 1, 10000),
-    candidates: int(r.candidates, d.candidates, 1, 16),
-    threshold: num(r.threshold, d.threshold, 0, 1),
-    temperature: num(r.temperature, d.temperature, 0, 5),
-    learningRate: num(r.learningRate, d.learningRate, 0, 1),
-    loraRank: int(r.loraRank, d.loraRank, 1, 1024),
-    train: r.train === "none" ? "none" : "lora",
-    seed: int(r.seed, d.seed, 0, 2 ** 31 - 1),
     hoverAdapter: str(r.hoverAdapter, d.hoverAdapter).trim() || "best",
     diagnostics: {
       enabled: typeof diag.enabled === "boolean" ? diag.enabled : d.diagnostics.enabled,

@@ -2,15 +2,10 @@
 // AbortSignal fired before they started are dropped. A running *preemptible* item (background scoring) is aborted
 // when more urgent work arrives, so a hover waits for at most one token step, not a whole score; the caller retries
 // it later (results already computed are cached). Never blocks the event loop: each item is awaited.
-export class AbortedError extends Error {
-  constructor(message = "aborted") {
-    super(message);
-    this.name = "AbortError";
-  }
-}
+import { AbortError } from "../engine/abort";
 
 /** The item was aborted to let more urgent work run; retry it later. */
-export class PreemptedError extends AbortedError {
+export class PreemptedError extends AbortError {
   constructor() {
     super("preempted by more urgent work");
     this.name = "PreemptedError";
@@ -38,8 +33,8 @@ export class WorkQueue {
         seq: this.seq++,
         preemptible: !!opts.preemptible,
         run: async (preempt) => {
-          if (signal?.aborted) return reject(new AbortedError());
-          const combined = opts.preemptible ? anySignal([signal, preempt.signal]) : signal;
+          if (signal?.aborted) return reject(new AbortError());
+          const combined = opts.preemptible ? AbortSignal.any(signal ? [signal, preempt.signal] : [preempt.signal]) : signal;
           try {
             const value = await fn(combined);
             resolve(value);
@@ -85,16 +80,3 @@ export class WorkQueue {
   }
 }
 
-function anySignal(signals: (AbortSignal | undefined)[]): AbortSignal {
-  const present = signals.filter((s): s is AbortSignal => !!s);
-  if (present.length === 1) return present[0]!;
-  const ac = new AbortController();
-  for (const s of present) {
-    if (s.aborted) {
-      ac.abort(s.reason);
-      break;
-    }
-    s.addEventListener("abort", () => ac.abort(s.reason), { once: true });
-  }
-  return ac.signal;
-}

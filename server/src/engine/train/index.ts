@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, rmSync, statSync } from "node:fs";
 import type { Trainer, TrainProgress, TrainRequest, TrainResult } from "../types";
+import { AbortError } from "../abort";
 import {
   addonPath,
   backendDir,
@@ -15,7 +16,6 @@ export {
   addonPath,
   backendDir,
   loadAddon,
-  SUPPORTED_NODE_LLAMA_CPP,
   TrainerUnavailableError,
   type NativeTrainOptions,
   type NativeTrainResult,
@@ -40,24 +40,30 @@ export type LlamaTrainResult = TrainResult & Omit<NativeTrainResult, "cancelled"
 
 // The child process: loads the addon, trains, reports over IPC. Kept as source text so that bundling
 // (esbuild) needs no extra file; it runs under plain Node (ELECTRON_RUN_AS_NODE in VS Code).
+// The child ends with its parent: when the IPC channel closes (the parent exited, crashed or was killed with -9) it
+// removes its temporary files and kills itself. process.exit() would not do: it waits for the training thread.
 const CHILD_SOURCE = `
+const fs = require("node:fs");
 const addon = require(process.env.INVERSION_TRAINER_ADDON_PATH);
-process.on("disconnect", () => process.exit(0));
+let outPath = null;
+function die() {
+  addon.cancel();
+  if (outPath) for (const p of [outPath + ".tmp", outPath + ".init.tmp"]) fs.rmSync(p, { force: true });
+  process.kill(process.pid, "SIGKILL");
+}
+process.on("disconnect", die);
 process.on("message", (m) => {
   if (m && m.type === "cancel") { addon.cancel(); return; }
   if (!m || m.type !== "train") return;
+  outPath = m.options.outPath;
   addon.train(m.options, (p) => process.send({ type: "progress", progress: p }))
-    .then((result) => process.send({ type: "result", result }, () => process.exit(0)))
-    .catch((e) => process.send({ type: "error", message: String(e && e.message || e) }, () => process.exit(0)));
+    .then((result) => process.send({ type: "result", result }, die))
+    .catch((e) => process.send({ type: "error", message: String(e && e.message || e) }, die));
 });
 process.send({ type: "ready" });
 `;
 
-function abortError(): Error {
-  const e = new Error("training was cancelled");
-  e.name = "AbortError";
-  return e;
-}
+const abortError = (): AbortError => new AbortError("Training was cancelled.");
 
 function validate(req: NativeTrainOptions): void {
   const fail = (m: string): never => {
@@ -154,13 +160,20 @@ export function runNativeTraining(
     child.on("exit", (code, signal) => {
       if (settled) return;
       if (cancelled) return finish(abortError());
-      const tail = stderr.trim().split("\n").slice(-6).join("\n");
-      if (/out of memory|failed to allocate|std::bad_alloc|cannot allocate/i.test(stderr) || signal === "SIGKILL") {
-        return finish(new TrainingError(`out of memory: the trainer process ${signal ? `was killed (${signal})` : `exited (${code})`}${tail ? `: ${tail}` : ""}`));
-      }
-      finish(new TrainingError(`the trainer process ${signal ? `crashed (${signal})` : `exited with code ${code}`}${tail ? `: ${tail}` : ""}`));
+      finish(new TrainingError(trainerExitMessage(code, signal, stderr)));
     });
   });
+}
+
+/** Why the trainer process ended without a result, in words that do not guess: a kill is not an allocation failure. */
+export function trainerExitMessage(code: number | null, signal: NodeJS.Signals | null, stderr: string): string {
+  const tail = stderr.trim().split("\n").slice(-6).join("\n");
+  const detail = tail ? `: ${tail}` : "";
+  if (/out of memory|failed to allocate|std::bad_alloc|cannot allocate/i.test(stderr)) return `out of memory: the trainer could not allocate${detail}`;
+  if (signal === "SIGKILL" || signal === "SIGTERM") {
+    return `the trainer process was killed (${signal}) by another process or the system (the kernel's out-of-memory killer also sends SIGKILL)${detail}`;
+  }
+  return `the trainer process ${signal ? `crashed (${signal})` : `exited with code ${code}`}${detail}`;
 }
 
 function toNative(req: LlamaTrainRequest, mode: "lora" | "full"): NativeTrainOptions {

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import type { TrainRequest, TrainResult } from "../types";
 
 /** The only node-llama-cpp release whose llama.cpp internals (v0.5.0) the addon is compiled against. */
-export const SUPPORTED_NODE_LLAMA_CPP = "3.22.1";
+import { NODE_LLAMA_CPP_VERSION } from "../versions";
 export const ADDON_FILE = "inversion_trainer.node";
 
 export class TrainerUnavailableError extends Error {
@@ -70,10 +70,10 @@ export function addonPath(): string {
     );
   }
   const version = installedNodeLlamaCppVersion();
-  if (version !== SUPPORTED_NODE_LLAMA_CPP) {
+  if (version !== NODE_LLAMA_CPP_VERSION) {
     throw new TrainerUnavailableError(
-      `the native trainer supports node-llama-cpp ${SUPPORTED_NODE_LLAMA_CPP} only (llama.cpp v0.5.0 internal layouts), ` +
-        `but ${version ?? "no version"} is installed; install node-llama-cpp@${SUPPORTED_NODE_LLAMA_CPP} and run \`npm run build:native\``,
+      `the native trainer supports node-llama-cpp ${NODE_LLAMA_CPP_VERSION} only (llama.cpp v0.5.0 internal layouts), ` +
+        `but ${version ?? "no version"} is installed; install node-llama-cpp@${NODE_LLAMA_CPP_VERSION} and run \`npm run build:native\``,
     );
   }
   const stamp = join(dirname(found), "inversion_trainer.stamp.json");
@@ -134,6 +134,8 @@ export type NativeTrainResult = Omit<TrainResult, "mode"> & {
   paused: boolean;
   resumedFromStep: number;
   checkpointStep: number;
+  /** Weights file of the last checkpoint ("" without checkpoints). */
+  checkpointWeights: string;
   rank: number;
   alpha: number;
   adaptedTensors: number;
@@ -163,7 +165,7 @@ export function loadAddon(): TrainerAddon {
   const path = addonPath();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const addon = require(path) as TrainerAddon;
-  if (addon.builtFor.nodeLlamaCpp !== SUPPORTED_NODE_LLAMA_CPP) {
+  if (addon.builtFor.nodeLlamaCpp !== NODE_LLAMA_CPP_VERSION) {
     throw new TrainerUnavailableError(
       `the native trainer at ${path} was built for node-llama-cpp ${addon.builtFor.nodeLlamaCpp}; run \`npm run build:native -- --force\``,
     );

@@ -1,0 +1,262 @@
+// The hostile-input corpus (issue 11): each test feeds one bad input that hung, corrupted or misled before, and
+// asserts the one outcome that is promised instead (docs/RELIABILITY.md).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { tempDir, fixtureModel } from "../helpers/fixture";
+import { checkModelFile } from "../../server/src/engine/runtime";
+import { runLoop, DEFAULT_RUN_OPTIONS, bestAdapter, readRun } from "../../server/src/engine/api";
+import type { RunOptions } from "../../server/src/engine/loop";
+import { CorruptRunError, RunStore, repairRun } from "../../server/src/engine/store";
+import { lockRunDir, RunLockedError, LOCK_FILE } from "../../server/src/engine/runLock";
+import { trainerExitMessage } from "../../server/src/engine/train/index";
+import { addonPath } from "../../server/src/engine/train/native";
+import { runOverridesOf } from "../../server/src/lsp/runs";
+import { modelProblem } from "../../server/src/lsp/modelHost";
+import { runOptions as cliRunOptions, type Values } from "../../server/src/cli/args";
+import { RunParamError } from "../../common/runParams";
+
+const ROOT = resolve(__dirname, "../..");
+let dir: string;
+let cleanup: () => Promise<void>;
+let model: string;
+
+before(async () => {
+  ({ dir, cleanup } = await tempDir("inversion-hostile-"));
+  model = await fixtureModel(dir);
+});
+after(() => cleanup());
+
+function cli(args: string[], timeoutMs = 60_000): { code: number | null; stderr: string; ms: number } {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "server/src/cli/main.ts"), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, GGML_NO_BACKTRACE: "1", INVERSION_MODEL: "" },
+    encoding: "utf8",
+    timeout: timeoutMs,
+  });
+  return { code: r.status, stderr: r.stderr, ms: Date.now() - t0 };
+}
+
+const small = (out: string, extra: Partial<RunOptions> = {}): RunOptions => ({
+  ...DEFAULT_RUN_OPTIONS,
+  modelPath: model,
+  out,
+  cycles: 1,
+  tasks: 2,
+  candidates: 2,
+  threads: 1,
+  gpu: "off",
+  train: "none",
+  heldOutTasks: 2,
+  contextSize: 256,
+  ...extra,
+});
+
+// 11.2 -----------------------------------------------------------------------------------------------------------
+test("an 88-byte GGUF claiming 2^62 tensors and keys is refused in under a second", async () => {
+  const bad = Buffer.alloc(88);
+  bad.write("GGUF", 0, "latin1");
+  bad.writeUInt32LE(3, 4);
+  bad.writeBigUInt64LE(1n << 62n, 8);
+  bad.writeBigUInt64LE(1n << 62n, 16);
+  const path = join(dir, "bomb.gguf");
+  await writeFile(path, bad);
+  const t0 = Date.now();
+  await assert.rejects(checkModelFile(path), /Corrupt or truncated GGUF file .*tensors, more than the 88-byte file can hold/);
+  assert.ok(Date.now() - t0 < 1000, `${Date.now() - t0} ms`);
+});
+
+test("a GGUF whose metadata array claims more items than the file holds is refused", async () => {
+  const key = Buffer.from("tokenizer.ggml.tokens");
+  const header = Buffer.alloc(24 + 8 + key.length + 4 + 4 + 8);
+  let o = header.write("GGUF", 0, "latin1");
+  o = header.writeUInt32LE(3, o);
+  o = header.writeBigUInt64LE(0n, o);
+  o = header.writeBigUInt64LE(1n, o);
+  o = header.writeBigUInt64LE(BigInt(key.length), o);
+  o += key.copy(header, o);
+  o = header.writeUInt32LE(9, o); // array
+  o = header.writeUInt32LE(8, o); // of strings
+  header.writeBigUInt64LE(1n << 40n, o);
+  const path = join(dir, "array-bomb.gguf");
+  await writeFile(path, header);
+  await assert.rejects(checkModelFile(path), /1099511627776 array items of metadata entry 0, more than the \d+-byte file can hold/);
+});
+
+// 11.3 -----------------------------------------------------------------------------------------------------------
+test("a run directory locked by a live process is refused with who holds it", async () => {
+  const out = join(dir, "locked");
+  await mkdir(out);
+  const lock = await lockRunDir(out);
+  try {
+    await assert.rejects(lockRunDir(out), (err: unknown) => err instanceof RunLockedError && err.message.includes(`pid ${process.pid}`));
+    await assert.rejects(runLoop(small(out)), RunLockedError);
+    assert.deepEqual(await readdir(out), [LOCK_FILE]);
+  } finally {
+    await lock.release();
+  }
+});
+
+test("a lock left by a killed process does not block the next run", async () => {
+  const out = join(dir, "stale-lock");
+  await mkdir(out);
+  const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+  await writeFile(join(out, LOCK_FILE), JSON.stringify({ pid: Number(dead.stdout), host: (await import("node:os")).hostname(), started: null, since: "then" }));
+  const lock = await lockRunDir(out);
+  const owner = JSON.parse(await readFile(join(out, LOCK_FILE), "utf8")) as { pid: number };
+  await lock.release();
+  assert.equal(owner.pid, process.pid);
+});
+
+// 11.4 -----------------------------------------------------------------------------------------------------------
+test("a corrupt line in the middle of cycles.jsonl is refused with file and line, kept, and repaired only on request", async () => {
+  const out = join(dir, "corrupt");
+  await runLoop(small(out, { cycles: 3 }));
+  const cyclesFile = join(out, "cycles.jsonl");
+  const lines = (await readFile(cyclesFile, "utf8")).split("\n");
+  lines[1] = lines[1]!.slice(0, 20) + "#" + lines[1]!.slice(21);
+  const damaged = lines.join("\n");
+  await writeFile(cyclesFile, damaged);
+
+  await assert.rejects(runLoop(small(out, { resume: true, cycles: 4 })), (err: unknown) => err instanceof CorruptRunError && /cycles\.jsonl line 2 is corrupt/.test(err.message));
+  await assert.rejects(readRun(out), /cycles\.jsonl line 2 is corrupt.*inversion repair/s);
+  assert.equal(await readFile(cyclesFile, "utf8"), damaged, "the original is left as it was");
+
+  const { keptCycles, backups } = await repairRun(new RunStore(out));
+  assert.equal(keptCycles, 1);
+  assert.equal(await readFile(backups.find((b) => b.includes("cycles.jsonl"))!, "utf8"), damaged);
+  assert.deepEqual((await readRun(out)).cycles.map((c) => c.cycle), [1]);
+});
+
+test("a torn last line is still repaired by a resume", async () => {
+  const out = join(dir, "torn");
+  await runLoop(small(out, { cycles: 1 }));
+  await writeFile(join(out, "cycles.jsonl"), (await readFile(join(out, "cycles.jsonl"), "utf8")) + '{"cycle": 2, "startedAt": "20');
+  const r = await runLoop(small(out, { resume: true, cycles: 2 }));
+  assert.deepEqual(r.cycles.map((c) => c.cycle), [1, 2]);
+});
+
+test("a foreign config.json is refused as not an Inversion run", async () => {
+  const out = join(dir, "foreign");
+  await mkdir(out);
+  await writeFile(join(out, "config.json"), JSON.stringify({ name: "something else" }));
+  await assert.rejects(readRun(out), /not an Inversion run configuration/);
+  await writeFile(join(out, "config.json"), JSON.stringify({ version: 99 }));
+  await assert.rejects(readRun(out), /written by a newer Inversion \(record version 99/);
+});
+
+// 11.5 -----------------------------------------------------------------------------------------------------------
+test("--out under /proc fails at once with the reason", () => {
+  const r = cli(["run", "--model", model, "--out", "/proc/inversion-run", "--train", "none", "--threads", "1"], 20_000);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /Cannot create the directory \/proc\/inversion-run/);
+});
+
+// 11.8 -----------------------------------------------------------------------------------------------------------
+test("every bad run option is refused before any work, naming the flag", () => {
+  const cases: [Values, RegExp][] = [
+    [{ lr: "0" }, /--lr must be a number above 0/],
+    [{ epochs: "0" }, /--epochs must be an integer at least 1/],
+    [{ "lora-rank": "1.5" }, /--lora-rank must be an integer/],
+    [{ "lora-rank": "100000" }, /--lora-rank must be .* at most 256/],
+    [{ "batch-size": "0" }, /--batch-size must be an integer at least 1/],
+    [{ "lora-alpha": "-5" }, /--lora-alpha must be a number above 0/],
+    [{ threads: "-1" }, /--threads must be an integer at least 0/],
+    [{ cycles: "1.5" }, /--cycles must be an integer/],
+    [{ temperature: "1e9" }, /--temperature must be a number at least 0 and at most 5/],
+    [{ tasks: "2.5" }, /--tasks must be an integer/],
+  ];
+  for (const [flags, message] of cases) {
+    assert.throws(() => cliRunOptions(flags as Values, model, join(dir, "never")), (err: unknown) => err instanceof RunParamError && message.test(err.message), JSON.stringify(flags));
+  }
+});
+
+test("a bad option exits 2 and writes no run directory", () => {
+  const out = join(dir, "bad-lr");
+  const r = cli(["run", "--model", model, "--out", out, "--lr", "0"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(existsSync(out), false);
+});
+
+// 11.7 -----------------------------------------------------------------------------------------------------------
+test("malformed runCycles parameters are refused before a run starts", () => {
+  assert.throws(() => runOverridesOf([]), /must be an object/);
+  assert.throws(() => runOverridesOf({ overrides: [1, 2] }), /overrides must be an object/);
+  assert.throws(() => runOverridesOf({ overrides: { cycles: 1.5 } }), /overrides\.cycles must be an integer/);
+  assert.throws(() => runOverridesOf({ overrides: { cycle: 2 } }), /Unknown run overrides: cycle/);
+  assert.throws(() => runOverridesOf({ overrides: { out: 5 } }), /overrides\.out must be a directory path/);
+  assert.deepEqual(runOverridesOf({ overrides: { cycles: 2, train: "none" } }), { cycles: 2, train: "none" });
+});
+
+// 11.1 -----------------------------------------------------------------------------------------------------------
+test("models are fetched only from hf: and https:, never plain http", () => {
+  assert.match(modelProblem("http://example.com/model.gguf") ?? "", /only from hf: URIs or https:\/\/ URLs/);
+  assert.match(modelProblem("file:///etc/passwd") ?? "", /"file:" is not accepted/);
+  assert.equal(modelProblem("hf:user/repo/model.gguf"), null);
+  assert.equal(modelProblem("https://huggingface.co/u/r/resolve/main/m.gguf"), null);
+});
+
+test("a run's records cannot point the hover model at an adapter outside the run", async () => {
+  const out = join(dir, "escape");
+  await runLoop(small(out));
+  const record = JSON.parse((await readFile(join(out, "cycles.jsonl"), "utf8")).trim()) as Record<string, unknown>;
+  const after = { candidates: 1, accepted: 1, acceptanceRate: 1, meanScore: 0.9, distinctCommands: 1, distinctPrograms: 1 };
+  await writeFile(join(out, "cycles.jsonl"), JSON.stringify({ ...record, after, adapterPath: "../../../etc/evil.gguf" }) + "\n");
+  assert.equal(await bestAdapter(out), null);
+  await writeFile(join(out, "cycles.jsonl"), JSON.stringify({ ...record, after, adapterPath: "adapters/cycle-001.gguf" }) + "\n");
+  assert.equal(await bestAdapter(out), join(out, "adapters", "cycle-001.gguf"));
+});
+
+// 11.10 ----------------------------------------------------------------------------------------------------------
+test("a killed trainer is reported as killed, not as out of memory", () => {
+  const message = trainerExitMessage(null, "SIGKILL", "");
+  assert.match(message, /^the trainer process was killed \(SIGKILL\)/);
+  assert.match(trainerExitMessage(1, null, "ggml: failed to allocate 4 GB"), /^out of memory/);
+});
+
+test("stray temporary files of a dead writer are removed when a run resumes", async () => {
+  const out = join(dir, "stray");
+  await runLoop(small(out));
+  await writeFile(join(out, "cycles.jsonl.12345.tmp"), "partial");
+  await writeFile(join(out, "adapters", "cycle-002-x.gguf.tmp"), "partial");
+  await runLoop(small(out, { resume: true, cycles: 2 }));
+  const left = [...(await readdir(out)), ...(await readdir(join(out, "adapters")))].filter((n) => n.endsWith(".tmp"));
+  assert.deepEqual(left, []);
+});
+
+// 11.6 -----------------------------------------------------------------------------------------------------------
+test("the trainer dies with its parent, even after kill -9, and leaves no .tmp", async (t) => {
+  try {
+    addonPath();
+  } catch (err) {
+    return t.skip(`no native trainer: ${(err as Error).message}`);
+  }
+  const out = join(dir, "orphan");
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "server/src/cli/main.ts"), "run", "--model", model, "--out", out, "--cycles", "1", "--tasks", "2", "--candidates", "2", "--select", "all", "--threads", "1", "--epochs", "100", "--lora-rank", "4", "--json"],
+    { cwd: ROOT, env: { ...process.env, GGML_NO_BACKTRACE: "1" }, stdio: ["ignore", "pipe", "ignore"] },
+  );
+  await new Promise<void>((resolvePromise) => child.stdout.on("data", (d: Buffer) => d.toString().includes('"type":"train"') && resolvePromise()));
+  const trainer = spawnSync("pgrep", ["-P", String(child.pid)], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean).map(Number);
+  assert.equal(trainer.length, 1, "one trainer child");
+  child.kill("SIGKILL");
+  const gone = async (): Promise<boolean> => {
+    for (let i = 0; i < 50; i++) {
+      try {
+        process.kill(trainer[0]!, 0);
+      } catch {
+        return true;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  };
+  assert.equal(await gone(), true, "the trainer exited within 5 s of its parent");
+  const tmp = (await readdir(join(out, "adapters"))).filter((n) => n.endsWith(".tmp"));
+  assert.deepEqual(tmp, []);
+});
