@@ -14,7 +14,7 @@ import { CorruptRunError, RunStore, repairRun } from "../../server/src/engine/st
 import { lockRunDir, RunLockedError, LOCK_FILE } from "../../server/src/engine/runLock";
 import { trainerExitMessage } from "../../server/src/engine/train/index";
 import { addonPath } from "../../server/src/engine/train/native";
-import { runOverridesOf } from "../../server/src/lsp/runs";
+import { RunManager, runOverridesOf } from "../../server/src/lsp/runs";
 import { modelProblem } from "../../server/src/lsp/modelHost";
 import { runOptions as cliRunOptions, type Values } from "../../server/src/cli/args";
 import { RunParamError } from "../../common/runParams";
@@ -259,4 +259,13 @@ test("the trainer dies with its parent, even after kill -9, and leaves no .tmp",
   assert.equal(await gone(), true, "the trainer exited within 5 s of its parent");
   const tmp = (await readdir(join(out, "adapters"))).filter((n) => n.endsWith(".tmp"));
   assert.deepEqual(tmp, []);
+});
+
+// 11.5 (server) ----------------------------------------------------------------------------------------------------
+test("a run that does not answer a stop gives its slot back", async () => {
+  const runs = new RunManager(50);
+  runs.active = { runDir: "/proc/stuck", abort: new AbortController(), promise: new Promise(() => undefined) };
+  assert.equal(runs.stop(), true);
+  await new Promise((r) => setTimeout(r, 120));
+  assert.equal(runs.active, null);
 });

@@ -230,7 +230,7 @@ export class InversionServer {
         this.log(`Could not read the configuration: ${(err as Error).message}`);
       }
     }
-    const settings = normalizeSettings(raw);
+    const settings = normalizeSettings(raw, (m) => this.log(m));
     this.settings = settings.model ? settings : { ...settings, model: defaultModelPath() ?? "" };
   }
 

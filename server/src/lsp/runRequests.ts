@@ -5,7 +5,7 @@ import { latestRun, readRun, type RunOptions } from "../engine/api";
 import type { RunEvent } from "../engine/types";
 import { modelProblem } from "./modelHost";
 import { note } from "./protocolTypes";
-import { RunManager, describe, listRuns, percent, runOptions, type ActiveRun } from "./runs";
+import { RunManager, describe, listRuns, percent, runOptions, runOverridesOf, type ActiveRun } from "./runs";
 import type { StatusReporter } from "./statusReporter";
 import { workDoneFor } from "./workDone";
 
@@ -84,7 +84,7 @@ export class RunRequests {
     const settings = await this.deps.settings();
     let opts: RunOptions;
     try {
-      opts = runOptions(settings, params?.overrides);
+      opts = runOptions(settings, runOverridesOf(params));
     } catch (err) {
       throw new ResponseError(3, (err as Error).message);
     }

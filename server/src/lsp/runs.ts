@@ -73,8 +73,14 @@ export interface ActiveRun {
   promise: Promise<{ runDir: string; cycles: CycleRecord[]; cancelled: boolean }>;
 }
 
+/** After a stop, how long a run may take to end before its slot is given up (a run stuck in the file system). */
+const STOP_GRACE_MS = 10_000;
+
+/** The one run slot: freed when the run ends in any way, or a grace period after a stop it does not answer. */
 export class RunManager {
   active: ActiveRun | null = null;
+
+  constructor(private readonly stopGraceMs = STOP_GRACE_MS) {}
 
   start(opts: RunOptions, onEvent: (e: RunEvent) => void): ActiveRun {
     if (this.active) throw new Error(`A run is already in progress (${this.active.runDir}); stop it first.`);
@@ -87,8 +93,12 @@ export class RunManager {
   }
 
   stop(): boolean {
-    if (!this.active || this.active.abort.signal.aborted) return false;
-    this.active.abort.abort();
+    const run = this.active;
+    if (!run) return false;
+    if (!run.abort.signal.aborted) run.abort.abort();
+    setTimeout(() => {
+      if (this.active === run) this.active = null;
+    }, this.stopGraceMs).unref();
     return true;
   }
 }
