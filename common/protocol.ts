@@ -274,8 +274,21 @@ export interface WebviewState {
   status: string;
 }
 
+/** Checks a message from the webview field by field: the webview's content is not trusted. */
 export function isWebviewToHost(m: unknown): m is WebviewToHost {
-  if (!m || typeof m !== "object") return false;
-  const t = (m as { type?: unknown }).type;
-  return t === "ready" || t === "openRun" || t === "refreshRuns" || t === "rendered";
+  if (!m || typeof m !== "object" || Array.isArray(m)) return false;
+  const msg = m as Record<string, unknown>;
+  const runDirOrNull = msg.runDir === null || typeof msg.runDir === "string";
+  switch (msg.type) {
+    case "ready":
+      return runDirOrNull;
+    case "openRun":
+      return typeof msg.runDir === "string";
+    case "refreshRuns":
+      return true;
+    case "rendered":
+      return runDirOrNull && typeof msg.points === "number";
+    default:
+      return false;
+  }
 }

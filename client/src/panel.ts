@@ -93,6 +93,8 @@ export class ProgressPanel implements vscode.Disposable {
           break;
         }
         case "openRun":
+          // Only a run the host listed (or the live one): the webview cannot make the host read other directories.
+          if (!(await this.isKnownRun(m.runDir))) throw new Error(`Not a run of the runs directory: ${m.runDir}`);
           await this.open(m.runDir);
           break;
         case "refreshRuns":
@@ -104,6 +106,11 @@ export class ProgressPanel implements vscode.Disposable {
     } catch (err) {
       this.post({ type: "error", message: (err as Error).message });
     }
+  }
+
+  private async isKnownRun(runDir: string): Promise<boolean> {
+    if (this.backend.live()?.runDir === runDir) return true;
+    return (await this.backend.listRuns()).runs.some((r) => r.runDir === runDir);
   }
 
   /** Shows a run: the live one from memory, a past one from its run directory, or (no argument) the latest. */

@@ -18,6 +18,7 @@ import { RunManager, runOverridesOf } from "../../server/src/lsp/runs";
 import { modelProblem } from "../../server/src/lsp/modelHost";
 import { runOptions as cliRunOptions, type Values } from "../../server/src/cli/args";
 import { RunParamError } from "../../common/runParams";
+import { isWebviewToHost } from "../../common/protocol";
 
 const ROOT = resolve(__dirname, "../..");
 let dir: string;
@@ -268,4 +269,13 @@ test("a run that does not answer a stop gives its slot back", async () => {
   assert.equal(runs.stop(), true);
   await new Promise((r) => setTimeout(r, 120));
   assert.equal(runs.active, null);
+});
+
+// 11.1 (webview) ---------------------------------------------------------------------------------------------------
+test("webview messages are checked field by field", () => {
+  assert.equal(isWebviewToHost({ type: "openRun", runDir: "/runs/run-a" }), true);
+  assert.equal(isWebviewToHost({ type: "openRun", runDir: { path: "/etc" } }), false);
+  assert.equal(isWebviewToHost({ type: "openRun" }), false);
+  assert.equal(isWebviewToHost({ type: "rendered", runDir: null, points: "many" }), false);
+  assert.equal(isWebviewToHost([{ type: "ready" }]), false);
 });
