@@ -279,3 +279,14 @@ test("webview messages are checked field by field", () => {
   assert.equal(isWebviewToHost({ type: "rendered", runDir: null, points: "many" }), false);
   assert.equal(isWebviewToHost([{ type: "ready" }]), false);
 });
+
+// 11.11 ------------------------------------------------------------------------------------------------------------
+test("a seeded run repeats byte for byte", async () => {
+  const a = join(dir, "seeded-a");
+  const b = join(dir, "seeded-b");
+  await runLoop(small(a, { cycles: 2, temperature: 0.9 }));
+  await runLoop(small(b, { cycles: 2, temperature: 0.9 }));
+  const examples = await readFile(join(a, "examples.jsonl"), "utf8");
+  assert.ok(examples.length > 0);
+  assert.equal(await readFile(join(b, "examples.jsonl"), "utf8"), examples);
+});
