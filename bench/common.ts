@@ -4,6 +4,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { writeFixtureModel } from "../server/src/engine/fixtureModel";
+import { BENCH_SHAPES, benchModel, type BenchModelType, type BenchShape } from "../server/src/engine/benchModels";
+import { loadAddon } from "../server/src/engine/train/native";
 
 process.env.GGML_NO_BACKTRACE ??= "1";
 
@@ -42,4 +44,31 @@ export async function interleaved(rounds: number, a: () => Promise<unknown>, b: 
 
 export function row(cells: (string | number)[]): string {
   return cells.map((c) => (typeof c === "number" ? c.toFixed(c >= 100 ? 0 : 2) : c).toString().padEnd(14)).join(" ");
+}
+
+/**
+ * The issue-8 bench models: the Qwen2.5-0.5B shape as Q4_K_M and Q8_0, made on first use and cached
+ * (server/src/engine/benchModels.ts). INVERSION_BENCH_TINY=1 swaps in a 2-layer, 256-wide model of the same family,
+ * to check the benchmarks run without the minutes the real shape takes.
+ */
+export async function realShapeModels(types: BenchModelType[] = ["Q4_K_M", "Q8_0"]): Promise<{ name: string; path: string; type: BenchModelType }[]> {
+  const real: BenchShape = BENCH_SHAPES["qwen2.5-0.5b"];
+  const shape = process.env.INVERSION_BENCH_TINY
+    ? { ...real, name: "qwen2.5-tiny", embeddingLength: 256, blockCount: 2, headCount: 4, headCountKv: 2, feedForwardLength: 512 }
+    : real;
+  const addon = loadAddon();
+  const out = [];
+  for (const type of types) {
+    const path = await benchModel(shape, type, { threads: BENCH_THREADS, quantize: addon.quantize.bind(addon), onProgress: (m) => console.log(`(${m})`) });
+    out.push({ name: `${shape.name} ${type}`, path, type });
+  }
+  return out;
+}
+
+/** The issue's setting for models of real size: 2 threads (1 for the tiny check model, which more threads only slow). */
+export const BENCH_THREADS = process.env.INVERSION_BENCH_TINY ? 1 : 2;
+
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }

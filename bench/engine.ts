@@ -1,55 +1,103 @@
-// Issue-2 benchmarks, each measured side by side in one run:
-//  1. candidates on 4 parallel sequences vs one after another (target ≥ 2×)
-//  2. one teacher-forced lift score vs the seed scorer (sampled reconstruction + judge) per candidate (target ≥ 5×)
+// Engine benchmarks, each measured side by side (interleaved) in one run:
+//  1. candidates on 4 parallel sequences vs one after another (target ≥ 2× on tiny models, ≥ 2.5× at real size)
+//  2. the seed scorer (sampled reconstruction + judge) vs one teacher-forced lift score per candidate (target ≥ 5×)
 //  3. engine generation tokens/s vs a bare node-llama-cpp generation loop (target ≥ 0.95)
-import { loadModel } from "../server/src/engine/runtime";
+//  4. a task's 3 candidates read and scored with shared prefixes vs with cleared history (report; expect ≥ 2×)
+import { loadModel, type LoadedModel } from "../server/src/engine/runtime";
 import { ModelSession } from "../server/src/engine/session";
 import { forwardPrompt, inversePrompt } from "../server/src/engine/prompts";
 import { liftScorer, seedScorer } from "../server/src/engine/scorers";
+import { invertCommand } from "../server/src/engine/candidates";
 import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp" with { "resolution-mode": "import" };
-import { benchModels, interleaved, median, row } from "./common";
+import { BENCH_THREADS, benchModels, interleaved, median, realShapeModels, row } from "./common";
 
 const TASKS = ["list all files in the current directory", "show disk usage of the home folder", "find python files", "count lines in a file"];
+const COMMANDS = ["ls -la", "find . -type f", "du -sh ."];
 
+/** The tiny models (fixture, stories260K) at 1 thread, as in issue 2. */
 export async function benchEngine(rounds = 5): Promise<void> {
   console.log("\n## Engine (issue 2)\n");
   console.log(row(["model", "measure", "A", "B", "ratio", "target"]));
-  for (const { name, path } of await benchModels()) {
-    const loaded = await loadModel({ modelPath: path, gpu: "off", threads: 1, contextSize: 256 });
-    const parallel = await ModelSession.create(loaded, { sequences: 4 });
-    const serial = await ModelSession.create(loaded, { sequences: 1 });
-    const bareContext = await loaded.model.createContext({ contextSize: loaded.contextSize, threads: 1 });
-    const bare = { model: loaded.model, seq: bareContext.getSequence() };
-    try {
-      const gen = { temperature: 0.7, maxTokens: 32, stopAtNewline: false };
-      const p = await interleaved(
-        rounds,
-        async () => {
-          for (const t of TASKS) for (let i = 0; i < 4; i++) await serial.complete(forwardPrompt(t), { ...gen, seed: 1 + i });
-        },
-        async () => {
-          for (const t of TASKS) await parallel.completeMany(forwardPrompt(t), 4, { ...gen, seed: 1 });
-        },
-      );
-      console.log(row([name, "4 candidates: serial ms / parallel ms", median(p.a), median(p.b), median(p.a) / median(p.b), "≥ 2"]));
+  for (const { name, path } of await benchModels()) await measureModel(name, path, 1, rounds, "≥ 2");
+}
 
-      // Three candidates per task, as in a run: the lift's empty-command baseline is computed once per task.
-      const seed = seedScorer(1);
-      const commands = ["ls -la", "find . -type f", "du -sh ."];
-      let round = 0;
-      const s = await interleaved(
-        rounds,
-        async () => {
-          const task = `${TASKS[0]!} (round ${round})`;
-          for (const command of commands) await seed.score(serial, { task, command, reconstruction: "" });
-        },
-        async () => {
-          const task = `${TASKS[0]!} (round ${round++})`;
-          for (const command of commands) await liftScorer.score(serial, { task, command, reconstruction: "" });
-        },
-      );
-      console.log(row([name, "3 candidates: seed ms / lift ms", median(s.a), median(s.b), median(s.a) / median(s.b), "≥ 5"]));
+/** The issue-8 models of real shape (0.5B Q4_K_M and Q8_0), 2 threads. */
+export async function benchEngineRealShape(rounds = 3): Promise<void> {
+  console.log(`\n## Engine at real size (issue 8), ${BENCH_THREADS} threads\n`);
+  console.log(row(["model", "measure", "A", "B", "ratio", "target"]));
+  for (const { name, path } of await realShapeModels()) await measureModel(name, path, BENCH_THREADS, rounds, "≥ 2.5");
+}
 
+async function measureModel(name: string, path: string, threads: number, rounds: number, parallelTarget: string): Promise<void> {
+  const loaded = await loadModel({ modelPath: path, gpu: "off", threads, contextSize: 512 });
+  try {
+    const [a, b] = await parallelVsSerial(loaded, rounds);
+    console.log(row([name, "4 tasks × 4 candidates: serial ms / parallel ms", a, b, a / b, parallelTarget]));
+    const [seed, lift] = await seedVsLift(loaded, rounds);
+    console.log(row([name, "3 candidates: seed ms / lift ms", seed, lift, seed / lift, "≥ 5"]));
+    const [engine, bare] = await engineVsBare(loaded, rounds);
+    console.log(row([name, "generation tok/s: engine / bare", engine, bare, engine / bare, "≥ 0.95"]));
+    const [cleared, shared] = await clearedVsShared(loaded, rounds);
+    console.log(row([name, "3 candidates read + scored: cleared ms / shared-prefix ms", cleared, shared, cleared / shared, "report (≥ 2)"]));
+  } finally {
+    await loaded.model.dispose();
+  }
+}
+
+async function withSessions<T>(loaded: LoadedModel, specs: { sequences: number; shareWork?: boolean }[], use: (s: ModelSession[]) => Promise<T>): Promise<T> {
+  const sessions: ModelSession[] = [];
+  try {
+    for (const spec of specs) sessions.push(await ModelSession.create(loaded, spec));
+    return await use(sessions);
+  } finally {
+    for (const s of sessions) await s.dispose();
+  }
+}
+
+/** Medians in ms: 4 candidates per task one after another on 1 sequence, and on 4 parallel sequences. */
+function parallelVsSerial(loaded: LoadedModel, rounds: number): Promise<[number, number]> {
+  return withSessions(loaded, [{ sequences: 1 }, { sequences: 4 }], async ([serial, parallel]) => {
+    const gen = { temperature: 0.7, maxTokens: 32, stopAtNewline: false };
+    const p = await interleaved(
+      rounds,
+      async () => {
+        for (const t of TASKS) for (let i = 0; i < 4; i++) await serial!.complete(forwardPrompt(t), { ...gen, seed: 1 + i });
+      },
+      async () => {
+        for (const t of TASKS) await parallel!.completeMany(forwardPrompt(t), 4, { ...gen, seed: 1 });
+      },
+    );
+    return [median(p.a), median(p.b)];
+  });
+}
+
+/** Medians in ms for a task's 3 candidates: seed scorer, lift scorer (empty-command baseline once per task). */
+function seedVsLift(loaded: LoadedModel, rounds: number): Promise<[number, number]> {
+  return withSessions(loaded, [{ sequences: 1 }], async ([session]) => {
+    const seed = seedScorer(1);
+    let round = 0;
+    const s = await interleaved(
+      rounds,
+      async () => {
+        const task = `${TASKS[0]!} (round ${round})`;
+        for (const command of COMMANDS) await seed.score(session!, { task, command, reconstruction: "" });
+      },
+      async () => {
+        const task = `${TASKS[0]!} (round ${round++})`;
+        for (const command of COMMANDS) await liftScorer.score(session!, { task, command, reconstruction: "" });
+      },
+    );
+    return [median(s.a), median(s.b)];
+  });
+}
+
+/** Greedy tokens/s of the engine's complete() and of a bare evaluate() loop on the same prompt. */
+async function engineVsBare(loaded: LoadedModel, rounds: number): Promise<[number, number]> {
+  const bareContext = await loaded.model.createContext({ contextSize: loaded.contextSize, threads: loaded.threads });
+  const bare = { model: loaded.model, seq: bareContext.getSequence() };
+  try {
+    // Both evaluate the whole prompt every time (no shared prefix), so the ratio is the generation loop's own cost.
+    return await withSessions(loaded, [{ sequences: 1, shareWork: false }], async ([session]) => {
       const prompt = inversePrompt("tar -czf backup.tgz /home/user/documents");
       const N = 96;
       let engineTokens = 0;
@@ -57,23 +105,38 @@ export async function benchEngine(rounds = 5): Promise<void> {
       const g = await interleaved(
         rounds,
         async () => {
-          const text = await serial.complete(prompt, { temperature: 0, maxTokens: N, stopAtNewline: false });
+          const text = await session!.complete(prompt, { temperature: 0, maxTokens: N, stopAtNewline: false });
           engineTokens = loaded.model.tokenize(text).length;
         },
         async () => {
-          bareTokens = await bareLoop(bare, serial.promptTokens(prompt), N);
+          bareTokens = await bareLoop(bare, session!.promptTokens(prompt), N);
         },
       );
-      const engineTps = (engineTokens / median(g.a)) * 1000;
-      const bareTps = (bareTokens / median(g.b)) * 1000;
-      console.log(row([name, "generation tok/s: engine / bare", engineTps, bareTps, engineTps / bareTps, "≥ 0.95"]));
-    } finally {
-      await parallel.dispose();
-      await serial.dispose();
-      await bareContext.dispose();
-      await loaded.model.dispose();
-    }
+      return [(engineTokens / median(g.a)) * 1000, (bareTokens / median(g.b)) * 1000];
+    });
+  } finally {
+    await bareContext.dispose();
   }
+}
+
+/** Medians in ms: a task's 3 candidates read back and lift-scored, as a run does, with cleared history and shared prefixes. */
+function clearedVsShared(loaded: LoadedModel, rounds: number): Promise<[number, number]> {
+  return withSessions(loaded, [{ sequences: 3, shareWork: false }, { sequences: 3, shareWork: true }], async ([cleared, shared]) => {
+    let round = 0;
+    const scoreTask = (session: ModelSession, task: string) =>
+      Promise.all(
+        COMMANDS.map(async (command) => {
+          await invertCommand(session, command);
+          await liftScorer.score(session, { task, command, reconstruction: "" });
+        }),
+      );
+    const t = await interleaved(
+      rounds,
+      () => scoreTask(cleared!, `${TASKS[1]!} (${round})`),
+      () => scoreTask(shared!, `${TASKS[1]!} (${round++})`),
+    );
+    return [median(t.a), median(t.b)];
+  });
 }
 
 /** The plainest node-llama-cpp generation: one sequence, evaluate() until N tokens or the end of text. */

@@ -15,6 +15,22 @@ async function main(): Promise<void> {
       console.log(`\n## Training\n\nnot measured: ${(err as Error).message}`);
     }
   }
+  // Issue 8, on the 0.5B-shape bench models (made and cached on first use: minutes).
+  const realShape: [string, () => Promise<void>][] = [
+    ["real", async () => (await import("./engine.js")).benchEngineRealShape()],
+    ["train-real", async () => (await import("./train.js")).benchTrainRealShape()],
+    ["hover", async () => (await import("./hover.js")).benchHover()],
+    ["protocol", async () => (await import("./protocol.js")).benchProtocol()],
+    ["check", async () => (await import("./check.js")).benchCheck()],
+  ];
+  for (const [name, bench] of realShape) {
+    if (only && only !== name) continue;
+    try {
+      await bench();
+    } catch (err) {
+      console.log(`\n## ${name}\n\nnot measured: ${(err as Error).message}`);
+    }
+  }
 }
 
 main().catch((err: unknown) => {

@@ -12,6 +12,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { backendDir, loadAddon, type NativeTrainResult } from "../server/src/engine/train";
+import { BENCH_QUANTS } from "../server/src/engine/benchModels";
+import { BENCH_THREADS, realShapeModels } from "./common";
 
 process.env.GGML_NO_BACKTRACE = "1";
 
@@ -89,6 +91,37 @@ export async function benchTrain(): Promise<void> {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   console.log(`model ${modelPath}, threads ${threads}, LoRA rank 8 on attn_q/k/v/output, AdamW, lr 1e-4; medians of ${repeats} interleaved runs of ~${targetSeconds} s; target ratio >= 0.25`);
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
+}
+
+/**
+ * Issue 8: LoRA training tokens/s ÷ forward prompt tokens/s on the 0.5B-shape bench model in every quantization
+ * (F16 and the five the users download), 2 threads, context 128, exact masking. A type the trainer refuses is
+ * reported with its message.
+ */
+export async function benchTrainRealShape(ctx = 128): Promise<void> {
+  console.log(`\n## Training at real size (issue 8), ${BENCH_THREADS} threads, context ${ctx}\n`);
+  const addon = loadAddon();
+  const bins = backendDir();
+  const dir = mkdtempSync(join(tmpdir(), "inversion-bench-train-"));
+  console.log(["model", "train tok/s", "forward tok/s", "ratio (≥ 0.25)", "loss first→last"].join(" | "));
+  try {
+    for (const { name, path } of await realShapeModels(["F16", ...BENCH_QUANTS])) {
+      const fwd = await addon.benchForward({ modelPath: path, backendDir: bins, contextSize: ctx, threads: BENCH_THREADS, windows: 4 });
+      try {
+        const r = await addon.train({
+          mode: "lora", rank: 16, alpha: 32, targets: ["attn_q", "attn_k", "attn_v", "attn_output"], learningRate: 2e-4, batchSize: 0,
+          threads: BENCH_THREADS, seed: 1, examples, backendDir: bins, baseModelPath: path, outPath: join(dir, "a.gguf"), epochs: 2,
+          contextSize: ctx, masking: "softmax",
+        });
+        console.log([name, r.tokensPerSecond.toFixed(0), fwd.tokensPerSecond.toFixed(0), (r.tokensPerSecond / fwd.tokensPerSecond).toFixed(3),
+          `${r.lossFirst.toFixed(2)}→${r.lossLast.toFixed(2)}`].join(" | "));
+      } catch (err) {
+        console.log([name, "refused", fwd.tokensPerSecond.toFixed(0), "-", (err as Error).message.split("\n")[0]].join(" | "));
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 if (require.main === module) {

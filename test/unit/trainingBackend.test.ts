@@ -1,0 +1,33 @@
+// The training backend choice: CUDA, then Vulkan where the backward ops exist, the CPU otherwise, with the reason.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { chooseTrainingBackend, type TrainingDevice } from "../../server/src/engine/train/backend";
+
+const CPU: TrainingDevice = { name: "CPU", kind: "CPU", missingOps: [] };
+const CUDA: TrainingDevice = { name: "CUDA0", kind: "CUDA", missingOps: [] };
+const VULKAN: TrainingDevice = { name: "Vulkan0", kind: "Vulkan", missingOps: [] };
+
+test("a CPU-only machine trains on the CPU, exactly masked, and says there is no GPU", () => {
+  assert.deepEqual(chooseTrainingBackend([CPU], "auto"), {
+    kind: "CPU", device: "CPU", exactMasking: true, reason: "training on the CPU: no CUDA or Vulkan device was found",
+  });
+});
+
+test("CUDA comes before Vulkan, and a GPU's masking is reported as approximate", () => {
+  const choice = chooseTrainingBackend([CPU, VULKAN, CUDA], "auto");
+  assert.deepEqual([choice.kind, choice.device, choice.exactMasking], ["CUDA", "CUDA0", false]);
+});
+
+test("a Vulkan device without a backward op is passed over for the CPU, naming the op", () => {
+  const choice = chooseTrainingBackend([CPU, { ...VULKAN, missingOps: ["OUT_PROD(q4_K)"] }], "auto");
+  assert.equal(choice.kind, "CPU");
+  assert.equal(choice.reason, "training on the CPU: Vulkan0 lacks OUT_PROD(q4_K)");
+});
+
+test("a CUDA device missing an op falls to a complete Vulkan device", () => {
+  assert.equal(chooseTrainingBackend([CPU, { ...CUDA, missingOps: ["CROSS_ENTROPY_LOSS_BACK"] }, VULKAN], "auto").device, "Vulkan0");
+});
+
+test("--gpu off trains on the CPU even with a GPU present", () => {
+  assert.equal(chooseTrainingBackend([CPU, CUDA], "off").reason, "training on the CPU: the GPU is turned off (--gpu off)");
+});
