@@ -7,7 +7,7 @@
 //
 // Output: server/native/build/inversion_trainer.node (everything under server/native/build/ is gitignored).
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -117,7 +117,9 @@ try {
 } catch {
   die("node-gyp failed (see output above); a C++17 compiler, make and python3 are required");
 }
-copyFileSync(join(gypDir, "build", "Release", "inversion_trainer.node"), out);
+// copy then rename: a trainer process that has the old addon mapped keeps its (unlinked) file intact
+copyFileSync(join(gypDir, "build", "Release", "inversion_trainer.node"), `${out}.tmp`);
+renameSync(`${out}.tmp`, out);
 writeFileSync(stamp, stampValue);
 console.log(`build-native: built ${out}`);
 

@@ -84,6 +84,7 @@ class TrainWorker : public Napi::AsyncProgressQueueWorker<inv::Progress> {
         o.Set("paused", r.paused);
         o.Set("resumedFromStep", (double) r.resumed_from_step);
         o.Set("checkpointStep", (double) r.checkpoint_step);
+        o.Set("checkpointWeights", r.checkpoint_weights);
         o.Set("rank", r.rank);
         o.Set("alpha", r.alpha);
         o.Set("adaptedTensors", r.adapted_tensors);
@@ -130,6 +131,7 @@ Napi::Value Train(const Napi::CallbackInfo & info) {
     opts.checkpoint_every_seconds = get_num(o, "checkpointEverySeconds", 0);
     opts.resume = get_bool(o, "resume", false);
     opts.max_seconds = get_num(o, "maxSeconds", 0);
+    opts.max_steps = (int64_t) get_num(o, "maxSteps", 0);
     opts.loss_windows = (int) get_num(o, "lossWindows", 0);
     Napi::Value targets = o.Get("targets");
     if (targets.IsArray()) {

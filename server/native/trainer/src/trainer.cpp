@@ -1,8 +1,10 @@
 // LoRA / full-parameter training on llama.cpp's llama_opt (v0.5.0, as shipped by node-llama-cpp 3.22.1).
 //
-// The adapter tensors are made trainable through the internal struct llama_adapter_lora::ab_map
-// (src/llama-adapter.h of the SAME llama.cpp version as the prebuilt libraries); every model tensor
-// is frozen by the llama_opt param filter.
+// The adapter tensors are made trainable through llama.cpp internals (internals.cpp: the one file that
+// touches them, pinned to this llama.cpp version); every model tensor is frozen by the param filter.
+// internals.cpp also raises llama.cpp's graph budget for training (deep models), clears ggml-opt's
+// gradient accumulators before each step (llama_opt would otherwise sum every past gradient), and
+// reads/writes the AdamW state for checkpoints.
 //
 // Loss masking ("softmax" mode): ggml's cross-entropy backward is (softmax(logits) - labels) per
 // row, with no ignore index. Before each optimizer step we run the same window forward-only on the
@@ -15,6 +17,7 @@
 // gradient exactly zero.
 
 #include "trainer.h"
+#include "internals.h"
 
 #include "ggml.h"
 #include "ggml-alloc.h"
@@ -24,9 +27,6 @@
 #include "gguf.h"
 #include "llama.h"
 
-// internal headers (version-specific layouts)
-#include "llama-adapter.h"
-#include "llama-model.h"
 
 #include <algorithm>
 #include <chrono>
@@ -239,6 +239,27 @@ struct TokenizedExample {
     size_t split = 0;  // first completion token index
 };
 
+static std::vector<Window> stream_windows(const std::vector<TokenizedExample> & exs, const std::vector<size_t> & order,
+                                          int n_ctx, llama_token pad, int64_t & loss_tokens) {
+    std::vector<llama_token> stream;
+    for (size_t idx : order) stream.insert(stream.end(), exs[idx].tokens.begin(), exs[idx].tokens.end());
+    std::vector<Window> windows;
+    loss_tokens = 0;
+    for (size_t start = 0; start + 1 < stream.size(); start += (size_t) n_ctx) {
+        Window w;
+        for (int j = 0; j < n_ctx; ++j) {
+            const size_t i = start + (size_t) j;
+            const bool has_next = i + 1 < stream.size();
+            w.tokens.push_back(i < stream.size() ? stream[i] : pad);
+            w.labels.push_back(has_next ? stream[i + 1] : pad);
+            w.mask.push_back(has_next ? 1 : 0);
+            loss_tokens += has_next;
+        }
+        windows.push_back(std::move(w));
+    }
+    return windows;
+}
+
 static std::vector<Window> build_windows(const Options & o, const llama_vocab * vocab, int n_ctx,
                                          int64_t & loss_tokens) {
     const bool add_bos = llama_vocab_get_add_bos(vocab);
@@ -261,7 +282,7 @@ static std::vector<Window> build_windows(const Options & o, const llama_vocab * 
         if (eos != LLAMA_TOKEN_NULL) te.tokens.push_back(eos);
         te.split = off + split;
         if (te.split == 0) te.split = 1;  // position 0 has no prediction target
-        if ((int) te.tokens.size() > n_ctx) {
+        if ((int) te.tokens.size() > n_ctx && o.packing == Packing::Examples) {
             std::ostringstream ss;
             ss << "example " << i << " is " << te.tokens.size() << " tokens long (prompt + completion"
                << (eos != LLAMA_TOKEN_NULL ? " + EOS" : "") << "), longer than the context size " << n_ctx
@@ -281,6 +302,8 @@ static std::vector<Window> build_windows(const Options & o, const llama_vocab * 
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::mt19937 rng(o.seed * 2654435761u + 17u);
     std::shuffle(order.begin(), order.end(), rng);
+
+    if (o.packing == Packing::Stream) return stream_windows(exs, order, n_ctx, pad, loss_tokens);
 
     std::vector<Window> windows;
     Window cur;
@@ -332,7 +355,12 @@ static int64_t mem_available_bytes() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// per-step state shared with the C callbacks (they carry no user data)
+// per-step state, reached from the C callbacks through get_opt_pars_ud (and, in the epoch callback,
+// through the optimizer context that carries it)
+
+struct SavedMoments {
+    std::vector<float> m, v;
+};
 
 struct StepState {
     ggml_opt_context_t opt_ctx = nullptr;
@@ -355,13 +383,30 @@ struct StepState {
     int64_t eval_loss_n = 0;
     bool eval_done = false;
     ggml_opt_optimizer_params opt_pars{};
+    float lr = 0;  // this step's learning rate (schedule applied)
+    // optimizer state to restore at the first training step of a resumed run
+    std::map<std::string, SavedMoments> restore_moments;
+    int64_t restore_iter = 0;
+    bool graph_checked = false;
     std::string error;
+
+    ~StepState() {
+        if (sm_buf) ggml_backend_buffer_free(sm_buf);
+        if (sm_ctx) ggml_free(sm_ctx);
+        if (cpu) ggml_backend_free(cpu);
+    }
 };
 
-static StepState * g_step = nullptr;
+static double row_nll(const float * x, int nv, int label) {
+    float mx = -INFINITY;
+    for (int i = 0; i < nv; ++i) mx = std::max(mx, x[i]);
+    double sum = 0;
+    for (int i = 0; i < nv; ++i) sum += std::exp((double) x[i] - mx);
+    return -((double) x[label] - mx - std::log(sum));
+}
 
 static void cb_eval(bool, ggml_opt_context_t opt_ctx, ggml_opt_dataset_t, ggml_opt_result_t, int64_t, int64_t, int64_t) {
-    StepState & s = *g_step;
+    StepState & s = *static_cast<StepState *>(internals::opt_pars_userdata(opt_ctx));
     s.opt_ctx = opt_ctx;
     ggml_tensor * out = ggml_opt_outputs(opt_ctx);
     if (out->ne[0] != s.n_vocab || out->ne[1] != s.n_ctx || out->type != GGML_TYPE_F32) {
@@ -372,15 +417,9 @@ static void cb_eval(bool, ggml_opt_context_t opt_ctx, ggml_opt_dataset_t, ggml_o
     ggml_backend_tensor_get(out, s.logits.data(), 0, nbytes);
     // loss over the positions that carry loss (exact, before this step's update)
     const Window & w = *s.window;
-    const int nv = s.n_vocab;
     for (int r = 0; r < s.n_ctx; ++r) {
         if (!w.mask[r] || s.mask_everything) continue;
-        const float * x = s.logits.data() + (size_t) r * nv;
-        float mx = -INFINITY;
-        for (int i = 0; i < nv; ++i) mx = std::max(mx, x[i]);
-        double sum = 0;
-        for (int i = 0; i < nv; ++i) sum += std::exp((double) x[i] - mx);
-        s.eval_loss_sum += -((double) x[w.labels[r]] - mx - std::log(sum));
+        s.eval_loss_sum += row_nll(s.logits.data() + (size_t) r * s.n_vocab, s.n_vocab, w.labels[r]);
         s.eval_loss_n += 1;
     }
     if (!s.want_probs) {
@@ -397,27 +436,66 @@ static void cb_eval(bool, ggml_opt_context_t opt_ctx, ggml_opt_dataset_t, ggml_o
     s.eval_done = true;
 }
 
-static ggml_opt_optimizer_params cb_opt_pars(void *) {
-    StepState & s = *g_step;
-    if (s.masking && s.opt_ctx && s.eval_done) {
-        ggml_tensor * labels = ggml_opt_labels(s.opt_ctx);
-        const Window & w = *s.window;
-        const size_t row = (size_t) s.n_vocab * sizeof(float);
-        if (labels && labels->ne[0] == s.n_vocab && labels->ne[1] == s.n_ctx) {
-            int r = 0;
-            while (r < s.n_ctx) {
-                const bool masked = s.mask_everything || !w.mask[r];
-                if (!masked) { ++r; continue; }
-                int e = r;
-                while (e < s.n_ctx && (s.mask_everything || !w.mask[e])) ++e;
-                ggml_backend_tensor_set(labels, s.probs.data() + (size_t) r * s.n_vocab, r * labels->nb[1], (e - r) * row);
-                r = e;
-            }
-        } else {
-            s.error = "unexpected labels shape in the training graph";
-        }
+static void write_masked_labels(StepState & s) {
+    ggml_tensor * labels = ggml_opt_labels(s.opt_ctx);
+    const Window & w = *s.window;
+    const size_t row = (size_t) s.n_vocab * sizeof(float);
+    if (!labels || labels->ne[0] != s.n_vocab || labels->ne[1] != s.n_ctx) {
+        s.error = "unexpected labels shape in the training graph";
+        return;
     }
-    return s.opt_pars;
+    int r = 0;
+    while (r < s.n_ctx) {
+        const bool masked = s.mask_everything || !w.mask[r];
+        if (!masked) { ++r; continue; }
+        int e = r;
+        while (e < s.n_ctx && (s.mask_everything || !w.mask[e])) ++e;
+        ggml_backend_tensor_set(labels, s.probs.data() + (size_t) r * s.n_vocab, r * labels->nb[1], (e - r) * row);
+        r = e;
+    }
+}
+
+static void restore_optimizer(StepState & s, ggml_opt_context_t opt) {
+    internals::opt_check_layout(opt);
+    size_t restored = 0;
+    for (const auto & mom : internals::opt_moments(opt)) {
+        auto it = s.restore_moments.find(mom.name);
+        if (it == s.restore_moments.end()) continue;
+        const size_t n = (size_t) ggml_nelements(mom.m);
+        if (it->second.m.size() != n || it->second.v.size() != n) {
+            s.error = "checkpoint optimizer state for " + mom.name + " has the wrong size";
+            return;
+        }
+        ggml_backend_tensor_set(mom.m, it->second.m.data(), 0, n * sizeof(float));
+        ggml_backend_tensor_set(mom.v, it->second.v.data(), 0, n * sizeof(float));
+        ++restored;
+    }
+    if (restored != s.restore_moments.size()) {
+        s.error = "checkpoint optimizer state does not match the trainable tensors (" + std::to_string(restored) +
+                  " of " + std::to_string(s.restore_moments.size()) + " found)";
+        return;
+    }
+    internals::opt_set_iter(opt, s.restore_iter);
+    if (std::getenv("INVERSION_TRAIN_VERBOSE")) fprintf(stderr, "inversion trainer: restored AdamW state of %zu tensors at iteration %lld\n", restored, (long long) s.restore_iter);
+    s.restore_moments.clear();
+}
+
+// Runs after llama.cpp filled the labels and before the training graph is computed.
+static ggml_opt_optimizer_params cb_opt_pars(void * ud) {
+    StepState & s = *static_cast<StepState *>(ud);
+    if (s.masking && s.opt_ctx && s.eval_done) write_masked_labels(s);
+    if (s.opt_ctx) internals::opt_zero_param_grads(s.opt_ctx);
+    if (!s.restore_moments.empty() && s.opt_ctx) restore_optimizer(s, s.opt_ctx);
+    if (!s.graph_checked && s.opt_ctx && std::getenv("INVERSION_TRAIN_VERBOSE")) {
+        int used = 0, capacity = 0;
+        internals::opt_graph_size(s.opt_ctx, used, capacity);
+        fprintf(stderr, "inversion trainer: training graph uses %d of %d nodes\n", used, capacity);
+    }
+    s.graph_checked = true;
+    ggml_opt_optimizer_params p = s.opt_pars;
+    p.adamw.alpha = s.lr;
+    p.sgd.alpha = s.lr;
+    return p;
 }
 
 static std::mutex & g_train_mutex_holder() {
@@ -427,177 +505,195 @@ static std::mutex & g_train_mutex_holder() {
 
 static bool filter_none(const ggml_tensor *, void *) { return false; }
 
-struct ModelDeleter { void operator()(llama_model * m) const { if (m) llama_model_free(m); } };
+struct ModelDeleter { void operator()(llama_model * m) const { if (m) { internals::release_graph_nodes(m); llama_model_free(m); } } };
 struct CtxDeleter { void operator()(llama_context * c) const { if (c) llama_free(c); } };
+using model_ptr = std::unique_ptr<llama_model, ModelDeleter>;
+using ctx_ptr = std::unique_ptr<llama_context, CtxDeleter>;
 
 // ---------------------------------------------------------------------------------------------
+// the steps of train()
 
-Result train(const Options & o, const std::function<void(const Progress &)> & on_progress,
-             const std::atomic<bool> & cancel) {
-    using clock = std::chrono::steady_clock;
-    init_backends(o.backend_dir);
-
+static void validate_options(const Options & o) {
     if (o.examples.empty()) fail("no training examples: the dataset is empty");
     if (!o.full && o.rank <= 0 && o.init_adapter_path.empty()) fail("rank must be a positive integer (got " + std::to_string(o.rank) + ")");
     if (o.context_size < 8) fail("contextSize must be at least 8");
     if (o.epochs <= 0) fail("epochs must be at least 1");
     if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) fail("learningRate must be a positive number");
+    if (o.min_learning_rate > o.learning_rate) fail("minLearningRate must not exceed learningRate");
+    if (o.warmup_steps < 0) fail("warmupSteps must be >= 0");
     if (o.threads <= 0) fail("threads must be at least 1");
     if (o.out_path.empty()) fail("outPath is required");
+    if (o.resume && o.checkpoint_dir.empty()) fail("resume needs checkpointDir");
+    if (o.packing == Packing::Stream && o.masking != Masking::None) fail("packing \"stream\" trains every position: use masking \"none\"");
+}
 
-    // ---- base model checks
-    GgufInfo base = inspect_gguf(o.model_path, "base model");
-    if (base.architecture.empty()) fail("base model has no general.architecture: " + o.model_path);
+// Base types whose frozen matrices ggml's CPU backend can back-propagate through (OUT_PROD).
+static bool lora_base_type_supported(ggml_type t) {
+    switch (t) {
+        case GGML_TYPE_F32: case GGML_TYPE_F16:
+        case GGML_TYPE_Q4_0: case GGML_TYPE_Q4_1: case GGML_TYPE_Q5_0: case GGML_TYPE_Q5_1: case GGML_TYPE_Q8_0:
+        case GGML_TYPE_Q2_K: case GGML_TYPE_Q3_K: case GGML_TYPE_Q4_K: case GGML_TYPE_Q5_K: case GGML_TYPE_Q6_K:
+            return true;
+        default:
+            return false;
+    }
+}
+static const char * LORA_BASE_TYPES = "F32, F16, Q8_0, Q6_K, Q5_K (Q5_K_M), Q4_K (Q4_K_M), Q3_K, Q2_K, Q5_0, Q5_1, Q4_0, Q4_1";
+
+static void check_base_types(const GgufInfo & base, const Options & o) {
     for (const auto & kv : base.types) {
         const ggml_type t = kv.second;
-        if (t != GGML_TYPE_F32 && t != GGML_TYPE_F16 && t != GGML_TYPE_Q8_0) {
-            fail(std::string("unsupported base tensor type ") + ggml_type_name(t) + " (" + kv.first +
-                 "); supported base types: F32, F16, Q8_0 — requantize the model to one of these");
-        }
         if (o.full && t != GGML_TYPE_F32) {
             fail(std::string("full mode trains F32 weights only, but ") + kv.first + " is " + ggml_type_name(t) +
                  "; use mode \"lora\" or an all-F32 base");
         }
-    }
-
-    // ---- adapter to continue: check before loading anything heavy
-    GgufInfo init_info;
-    if (!o.full && !o.init_adapter_path.empty()) {
-        init_info = inspect_gguf(o.init_adapter_path, "initial adapter");
-        if (init_info.architecture != base.architecture) {
-            fail("initial adapter " + o.init_adapter_path + " is for architecture \"" + init_info.architecture +
-                 "\" but the base model is \"" + base.architecture + "\"");
-        }
-        for (const auto & kv : init_info.shapes) {
-            const std::string & n = kv.first;
-            const std::string suffix = n.size() > 7 ? n.substr(n.size() - 7) : "";
-            if (suffix != ".lora_a" && suffix != ".lora_b") continue;
-            const std::string bname = n.substr(0, n.size() - 7);
-            auto it = base.shapes.find(bname);
-            if (it == base.shapes.end()) fail("initial adapter tensor " + n + " has no matching tensor in the base model (adapter made for another model?)");
-            const auto & bne = it->second;
-            if (suffix == ".lora_a" && kv.second[0] != bne[0]) fail("initial adapter tensor " + n + " does not fit the base model's shape (adapter made for another model?)");
-            if (suffix == ".lora_b" && kv.second[1] != bne[1]) fail("initial adapter tensor " + n + " does not fit the base model's shape (adapter made for another model?)");
+        if (!lora_base_type_supported(t)) {
+            fail(std::string("unsupported base tensor type ") + ggml_type_name(t) + " (" + kv.first +
+                 "); LoRA training supports bases of type " + LORA_BASE_TYPES +
+                 ". Requantize the model to one of these, e.g. llama-quantize model.gguf out.gguf Q4_K_M");
         }
     }
+}
 
-    // ---- load model
+static void check_init_adapter(const GgufInfo & base, const std::string & path) {
+    GgufInfo init_info = inspect_gguf(path, "initial adapter");
+    if (init_info.architecture != base.architecture) {
+        fail("initial adapter " + path + " is for architecture \"" + init_info.architecture +
+             "\" but the base model is \"" + base.architecture + "\"");
+    }
+    for (const auto & kv : init_info.shapes) {
+        const std::string & n = kv.first;
+        const std::string suffix = n.size() > 7 ? n.substr(n.size() - 7) : "";
+        if (suffix != ".lora_a" && suffix != ".lora_b") continue;
+        const std::string bname = n.substr(0, n.size() - 7);
+        auto it = base.shapes.find(bname);
+        if (it == base.shapes.end()) fail("initial adapter tensor " + n + " has no matching tensor in the base model (adapter made for another model?)");
+        const auto & bne = it->second;
+        if (suffix == ".lora_a" && kv.second[0] != bne[0]) fail("initial adapter tensor " + n + " does not fit the base model's shape (adapter made for another model?)");
+        if (suffix == ".lora_b" && kv.second[1] != bne[1]) fail("initial adapter tensor " + n + " does not fit the base model's shape (adapter made for another model?)");
+    }
+}
+
+static model_ptr load_model(const std::string & path, bool full) {
     clear_log_tail();
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = 0;
-    mp.load_mode = o.full ? LLAMA_LOAD_MODE_NONE : LLAMA_LOAD_MODE_MMAP;
+    mp.load_mode = full ? LLAMA_LOAD_MODE_NONE : LLAMA_LOAD_MODE_MMAP;
     mp.use_extra_bufts = false;
     mp.check_tensors = false;
-    std::unique_ptr<llama_model, ModelDeleter> model(llama_model_load_from_file(o.model_path.c_str(), mp));
-    if (!model) fail("failed to load base model " + o.model_path + " (corrupt or unsupported GGUF?)", true);
-    const llama_vocab * vocab = llama_model_get_vocab(model.get());
-    const int n_vocab = llama_vocab_n_tokens(vocab);
-    const int n_ctx = o.context_size;
+    model_ptr model(llama_model_load_from_file(path.c_str(), mp));
+    if (!model) fail("failed to load base model " + path + " (corrupt or unsupported GGUF?)", true);
+    return model;
+}
 
-    // ---- data
-    int64_t loss_tokens = 0;
-    std::vector<Window> windows = build_windows(o, vocab, n_ctx, loss_tokens);
-
-    // ---- memory estimate
-    {
-        const double n_embd = llama_model_n_embd(model.get());
-        const double n_layer = llama_model_n_layer(model.get());
-        const double n_head = std::max(1, llama_model_n_head(model.get()));
-        const double c = n_ctx;
-        double est = 0;
-        est += (double) n_vocab * c * 4 * 6;                 // logits, grads, labels, softmax, host copies
-        est += n_layer * n_head * c * c * 4 * 4;             // attention scores (+ softmax, grads)
-        est += n_layer * c * n_embd * 4 * 40;                // activations kept for backward (incl. FFN)
-        est += n_layer * c * n_embd * 4 * 2;                 // F32 KV cache
-        if (o.full) est += (double) llama_model_n_params(model.get()) * 4 * 4;  // grads + AdamW m, v
-        const int64_t avail = mem_available_bytes();
-        if (avail > 0 && est > (double) avail * 0.9) {
-            char buf[256];
-            snprintf(buf, sizeof buf, "out of memory: training with contextSize %d needs about %.1f GiB but only %.1f GiB is available; lower contextSize",
-                     n_ctx, est / (1 << 30), (double) avail / (1 << 30));
-            fail(buf);
-        }
+static void check_memory(const Options & o, llama_model * model, int n_vocab) {
+    const double n_embd = llama_model_n_embd(model);
+    const double n_layer = llama_model_n_layer(model);
+    const double n_head = std::max(1, llama_model_n_head(model));
+    const double c = o.context_size;
+    double est = 0;
+    est += (double) n_vocab * c * 4 * 6;                 // logits, grads, labels, softmax, host copies
+    est += n_layer * n_head * c * c * 4 * 4;             // attention scores (+ softmax, grads)
+    est += n_layer * c * n_embd * 4 * 40;                // activations kept for backward (incl. FFN)
+    est += n_layer * c * n_embd * 4 * 2;                 // F32 KV cache
+    if (o.full) est += (double) llama_model_n_params(model) * 4 * 4;  // grads + AdamW m, v
+    const int64_t avail = mem_available_bytes();
+    if (avail > 0 && est > (double) avail * 0.9) {
+        char buf[256];
+        snprintf(buf, sizeof buf, "out of memory: training with contextSize %d needs about %.1f GiB but only %.1f GiB is available; lower contextSize",
+                 o.context_size, est / (1 << 30), (double) avail / (1 << 30));
+        fail(buf);
     }
+}
 
-    // ---- adapter
-    std::lock_guard<std::mutex> busy(g_train_mutex_holder());
+// A fresh adapter: A seeded random, B zero, so the adapted model starts equal to the base.
+static std::string write_initial_adapter(const Options & o, const GgufInfo & base) {
+    if (o.targets.empty()) fail("targets is empty: name at least one layer projection, e.g. attn_q");
+    std::vector<NamedTensor> ts;
+    std::mt19937 rng(o.seed);
+    std::vector<std::string> names;
+    std::map<std::string, int> parts;
+    for (const auto & kv : base.shapes) names.push_back(kv.first);
+    std::sort(names.begin(), names.end(), [](const std::string & a, const std::string & b) {
+        // numeric layer order: blk.2 before blk.10
+        auto key = [](const std::string & n) {
+            int layer = -1;
+            if (n.rfind("blk.", 0) == 0) layer = atoi(n.c_str() + 4);
+            return std::make_pair(layer, n);
+        };
+        return key(a) < key(b);
+    });
+    for (const auto & name : names) {
+        if (name.rfind("blk.", 0) != 0) continue;
+        const size_t dot1 = name.find('.', 4);
+        if (dot1 == std::string::npos) continue;
+        std::string rest = name.substr(dot1 + 1);  // e.g. attn_q.weight
+        const auto & ne = base.shapes.at(name);
+        if (rest.size() > 7 && rest.substr(rest.size() - 7) == ".weight" && ne[1] > 1 && ne[2] == 1) {
+            parts[rest.substr(0, rest.size() - 7)]++;
+        }
+        bool match = false;
+        for (const auto & t : o.targets) {
+            if (rest == t + ".weight" || rest == t) match = true;
+        }
+        if (!match || ne[1] <= 1 || ne[2] != 1) continue;
+        const int64_t n_in = ne[0], n_out = ne[1];
+        NamedTensor a{name + ".lora_a", {n_in, o.rank}, std::vector<float>((size_t) n_in * o.rank)};
+        NamedTensor b{name + ".lora_b", {o.rank, n_out}, std::vector<float>((size_t) o.rank * n_out, 0.0f)};
+        const float bound = 1.0f / std::sqrt((float) n_in);
+        std::uniform_real_distribution<float> dist(-bound, bound);
+        for (auto & v : a.data) v = dist(rng);
+        ts.push_back(std::move(a));
+        ts.push_back(std::move(b));
+    }
+    if (ts.empty()) {
+        std::string avail, want;
+        for (const auto & kv : parts) avail += (avail.empty() ? "" : ", ") + kv.first;
+        for (const auto & t : o.targets) want += (want.empty() ? "" : ", ") + t;
+        fail("no base tensor matches targets [" + want + "]; this model's layer matrices are: " + avail);
+    }
+    const std::string tmp_init = o.out_path + ".init.tmp";
+    write_adapter(tmp_init, base.architecture, o.alpha, ts, {});
+    return tmp_init;
+}
+
+struct AdapterInfo {
     llama_adapter_lora * adapter = nullptr;
-    int rank = o.rank;
-    float alpha = o.alpha;
+    int rank = 0;
+    float alpha = 0;
     int64_t trainable = 0;
-    if (!o.full) {
-        std::string init_path = o.init_adapter_path;
-        std::string tmp_init;
-        if (init_path.empty()) {
-            if (o.targets.empty()) fail("targets is empty: name at least one layer projection, e.g. attn_q");
-            std::vector<NamedTensor> ts;
-            std::mt19937 rng(o.seed);
-            std::vector<std::string> names;
-            std::map<std::string, int> parts;
-            for (const auto & kv : base.shapes) names.push_back(kv.first);
-            std::sort(names.begin(), names.end(), [](const std::string & a, const std::string & b) {
-                // numeric layer order: blk.2 before blk.10
-                auto key = [](const std::string & n) {
-                    int layer = -1;
-                    if (n.rfind("blk.", 0) == 0) layer = atoi(n.c_str() + 4);
-                    return std::make_pair(layer, n);
-                };
-                return key(a) < key(b);
-            });
-            for (const auto & name : names) {
-                if (name.rfind("blk.", 0) != 0) continue;
-                const size_t dot1 = name.find('.', 4);
-                if (dot1 == std::string::npos) continue;
-                std::string rest = name.substr(dot1 + 1);  // e.g. attn_q.weight
-                const auto & ne = base.shapes.at(name);
-                if (rest.size() > 7 && rest.substr(rest.size() - 7) == ".weight" && ne[1] > 1 && ne[2] == 1) {
-                    parts[rest.substr(0, rest.size() - 7)]++;
-                }
-                bool match = false;
-                for (const auto & t : o.targets) {
-                    if (rest == t + ".weight" || rest == t) match = true;
-                }
-                if (!match || ne[1] <= 1 || ne[2] != 1) continue;
-                const int64_t n_in = ne[0], n_out = ne[1];
-                NamedTensor a{name + ".lora_a", {n_in, rank}, std::vector<float>((size_t) n_in * rank)};
-                NamedTensor b{name + ".lora_b", {rank, n_out}, std::vector<float>((size_t) rank * n_out, 0.0f)};
-                const float bound = 1.0f / std::sqrt((float) n_in);
-                std::uniform_real_distribution<float> dist(-bound, bound);
-                for (auto & v : a.data) v = dist(rng);
-                ts.push_back(std::move(a));
-                ts.push_back(std::move(b));
-            }
-            if (ts.empty()) {
-                std::string avail, want;
-                for (const auto & kv : parts) avail += (avail.empty() ? "" : ", ") + kv.first;
-                for (const auto & t : o.targets) want += (want.empty() ? "" : ", ") + t;
-                fail("no base tensor matches targets [" + want + "]; this model's layer matrices are: " + avail);
-            }
-            tmp_init = o.out_path + ".init.tmp";
-            write_adapter(tmp_init, base.architecture, alpha, ts, {});
-            init_path = tmp_init;
-        }
-        clear_log_tail();
-        adapter = llama_adapter_lora_init(model.get(), init_path.c_str());
-        if (!tmp_init.empty()) std::remove(tmp_init.c_str());
-        if (!adapter) fail("failed to load adapter " + init_path, true);
-        rank = 0;
-        for (auto & kv : adapter->ab_map) {
-            ggml_set_param(kv.second.a);
-            ggml_set_param(kv.second.b);
-            rank = (int) kv.second.b->ne[0];
-            trainable += ggml_nelements(kv.second.a) + ggml_nelements(kv.second.b);
-        }
-        alpha = adapter->alpha;
-        if (adapter->ab_map.empty()) fail("the adapter has no LoRA tensors");
-    }
+};
 
-    // ---- training context
+static AdapterInfo load_trainable_adapter(llama_model * model, const std::string & path, bool remove_after) {
+    clear_log_tail();
+    AdapterInfo info;
+    info.adapter = llama_adapter_lora_init(model, path.c_str());
+    if (remove_after) std::remove(path.c_str());
+    if (!info.adapter) fail("failed to load adapter " + path, true);
+    const auto tensors = internals::lora_tensors(info.adapter);
+    if (tensors.empty()) fail("the adapter has no LoRA tensors");
+    info.trainable = internals::lora_make_trainable(info.adapter);
+    info.rank = (int) tensors.front().b->ne[0];
+    info.alpha = internals::lora_alpha(info.adapter);
+    return info;
+}
+
+// Training graphs hold the forward graph, its gradients and one optimizer step per parameter, all in
+// graphs llama.cpp sized for inference. Measured on llama models (F32 and quantized, LoRA and full):
+// the backward graph needs under 3x the forward budget, plus a few nodes per trainable tensor.
+static uint32_t training_graph_extra_nodes(llama_model * model, size_t adapted_matrices) {
+    const uint64_t forward = std::max<uint64_t>(1024, 8 * (uint64_t) internals::model_tensor_count(model)) + 6 * adapted_matrices;
+    return (uint32_t) std::min<uint64_t>(forward * 4 + 16 * (uint64_t) internals::model_tensor_count(model) + 24 * adapted_matrices,
+                                         UINT32_MAX / 2);
+}
+
+static ctx_ptr make_training_context(const Options & o, llama_model * model, llama_adapter_lora * adapter,
+                                     const Window & first_window) {
     clear_log_tail();
     llama_context_params cp = llama_context_default_params();
-    cp.n_ctx = n_ctx;
-    cp.n_batch = n_ctx;
-    cp.n_ubatch = n_ctx;
+    cp.n_ctx = o.context_size;
+    cp.n_batch = o.context_size;
+    cp.n_ubatch = o.context_size;
     cp.n_seq_max = 1;
     cp.n_threads = o.threads;
     cp.n_threads_batch = o.threads;
@@ -605,208 +701,470 @@ Result train(const Options & o, const std::function<void(const Progress &)> & on
     cp.type_v = GGML_TYPE_F32;
     cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
     cp.no_perf = true;
-    std::unique_ptr<llama_context, CtxDeleter> ctx(llama_init_from_model(model.get(), cp));
-    if (!ctx) fail("failed to create a training context of " + std::to_string(n_ctx) + " tokens (out of memory?)", true);
-    // llama.cpp pads n_ctx to a multiple of 256; training windows are n_ctx_train = contextSize tokens
-    // (llama_opt_init's n_ctx_train), while dataset rows must be the padded context length.
-    const int n_ctx_padded = (int) llama_n_ctx(ctx.get());
-    if (n_ctx_padded < n_ctx) fail("llama.cpp reduced the context size to " + std::to_string(n_ctx_padded));
+    ctx_ptr ctx(llama_init_from_model(model, cp));
+    if (!ctx) fail("failed to create a training context of " + std::to_string(o.context_size) + " tokens (out of memory?)", true);
+    if ((int) llama_n_ctx(ctx.get()) < o.context_size) fail("llama.cpp reduced the context size to " + std::to_string(llama_n_ctx(ctx.get())));
     if (adapter) {
         float scale = 1.0f;
         if (llama_set_adapters_lora(ctx.get(), &adapter, 1, &scale) != 0) fail("failed to attach the adapter", true);
     }
     // one ordinary decode applies the thread count to the CPU backend (the training path never does)
-    {
-        llama_token t0 = windows[0].tokens[0];
-        llama_batch b = llama_batch_get_one(&t0, 1);
-        if (llama_decode(ctx.get(), b) != 0) fail("warm-up decode failed", true);
-        llama_memory_clear(llama_get_memory(ctx.get()), true);
+    llama_token t0 = first_window.tokens[0];
+    llama_batch b = llama_batch_get_one(&t0, 1);
+    if (llama_decode(ctx.get(), b) != 0) fail("warm-up decode failed", true);
+    llama_memory_clear(llama_get_memory(ctx.get()), true);
+    return ctx;
+}
+
+static void init_masking_softmax(StepState & s, int threads) {
+    s.cpu = ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, nullptr);
+    if (!s.cpu) fail("could not create a CPU backend for masking");
+    ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(ggml_backend_get_device(s.cpu));
+    auto set_threads = (ggml_backend_set_n_threads_t) ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads");
+    if (set_threads) set_threads(s.cpu, threads);
+    ggml_init_params ip = { ggml_tensor_overhead() * 4 + ggml_graph_overhead(), nullptr, true };
+    s.sm_ctx = ggml_init(ip);
+    s.sm_in = ggml_new_tensor_2d(s.sm_ctx, GGML_TYPE_F32, s.n_vocab, s.n_ctx);
+    s.sm_out = ggml_soft_max(s.sm_ctx, s.sm_in);
+    s.sm_graph = ggml_new_graph(s.sm_ctx);
+    ggml_build_forward_expand(s.sm_graph, s.sm_out);
+    s.sm_buf = ggml_backend_alloc_ctx_tensors(s.sm_ctx, s.cpu);
+    if (!s.sm_buf) fail("out of memory allocating the masking buffers");
+    s.probs.resize((size_t) s.n_vocab * s.n_ctx);
+}
+
+static std::string masking_description(const Options & o) {
+    if (o.mask_everything) return "debug: every row masked";
+    if (o.masking == Masking::Softmax) {
+        return "softmax-labels: prompt and padding rows labelled with the model's own softmax (computed by the CPU backend's kernels) so their cross-entropy gradient is exactly zero on CPU; loss over completion tokens + EOS";
     }
+    if (o.packing == Packing::Stream) return "none, stream: examples concatenated into full windows, every position trained";
+    return "none: every position (prompt, completion, padding) is trained";
+}
 
-    StepState s;
-    s.n_vocab = n_vocab;
-    s.n_ctx = n_ctx;
-    s.masking = o.masking == Masking::Softmax || o.mask_everything;
-    s.mask_everything = o.mask_everything;
-    s.opt_pars = ggml_opt_get_default_optimizer_params(nullptr);
-    s.opt_pars.adamw.alpha = o.learning_rate;
-    s.opt_pars.adamw.wd = 0.0f;
-    s.opt_pars.sgd.alpha = o.learning_rate;
-    s.opt_pars.sgd.wd = 0.0f;
+// Warmup (linear from 0) then cosine decay to min_learning_rate; constant when neither is set.
+static float scheduled_lr(const Options & o, int64_t step, int64_t total_steps) {
+    const double peak = o.learning_rate;
+    if (o.warmup_steps > 0 && step < o.warmup_steps) return (float) (peak * (double) (step + 1) / o.warmup_steps);
+    if (o.min_learning_rate < 0) return (float) peak;
+    const double span = std::max<int64_t>(1, total_steps - 1 - o.warmup_steps);  // the last step runs at the minimum
+    const double progress = std::min(1.0, std::max(0.0, (double) (step - o.warmup_steps) / span));
+    return (float) (o.min_learning_rate + 0.5 * (peak - o.min_learning_rate) * (1.0 + std::cos(M_PI * progress)));
+}
 
-    struct Cleanup {
-        StepState & s;
-        ggml_opt_dataset_t ds = nullptr;
-        ggml_opt_result_t res = nullptr;
-        ~Cleanup() {
-            if (ds) ggml_opt_dataset_free(ds);
-            if (res) ggml_opt_result_free(res);
-            if (s.sm_buf) ggml_backend_buffer_free(s.sm_buf);
-            if (s.sm_ctx) ggml_free(s.sm_ctx);
-            if (s.cpu) ggml_backend_free(s.cpu);
-            g_step = nullptr;
+// ---------------------------------------------------------------------------------------------
+// checkpoints: <dir>/state.bin names the weights file of the same step; the state file is renamed
+// into place last, so a kill at any moment leaves the previous complete checkpoint.
+
+static const char CKPT_MAGIC[8] = { 'I', 'N', 'V', 'C', 'K', 'P', 'T', '1' };
+
+struct CheckpointState {
+    bool full = false;
+    int64_t step = 0;       // optimizer steps completed
+    int64_t iter = 1;       // AdamW bias-correction counter
+    uint64_t data_hash = 0;
+    double loss_sum = 0;
+    std::string weights_file;  // file name inside the checkpoint dir
+    std::map<std::string, SavedMoments> moments;
+};
+
+static uint64_t windows_hash(const std::vector<Window> & windows, const Options & o) {
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+    mix((uint64_t) o.context_size);
+    mix((uint64_t) o.seed);
+    mix((uint64_t) o.packing);
+    mix((uint64_t) o.full);
+    for (const Window & w : windows) {
+        for (size_t i = 0; i < w.tokens.size(); ++i) {
+            mix((uint64_t) (uint32_t) w.tokens[i]);
+            mix((uint64_t) w.mask[i]);
         }
-    } cleanup{s};
-    g_step = &s;
-
-    s.logits.resize((size_t) n_vocab * n_ctx);
-    if (s.masking) {
-        s.cpu = ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, nullptr);
-        if (!s.cpu) fail("could not create a CPU backend for masking");
-        ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(ggml_backend_get_device(s.cpu));
-        auto set_threads = (ggml_backend_set_n_threads_t) ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads");
-        if (set_threads) set_threads(s.cpu, o.threads);
-        ggml_init_params ip = { ggml_tensor_overhead() * 4 + ggml_graph_overhead(), nullptr, true };
-        s.sm_ctx = ggml_init(ip);
-        s.sm_in = ggml_new_tensor_2d(s.sm_ctx, GGML_TYPE_F32, n_vocab, n_ctx);
-        s.sm_out = ggml_soft_max(s.sm_ctx, s.sm_in);
-        s.sm_graph = ggml_new_graph(s.sm_ctx);
-        ggml_build_forward_expand(s.sm_graph, s.sm_out);
-        s.sm_buf = ggml_backend_alloc_ctx_tensors(s.sm_ctx, s.cpu);
-        if (!s.sm_buf) fail("out of memory allocating the masking buffers");
-        s.probs.resize((size_t) n_vocab * n_ctx);
     }
+    return h;
+}
 
-    llama_opt_params op{};
-    op.n_ctx_train = (uint32_t) n_ctx;
-    op.param_filter = o.full ? llama_opt_param_filter_all : filter_none;
-    op.param_filter_ud = nullptr;
-    op.get_opt_pars = cb_opt_pars;
-    op.get_opt_pars_ud = nullptr;
-    op.optimizer_type = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
-    const int32_t orig_n_ctx_train = llama_model_n_ctx_train(model.get());
-    llama_opt_init(ctx.get(), model.get(), op);
+template <typename T> static void put(std::ofstream & f, const T & v) { f.write(reinterpret_cast<const char *>(&v), sizeof(T)); }
+template <typename T> static void get(std::ifstream & f, T & v) {
+    f.read(reinterpret_cast<char *>(&v), sizeof(T));
+    if (!f) throw std::runtime_error("truncated");
+}
+static void put_str(std::ofstream & f, const std::string & s) { put(f, (uint32_t) s.size()); f.write(s.data(), s.size()); }
+static std::string get_str(std::ifstream & f) {
+    uint32_t n = 0;
+    get(f, n);
+    if (n > (1u << 20)) throw std::runtime_error("bad string length");
+    std::string s(n, '\0');
+    f.read(&s[0], n);
+    if (!f) throw std::runtime_error("truncated");
+    return s;
+}
+static void put_floats(std::ofstream & f, const std::vector<float> & v) { put(f, (uint64_t) v.size()); f.write(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(float)); }
+static std::vector<float> get_floats(std::ifstream & f) {
+    uint64_t n = 0;
+    get(f, n);
+    if (n > (1ull << 34)) throw std::runtime_error("bad tensor size");
+    std::vector<float> v(n);
+    f.read(reinterpret_cast<char *>(v.data()), n * sizeof(float));
+    if (!f) throw std::runtime_error("truncated");
+    return v;
+}
+
+static std::string ckpt_path(const Options & o, const std::string & name) { return o.checkpoint_dir + "/" + name; }
+
+static bool read_checkpoint(const Options & o, CheckpointState & st) {
+    const std::string path = ckpt_path(o, "state.bin");
+    std::ifstream f(path, std::ios::binary);
+    if (!f.good()) return false;
+    try {
+        char magic[8];
+        f.read(magic, 8);
+        if (!f || memcmp(magic, CKPT_MAGIC, 8) != 0) throw std::runtime_error("not an Inversion checkpoint");
+        uint8_t full = 0;
+        get(f, full);
+        st.full = full != 0;
+        get(f, st.step);
+        get(f, st.iter);
+        get(f, st.data_hash);
+        get(f, st.loss_sum);
+        st.weights_file = get_str(f);
+        uint32_t n = 0;
+        get(f, n);
+        for (uint32_t i = 0; i < n; ++i) {
+            std::string name = get_str(f);
+            SavedMoments sm;
+            sm.m = get_floats(f);
+            sm.v = get_floats(f);
+            st.moments[name] = std::move(sm);
+        }
+    } catch (const std::exception & e) {
+        fail("checkpoint " + path + " is unreadable (" + e.what() + "); delete the checkpoint directory to start over");
+    }
+    if (st.full != o.full) fail("checkpoint " + path + " was made in " + (st.full ? "full" : "lora") + " mode");
+    if (!file_exists(ckpt_path(o, st.weights_file))) fail("checkpoint weights " + ckpt_path(o, st.weights_file) + " are missing");
+    return true;
+}
+
+static void save_weights(const std::string & path, llama_model * model, llama_adapter_lora * adapter, const Options & o,
+                         const std::string & arch, int64_t step, uint32_t orig_n_ctx_train) {
     if (o.full) {
-        for (const auto & t : model->tensors_by_name) {
-            if (t.second->flags & GGML_TENSOR_FLAG_PARAM) trainable += ggml_nelements(t.second);
+        internals::model_set_n_ctx_train(model, orig_n_ctx_train);
+        llama_model_save_to_file(model, path.c_str());
+        internals::model_set_n_ctx_train(model, (uint32_t) o.context_size);  // training reads it as the window length
+        return;
+    }
+    std::vector<NamedTensor> ts;
+    for (const auto & lt : internals::lora_tensors(adapter)) {
+        for (ggml_tensor * t : { lt.a, lt.b }) {
+            if (t->type != GGML_TYPE_F32) fail("adapter tensor is not F32");
+            NamedTensor nt{t->name, {t->ne[0], t->ne[1]}, std::vector<float>((size_t) ggml_nelements(t))};
+            ggml_backend_tensor_get(t, nt.data.data(), 0, ggml_nbytes(t));
+            ts.push_back(std::move(nt));
         }
     }
+    std::sort(ts.begin(), ts.end(), [](const NamedTensor & a, const NamedTensor & b) { return a.name < b.name; });
+    write_adapter(path, arch, internals::lora_alpha(adapter), ts,
+                  { { "inversion.masking", o.masking == Masking::Softmax ? "softmax-labels" : "none" },
+                    { "inversion.steps", std::to_string(step) } });
+}
 
-    cleanup.ds = ggml_opt_dataset_init(GGML_TYPE_I32, GGML_TYPE_I32, n_ctx_padded, n_ctx_padded, 1, 1);
-    cleanup.res = ggml_opt_result_init();
-    ggml_opt_dataset_t ds = cleanup.ds;
-    ggml_opt_result_t res = cleanup.res;
+static std::string write_checkpoint(const Options & o, StepState & s, llama_model * model, llama_adapter_lora * adapter,
+                             const std::string & arch, int64_t step, uint64_t data_hash, double loss_sum,
+                             uint32_t orig_n_ctx_train) {
+    const std::string weights_name = std::string(o.full ? "weights-" : "adapter-") + std::to_string(step) + ".gguf";
+    const std::string weights_tmp = ckpt_path(o, weights_name + ".tmp");
+    save_weights(weights_tmp, model, adapter, o, arch, step, orig_n_ctx_train);
+    if (std::rename(weights_tmp.c_str(), ckpt_path(o, weights_name).c_str()) != 0) fail("failed to write checkpoint weights in " + o.checkpoint_dir);
 
-    Result r;
-    r.masking = o.masking == Masking::Softmax
-        ? "softmax-labels: prompt and padding rows labelled with the model's own softmax (computed by the CPU backend's kernels) so their cross-entropy gradient is exactly zero on CPU; loss over completion tokens + EOS"
-        : "none: every position (prompt, completion, padding) is trained";
-    if (o.mask_everything) r.masking = "debug: every row masked";
-    r.windows = (int64_t) windows.size();
-    r.rank = o.full ? 0 : rank;
-    r.alpha = o.full ? 0 : alpha;
-    r.adapted_tensors = adapter ? (int) adapter->ab_map.size() : 0;
-    r.trainable_params = trainable;
-    r.architecture = base.architecture;
-    r.loss_tokens = loss_tokens * o.epochs;
+    CheckpointState previous;
+    const bool had_previous = read_checkpoint(o, previous);
+    const std::string state_tmp = ckpt_path(o, "state.bin.tmp");
+    {
+        std::ofstream f(state_tmp, std::ios::binary | std::ios::trunc);
+        f.write(CKPT_MAGIC, 8);
+        put(f, (uint8_t) (o.full ? 1 : 0));
+        put(f, step);
+        put(f, s.opt_ctx ? internals::opt_iter(s.opt_ctx) : (int64_t) 1);
+        put(f, data_hash);
+        put(f, loss_sum);
+        put_str(f, weights_name);
+        std::vector<internals::Moments> moments;
+        if (s.opt_ctx) {
+            internals::opt_check_layout(s.opt_ctx);
+            moments = internals::opt_moments(s.opt_ctx);
+        }
+        if (std::getenv("INVERSION_TRAIN_VERBOSE")) fprintf(stderr, "inversion trainer: checkpoint at step %lld with AdamW state of %zu tensors\n", (long long) step, moments.size());
+        put(f, (uint32_t) moments.size());
+        for (const auto & mom : moments) {
+            put_str(f, mom.name);
+            for (ggml_tensor * t : { mom.m, mom.v }) {
+                std::vector<float> data((size_t) ggml_nelements(t));
+                ggml_backend_tensor_get(t, data.data(), 0, data.size() * sizeof(float));
+                put_floats(f, data);
+            }
+        }
+        f.flush();
+        if (!f) fail("failed to write the checkpoint state in " + o.checkpoint_dir + " (disk full?)");
+    }
+    if (std::rename(state_tmp.c_str(), ckpt_path(o, "state.bin").c_str()) != 0) fail("failed to move the checkpoint state into place in " + o.checkpoint_dir);
+    if (had_previous && previous.weights_file != weights_name) std::remove(ckpt_path(o, previous.weights_file).c_str());
+    return ckpt_path(o, weights_name);
+}
 
-    auto load_window = [&](const Window & w) {
+// ---------------------------------------------------------------------------------------------
+
+struct Trainer {
+    const Options & o;
+    const std::function<void(const Progress &)> & on_progress;
+    const std::atomic<bool> & cancel;
+
+    GgufInfo base;
+    CheckpointState resume_state;
+    bool resuming = false;
+    model_ptr model;
+    AdapterInfo adapter;
+    std::vector<Window> windows;
+    int64_t loss_tokens = 0;
+    uint64_t data_hash = 0;
+    ctx_ptr ctx;
+    StepState s;
+    ggml_opt_dataset_t ds = nullptr;
+    ggml_opt_result_t res = nullptr;
+    int n_ctx_padded = 0;
+    uint32_t orig_n_ctx_train = 0;
+
+    Trainer(const Options & o, const std::function<void(const Progress &)> & on_progress, const std::atomic<bool> & cancel)
+        : o(o), on_progress(on_progress), cancel(cancel) {}
+    ~Trainer() {
+        if (ds) ggml_opt_dataset_free(ds);
+        if (res) ggml_opt_result_free(res);
+    }
+
+    void load() {
+        base = inspect_gguf(o.model_path, "base model");
+        if (base.architecture.empty()) fail("base model has no general.architecture: " + o.model_path);
+        check_base_types(base, o);
+        if (!o.full && !o.init_adapter_path.empty()) check_init_adapter(base, o.init_adapter_path);
+        if (o.resume) resuming = read_checkpoint(o, resume_state);
+        const std::string weights = resuming && o.full ? ckpt_path(o, resume_state.weights_file) : o.model_path;
+        model = load_model(weights, o.full);
+        orig_n_ctx_train = (uint32_t) llama_model_n_ctx_train(model.get());
+        const llama_vocab * vocab = llama_model_get_vocab(model.get());
+        windows = build_windows(o, vocab, o.context_size, loss_tokens);
+        data_hash = windows_hash(windows, o);
+        if (resuming && resume_state.data_hash != data_hash) {
+            fail("checkpoint in " + o.checkpoint_dir + " was made for different training data or settings; delete it to start over");
+        }
+        check_memory(o, model.get(), llama_vocab_n_tokens(vocab));
+    }
+
+    void prepare() {
+        if (!o.full) {
+            std::string path = o.init_adapter_path;
+            bool temporary = false;
+            if (resuming) {
+                path = ckpt_path(o, resume_state.weights_file);
+            } else if (path.empty()) {
+                path = write_initial_adapter(o, base);
+                temporary = true;
+            }
+            adapter = load_trainable_adapter(model.get(), path, temporary);
+        }
+        const size_t adapted = adapter.adapter ? internals::lora_tensors(adapter.adapter).size() : 0;
+        internals::reserve_graph_nodes(model.get(), training_graph_extra_nodes(model.get(), adapted));
+        ctx = make_training_context(o, model.get(), adapter.adapter, windows[0]);
+        n_ctx_padded = (int) llama_n_ctx(ctx.get());
+
+        s.n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model.get()));
+        s.n_ctx = o.context_size;
+        s.masking = o.masking == Masking::Softmax || o.mask_everything;
+        s.mask_everything = o.mask_everything;
+        s.opt_pars = ggml_opt_get_default_optimizer_params(nullptr);
+        s.opt_pars.adamw.wd = 0.0f;
+        s.opt_pars.sgd.wd = 0.0f;
+        s.lr = o.learning_rate;
+        s.logits.resize((size_t) s.n_vocab * s.n_ctx);
+        if (s.masking) init_masking_softmax(s, o.threads);
+        if (resuming) {
+            s.restore_moments = std::move(resume_state.moments);
+            s.restore_iter = resume_state.iter;
+        }
+
+        llama_opt_params op{};
+        op.n_ctx_train = (uint32_t) o.context_size;
+        op.param_filter = o.full ? llama_opt_param_filter_all : filter_none;
+        op.param_filter_ud = nullptr;
+        op.get_opt_pars = cb_opt_pars;
+        op.get_opt_pars_ud = &s;
+        op.optimizer_type = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
+        llama_opt_init(ctx.get(), model.get(), op);
+        s.opt_ctx = internals::context_opt(ctx.get());
+        internals::opt_check_layout(s.opt_ctx);
+
+        ds = ggml_opt_dataset_init(GGML_TYPE_I32, GGML_TYPE_I32, n_ctx_padded, n_ctx_padded, 1, 1);
+        res = ggml_opt_result_init();
+    }
+
+    int64_t trainable_params() {
+        if (!o.full) return adapter.trainable;
+        int64_t n = 0;
+        for (ggml_tensor * t : internals::model_trainable_tensors(model.get())) n += ggml_nelements(t);
+        return n;
+    }
+
+    void load_window(const Window & w) {
         int32_t * dd = (int32_t *) ggml_opt_dataset_data(ds)->data;
         int32_t * dl = (int32_t *) ggml_opt_dataset_labels(ds)->data;
         std::fill(dd, dd + n_ctx_padded, w.tokens.back());
         std::fill(dl, dl + n_ctx_padded, w.labels.back());
-        memcpy(dd, w.tokens.data(), (size_t) n_ctx * sizeof(int32_t));
-        memcpy(dl, w.labels.data(), (size_t) n_ctx * sizeof(int32_t));
+        memcpy(dd, w.tokens.data(), (size_t) o.context_size * sizeof(int32_t));
+        memcpy(dl, w.labels.data(), (size_t) o.context_size * sizeof(int32_t));
         s.window = &w;
         s.eval_done = false;
         s.eval_loss_sum = 0;
         s.eval_loss_n = 0;
-    };
-    // exact mean cross-entropy over every completion token of the dataset (forward only)
-    auto dataset_loss = [&]() -> double {
+    }
+
+    void forward_only(const Window & w, bool want_probs) {
+        load_window(w);
+        s.want_probs = want_probs;
+        llama_opt_epoch(ctx.get(), ds, nullptr, nullptr, /*idata_split*/ 0, nullptr, cb_eval);
+        if (!s.error.empty()) fail(s.error);
+        if (!s.eval_done) fail("the forward pass did not run", true);
+    }
+
+    // Exact mean cross-entropy over the loss positions of (a prefix of) the dataset, forward only.
+    double dataset_loss() {
         double sum = 0;
         int64_t n = 0;
-        for (const Window & w : windows) {
+        const size_t count = o.loss_windows > 0 ? std::min(windows.size(), (size_t) o.loss_windows) : windows.size();
+        for (size_t i = 0; i < count; ++i) {
             if (cancel.load()) return NAN;
-            load_window(w);
-            s.want_probs = false;
-            llama_opt_epoch(ctx.get(), ds, nullptr, nullptr, /*idata_split*/ 0, nullptr, cb_eval);
-            if (!s.error.empty()) fail(s.error);
+            forward_only(windows[i], false);
             sum += s.eval_loss_sum;
             n += s.eval_loss_n;
         }
         return n ? sum / n : 0.0;
-    };
+    }
 
-    const int total_steps = o.epochs * (int) windows.size();
-    r.loss_first = dataset_loss();
-    const auto t_start = clock::now();
-    double loss_sum = 0;
-    int step = 0;
-    bool cancelled = false;
-    for (int ep = 0; ep < o.epochs && !cancelled; ++ep) {
-        std::vector<size_t> order(windows.size());
-        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-        std::mt19937 rng(o.seed + 1000003u * (uint32_t) (ep + 1));
-        std::shuffle(order.begin(), order.end(), rng);
-        for (size_t wi : order) {
-            if (cancel.load()) { cancelled = true; break; }
-            load_window(windows[wi]);
-            if (s.masking) {
-                s.want_probs = true;
-                llama_opt_epoch(ctx.get(), ds, nullptr, nullptr, /*idata_split*/ 0, nullptr, cb_eval);
-                if (!s.error.empty()) fail(s.error);
-                if (!s.eval_done) fail("the forward pass for masking did not run", true);
-            }
-            ggml_opt_result_reset(res);
-            llama_opt_epoch(ctx.get(), ds, res, nullptr, /*idata_split*/ 1, nullptr, nullptr);
-            if (!s.error.empty()) fail(s.error);
-            double loss = 0;
-            if (s.masking) {
-                loss = s.eval_loss_n ? s.eval_loss_sum / s.eval_loss_n : 0.0;
-            } else {
-                double unc = 0;
-                ggml_opt_result_loss(res, &loss, &unc);
-            }
-            if (!std::isfinite(loss)) fail("training diverged (loss is not finite); lower learningRate");
-            ++step;
-            loss_sum += loss;
-            const double secs = std::chrono::duration<double>(clock::now() - t_start).count();
-            Progress p;
-            p.step = step;
-            p.total_steps = total_steps;
-            p.epoch = ep + 1;
-            p.loss = loss;
-            p.tokens_per_second = secs > 0 ? (double) step * n_ctx / secs : 0;
-            if (on_progress) on_progress(p);
+    double train_step(const Window & w, int64_t step, int64_t total_steps) {
+        s.lr = scheduled_lr(o, step, total_steps);
+        if (s.masking) forward_only(w, true);
+        else load_window(w);
+        ggml_opt_result_reset(res);
+        llama_opt_epoch(ctx.get(), ds, res, nullptr, /*idata_split*/ 1, nullptr, nullptr);
+        if (!s.error.empty()) fail(s.error);
+        double loss = 0;
+        if (s.masking) {
+            loss = s.eval_loss_n ? s.eval_loss_sum / s.eval_loss_n : 0.0;
+        } else {
+            double unc = 0;
+            ggml_opt_result_loss(res, &loss, &unc);
         }
+        if (!std::isfinite(loss)) fail("training diverged (loss is not finite); lower learningRate");
+        return loss;
     }
-    r.seconds = std::chrono::duration<double>(clock::now() - t_start).count();
-    if (!cancelled) r.loss_last = dataset_loss();
-    if (cancel.load()) cancelled = true;
-    r.steps = step;
-    r.tokens = (int64_t) step * n_ctx;
-    r.tokens_per_second = r.seconds > 0 ? r.tokens / r.seconds : 0;
-    r.loss_mean = step ? loss_sum / step : 0;
-    r.cancelled = cancelled;
-    if (cancelled) return r;
 
-    // ---- save (tmp file + rename: never a half-written outPath)
-    const std::string tmp = o.out_path + ".tmp";
-    if (o.full) {
-        model->hparams.n_ctx_train = (uint32_t) orig_n_ctx_train;  // llama_opt_init overwrote it
-        llama_model_save_to_file(model.get(), tmp.c_str());
-    } else {
-        std::vector<NamedTensor> ts;
-        for (auto & kv : adapter->ab_map) {
-            for (ggml_tensor * t : { kv.second.a, kv.second.b }) {
-                NamedTensor nt{t->name, {t->ne[0], t->ne[1]}, std::vector<float>((size_t) ggml_nelements(t))};
-                if (t->type != GGML_TYPE_F32) fail("adapter tensor is not F32");
-                ggml_backend_tensor_get(t, nt.data.data(), 0, ggml_nbytes(t));
-                ts.push_back(std::move(nt));
+    std::string checkpoint_weights;
+
+    void checkpoint(int64_t step, double loss_sum) {
+        checkpoint_weights = write_checkpoint(o, s, model.get(), adapter.adapter, base.architecture, step, data_hash, loss_sum, orig_n_ctx_train);
+    }
+
+    void save_final(Result & r, int64_t step) {
+        const std::string tmp = o.out_path + ".tmp";
+        save_weights(tmp, model.get(), adapter.adapter, o, base.architecture, step, orig_n_ctx_train);
+        if (std::rename(tmp.c_str(), o.out_path.c_str()) != 0) {
+            std::remove(tmp.c_str());
+            fail("failed to move the trained file into place at " + o.out_path);
+        }
+        r.out_path = o.out_path;
+    }
+
+    Result run() {
+        using clock = std::chrono::steady_clock;
+        Result r;
+        r.masking = masking_description(o);
+        r.windows = (int64_t) windows.size();
+        r.rank = o.full ? 0 : adapter.rank;
+        r.alpha = o.full ? 0 : adapter.alpha;
+        r.adapted_tensors = adapter.adapter ? (int) internals::lora_tensors(adapter.adapter).size() : 0;
+        r.trainable_params = trainable_params();
+        r.architecture = base.architecture;
+        r.loss_tokens = loss_tokens * o.epochs;
+        r.resumed_from_step = resuming ? resume_state.step : 0;
+        if (resuming) checkpoint_weights = ckpt_path(o, resume_state.weights_file);
+
+        const int64_t n_windows = (int64_t) windows.size();
+        const int64_t total_steps = (int64_t) o.epochs * n_windows;
+        const int64_t start_step = resuming ? std::min(resume_state.step, total_steps) : 0;
+        r.loss_first = o.loss_windows < 0 ? NAN : dataset_loss();
+        const auto t_start = clock::now();
+        auto last_ckpt = t_start;
+        double loss_sum = resuming ? resume_state.loss_sum : 0;
+        int64_t step = start_step;
+        int64_t last_ckpt_step = start_step;
+        bool cancelled = false, paused = false;
+        for (int ep = (int) (start_step / std::max<int64_t>(1, n_windows)); ep < o.epochs && !cancelled && !paused; ++ep) {
+            std::vector<size_t> order(windows.size());
+            for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+            std::mt19937 rng(o.seed + 1000003u * (uint32_t) (ep + 1));
+            std::shuffle(order.begin(), order.end(), rng);
+            for (int64_t k = step - (int64_t) ep * n_windows; k < n_windows; ++k) {
+                if (cancel.load()) { cancelled = true; break; }
+                const double loss = train_step(windows[order[k]], step, total_steps);
+                ++step;
+                loss_sum += loss;
+                const double secs = std::chrono::duration<double>(clock::now() - t_start).count();
+                const bool due = !o.checkpoint_dir.empty() && o.checkpoint_every_seconds > 0 &&
+                                 std::chrono::duration<double>(clock::now() - last_ckpt).count() >= o.checkpoint_every_seconds;
+                paused = ((o.max_seconds > 0 && secs >= o.max_seconds) || (o.max_steps > 0 && step - start_step >= o.max_steps)) &&
+                         step < total_steps;
+                if ((due || paused) && !o.checkpoint_dir.empty()) {
+                    checkpoint(step, loss_sum);
+                    last_ckpt = clock::now();
+                    last_ckpt_step = step;
+                }
+                Progress p;
+                p.step = (int) step;
+                p.total_steps = (int) total_steps;
+                p.epoch = ep + 1;
+                p.loss = loss;
+                p.learning_rate = s.lr;
+                p.checkpoint_step = (int) last_ckpt_step;
+                p.tokens_per_second = secs > 0 ? (double) (step - start_step) * o.context_size / secs : 0;
+                if (on_progress) on_progress(p);
+                if (paused) break;
             }
         }
-        std::sort(ts.begin(), ts.end(), [](const NamedTensor & a, const NamedTensor & b) { return a.name < b.name; });
-        write_adapter(tmp, base.architecture, alpha, ts,
-                      { { "inversion.masking", o.masking == Masking::Softmax ? "softmax-labels" : "none" },
-                        { "inversion.steps", std::to_string(step) } });
+        if (cancel.load()) cancelled = true;
+        if (cancelled && !o.checkpoint_dir.empty() && step > last_ckpt_step) checkpoint(step, loss_sum);
+        r.seconds = std::chrono::duration<double>(clock::now() - t_start).count();
+        r.steps = (int) step;
+        r.tokens = (step - start_step) * o.context_size;
+        r.tokens_per_second = r.seconds > 0 ? r.tokens / r.seconds : 0;
+        r.loss_mean = step ? loss_sum / step : 0;
+        r.cancelled = cancelled;
+        r.paused = paused;
+        r.checkpoint_step = o.checkpoint_dir.empty() ? 0 : last_ckpt_step;
+        r.checkpoint_weights = checkpoint_weights;
+        if (cancelled || paused) return r;
+        r.loss_last = o.loss_windows < 0 ? NAN : dataset_loss();
+        if (cancel.load()) { r.cancelled = true; return r; }
+        save_final(r, step);
+        return r;
     }
-    if (std::rename(tmp.c_str(), o.out_path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        fail("failed to move the trained file into place at " + o.out_path);
-    }
-    r.out_path = o.out_path;
-    return r;
+};
+
+Result train(const Options & o, const std::function<void(const Progress &)> & on_progress,
+             const std::atomic<bool> & cancel) {
+    init_backends(o.backend_dir);
+    validate_options(o);
+    std::lock_guard<std::mutex> busy(g_train_mutex_holder());
+    Trainer t(o, on_progress, cancel);
+    t.load();
+    t.prepare();
+    return t.run();
 }
 
 ForwardBench bench_forward(const std::string & model_path, const std::string & backend_dir,

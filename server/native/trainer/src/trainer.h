@@ -22,6 +22,12 @@ struct Example {
 //  - "none": every position is trained (prompt, task text and padding too). Cheapest.
 enum class Masking { Softmax, None };
 
+// How examples become training windows.
+//  - "examples": whole examples packed into a window, padded; an example never spans two windows.
+//  - "stream": examples (shuffled) concatenated into one token stream cut into full windows, as
+//    language-model pretraining does; needs Masking::None.
+enum class Packing { Examples, Stream };
+
 struct Options {
     std::string model_path;
     std::string out_path;           // final path; written via out_path + ".tmp" then renamed
@@ -38,7 +44,21 @@ struct Options {
     int threads = 1;
     uint32_t seed = 1;
     Masking masking = Masking::Softmax;
+    Packing packing = Packing::Examples;
     bool mask_everything = false;   // test hook: mask every row (gradient must be exactly zero)
+    // learning-rate schedule: linear warmup over warmup_steps, then cosine decay to min_learning_rate
+    // at the last step (min_learning_rate < 0: constant after warmup)
+    int warmup_steps = 0;
+    float min_learning_rate = -1.0f;
+    // checkpoints (weights + AdamW state) every checkpoint_every_seconds into checkpoint_dir;
+    // resume continues from the checkpoint there; max_seconds > 0 pauses (checkpoint, no output) after that long
+    std::string checkpoint_dir;
+    double checkpoint_every_seconds = 0;
+    bool resume = false;
+    double max_seconds = 0;
+    int64_t max_steps = 0;          // > 0: pause like max_seconds after this many steps in this call
+    // windows used for loss_first / loss_last: 0 = all, n = the first n, -1 = skip
+    int loss_windows = 0;
     std::vector<Example> examples;
 };
 
@@ -47,6 +67,8 @@ struct Progress {
     int total_steps = 0;
     int epoch = 0;
     double loss = 0;
+    double learning_rate = 0;
+    int checkpoint_step = 0;
     double tokens_per_second = 0;
 };
 
@@ -61,6 +83,10 @@ struct Result {
     double seconds = 0;
     double tokens_per_second = 0;
     bool cancelled = false;
+    bool paused = false;            // stopped at max_seconds with a checkpoint; run again with resume
+    int64_t resumed_from_step = 0;
+    int64_t checkpoint_step = 0;
+    std::string checkpoint_weights;  // weights file of the last checkpoint written or resumed from
     int rank = 0;
     float alpha = 0;
     int adapted_tensors = 0;

@@ -108,6 +108,8 @@ export type NativeTrainOptions = Omit<TrainRequest, "signal" | "onProgress"> & {
   resume?: boolean;
   /** Pause after this many seconds: write a checkpoint and return with paused = true, no output file. */
   maxSeconds?: number;
+  /** Pause (as maxSeconds does) after this many steps of this call. */
+  maxSteps?: number;
   /** Windows used for lossFirst/lossLast: 0 (default) all, n the first n, -1 none. */
   lossWindows?: number;
 };

@@ -1,0 +1,56 @@
+// Held-out scores of a shell-model checkpoint: greedy commands for description-only tasks, scored by
+// first-utility accuracy (the first program named equals the reference's), NLC2CMD and exact match.
+import { readFileSync } from "node:fs";
+import { loadModel } from "../../server/src/engine/runtime";
+import { ModelSession } from "../../server/src/engine/session";
+import { forwardPrompt } from "../../server/src/engine/prompts";
+import { cleanCommand } from "../../server/src/engine/text";
+import { loadShellParser, type ShellParser } from "../../server/src/shell/parser";
+import { nlc2cmdScore } from "../../server/src/eval/nlc2cmd";
+import { exactMatch } from "../../server/src/eval/match";
+import { mean } from "../../server/src/eval/stats";
+
+interface HeldOutPair {
+  task: string;
+  command: string;
+}
+
+export interface ShellModelScores {
+  n: number;
+  firstUtility: number;
+  nlc2cmd: number;
+  exact: number;
+  samples: { task: string; reference: string; prediction: string }[];
+}
+
+export function firstUtility(command: string, parser: ShellParser): string | null {
+  return parser.parseCommand(command).utilities[0]?.name ?? null;
+}
+
+export async function evaluateShellModel(modelPath: string, heldOutFile: string, opts: { size: number; threads: number }): Promise<ShellModelScores> {
+  const pairs = readFileSync(heldOutFile, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as HeldOutPair).slice(0, opts.size);
+  const parser = await loadShellParser();
+  const loaded = await loadModel({ modelPath, gpu: "off", threads: opts.threads, contextSize: 256 });
+  const session = await ModelSession.create(loaded, { sequences: 4 });
+  try {
+    const predictions: string[] = [];
+    for (let i = 0; i < pairs.length; i += 4) {
+      const chunk = pairs.slice(i, i + 4);
+      predictions.push(...(await Promise.all(chunk.map(async (p) => cleanCommand(await session.complete(forwardPrompt(p.task), { maxTokens: 48 }))))));
+    }
+    const hit = pairs.map((p, i) => {
+      const predicted = firstUtility(predictions[i]!, parser);
+      return predicted !== null && predicted === firstUtility(p.command, parser) ? 1 : 0;
+    });
+    return {
+      n: pairs.length,
+      firstUtility: mean(hit),
+      nlc2cmd: mean(pairs.map((p, i) => nlc2cmdScore(predictions[i]!, p.command, parser))),
+      exact: mean(pairs.map((p, i) => (exactMatch(predictions[i]!, p.command) ? 1 : 0))),
+      samples: pairs.slice(0, 5).map((p, i) => ({ task: p.task, reference: p.command, prediction: predictions[i]! })),
+    };
+  } finally {
+    await session.dispose();
+    await loaded.model.dispose();
+  }
+}

@@ -1,0 +1,128 @@
+// Trains the shell model from scratch with our own trainer, in chunks: each chunk trains for
+// --chunk-seconds (checkpointing weights and AdamW state as it goes), then the checkpoint is scored on the
+// held-out split and a line is appended to DIR/curve.jsonl. Killed at any point, the same command resumes
+// from the last checkpoint (at most --checkpoint-every seconds lost), also in a later session.
+//
+//   node --import tsx scripts/shell-model/train.ts --dir /work/shell-train [--epochs 6] [--lr 1e-3] ...
+//   node --import tsx scripts/shell-model/train.ts --dir /work/shell-train --measure 60   (tokens/s only)
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { runNativeTraining } from "../../server/src/engine/train";
+import type { NativeProgress } from "../../server/src/engine/train/native";
+import { evaluateShellModel } from "./evaluate";
+
+const { values: args } = parseArgs({
+  options: {
+    dir: { type: "string" },
+    model: { type: "string" },
+    epochs: { type: "string", default: "6" },
+    lr: { type: "string", default: "1e-3" },
+    "min-lr": { type: "string", default: "1e-4" },
+    warmup: { type: "string", default: "300" },
+    ctx: { type: "string", default: "256" },
+    threads: { type: "string", default: "2" },
+    seed: { type: "string", default: "1" },
+    "chunk-seconds": { type: "string", default: "900" },
+    "checkpoint-every": { type: "string", default: "180" },
+    "eval-size": { type: "string", default: "300" },
+    measure: { type: "string" },
+  },
+});
+
+const dir = args.dir ?? fail("--dir DIR is required (made by scripts/shell-model/build.ts)");
+const modelInit = args.model ?? join(dir, "model-init.gguf");
+const examples = readFileSync(join(dir, "examples.jsonl"), "utf8")
+  .split("\n")
+  .filter((line) => line.trim())
+  .map((line) => JSON.parse(line) as { prompt: string; completion: string });
+const heldOutFile = join(dir, "heldout.jsonl");
+const curveFile = join(dir, "curve.jsonl");
+const checkpointDir = join(dir, "checkpoint");
+const finalPath = join(dir, "model-trained.gguf");
+
+function fail(message: string): never {
+  console.error(`train: ${message}`);
+  process.exit(2);
+}
+
+function trainOptions(maxSeconds: number, resume: boolean) {
+  return {
+    baseModelPath: modelInit,
+    examples,
+    outPath: finalPath,
+    mode: "full" as const,
+    rank: 0,
+    alpha: 0,
+    targets: [],
+    learningRate: Number(args.lr),
+    minLearningRate: Number(args["min-lr"]),
+    warmupSteps: Number(args.warmup),
+    epochs: Number(args.epochs),
+    batchSize: 0,
+    contextSize: Number(args.ctx),
+    threads: Number(args.threads),
+    seed: Number(args.seed),
+    masking: "none" as const,
+    packing: "stream" as const,
+    checkpointDir,
+    checkpointEverySeconds: Number(args["checkpoint-every"]),
+    resume,
+    maxSeconds,
+    lossWindows: -1,
+  };
+}
+
+async function measure(seconds: number): Promise<void> {
+  const scratch = join(dir, `measure-${Date.now()}`);
+  mkdirSync(scratch, { recursive: true });
+  const losses: number[] = [];
+  const result = await runNativeTraining(
+    { ...trainOptions(seconds, false), checkpointDir: scratch, outPath: join(scratch, "unused.gguf") },
+    { onProgress: (p) => losses.push(p.loss) },
+  );
+  console.log(JSON.stringify({ model: modelInit, ctx: Number(args.ctx), threads: Number(args.threads), steps: result.steps,
+    windows: result.windows, seconds: result.seconds, tokensPerSecond: result.tokensPerSecond,
+    epochHours: (result.windows * Number(args.ctx)) / result.tokensPerSecond / 3600,
+    lossFirst: losses[0], lossLast: losses.at(-1) }));
+}
+
+async function chunk(): Promise<boolean> {
+  const started = Date.now();
+  const progress: NativeProgress[] = [];
+  const resume = existsSync(join(checkpointDir, "state.bin"));
+  mkdirSync(checkpointDir, { recursive: true });
+  const result = await runNativeTraining(trainOptions(Number(args["chunk-seconds"]), resume), {
+    onProgress: (p) => {
+      progress.push(p);
+      if (p.step % 50 === 0) console.log(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} lr ${p.learningRate.toExponential(2)} ${p.tokensPerSecond.toFixed(0)} tok/s`);
+    },
+  });
+  const weights = result.paused ? result.checkpointWeights : finalPath;
+  const evaluation = await evaluateShellModel(weights, heldOutFile, { size: Number(args["eval-size"]), threads: Number(args.threads) });
+  const losses = progress.map((p) => p.loss);
+  const record = {
+    at: new Date().toISOString(),
+    step: result.steps,
+    totalSteps: progress.at(-1)?.totalSteps ?? result.steps,
+    epoch: progress.at(-1)?.epoch ?? 0,
+    trainLossMean: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : null,
+    trainLossLast: losses.at(-1) ?? null,
+    learningRate: progress.at(-1)?.learningRate ?? null,
+    tokensPerSecond: result.tokensPerSecond,
+    wallSeconds: (Date.now() - started) / 1000,
+    ...evaluation,
+  };
+  appendFileSync(curveFile, JSON.stringify(record) + "\n");
+  console.log(JSON.stringify(record));
+  return !result.paused;
+}
+
+async function main(): Promise<void> {
+  if (args.measure) return measure(Number(args.measure));
+  writeFileSync(join(dir, "train-args.json"), JSON.stringify(args, null, 2) + "\n");
+  while (!(await chunk())) { /* next chunk */ }
+  console.log(`train: finished; ${finalPath}`);
+}
+
+void main().catch((err: Error) => fail(err.message));

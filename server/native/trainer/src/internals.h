@@ -1,0 +1,69 @@
+// Every access to llama.cpp / ggml internals the trainer needs, in one place. These reach into
+// structs that are not part of the public C API, so they are tied to one llama.cpp release
+// (v0.5.0, bundled with node-llama-cpp 3.22.1): internals.cpp refuses to compile against another,
+// and checks at run time that the mirrored ggml-opt layout still matches.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+struct ggml_tensor;
+struct ggml_opt_context;
+struct llama_adapter_lora;
+struct llama_context;
+struct llama_model;
+
+namespace inv::internals {
+
+// LoRA adapter tensors (the adapter's A and B matrices, by base tensor name).
+struct LoraTensor {
+    std::string name;   // e.g. blk.0.attn_q.weight
+    ggml_tensor * a;
+    ggml_tensor * b;
+};
+std::vector<LoraTensor> lora_tensors(llama_adapter_lora * adapter);
+float lora_alpha(llama_adapter_lora * adapter);
+
+// Marks every A and B tensor of the adapter trainable; returns the number of trainable values.
+int64_t lora_make_trainable(llama_adapter_lora * adapter);
+
+// Model tensors flagged trainable by llama_opt_init (full mode), and their element count.
+std::vector<ggml_tensor *> model_trainable_tensors(llama_model * model);
+int64_t model_tensor_count(llama_model * model);
+
+// llama_opt_init overwrites the model's n_ctx_train; restore it before saving the model.
+void model_set_n_ctx_train(llama_model * model, uint32_t n_ctx_train);
+
+// llama.cpp sizes every compute graph and its scheduler once, for inference
+// (max(1024, 8 x n_tensors) nodes + 6 per adapted matrix). Training adds the backward graph and
+// one optimizer node per parameter to the same graph, which overflows from ~10 layers. This adds
+// `extra_nodes` to that budget by registering a tensor-less placeholder adapter on the model, whose
+// only effect is on llama_context::graph_max_nodes. Call before creating the context; undo with
+// release_graph_nodes before freeing the model.
+void reserve_graph_nodes(llama_model * model, uint32_t extra_nodes);
+void release_graph_nodes(llama_model * model);
+
+// The optimizer context that llama_opt_init made for `ctx`.
+ggml_opt_context * context_opt(llama_context * ctx);
+
+// The optimizer state of a ggml_opt context (AdamW moments by parameter name, step counter).
+struct Moments {
+    std::string name;   // parameter tensor name
+    ggml_tensor * m;
+    ggml_tensor * v;
+};
+// Throws if the mirrored layout of ggml_opt_context does not match the linked library.
+void opt_check_layout(ggml_opt_context * opt);
+std::vector<Moments> opt_moments(ggml_opt_context * opt);
+int64_t opt_iter(ggml_opt_context * opt);
+// ggml-opt accumulates parameter gradients in persistent tensors whenever its graphs are rebuilt per step
+// (as llama_opt's are) and clears them only when opt_period > 1: with llama_opt's opt_period of 1 every
+// step's gradient would be the sum of all gradients so far. Call before each training step's compute.
+void opt_zero_param_grads(ggml_opt_context * opt);
+void opt_set_iter(ggml_opt_context * opt, int64_t iter);
+void * opt_pars_userdata(ggml_opt_context * opt);
+// Nodes + leafs of the graph that is about to be computed, and the graph's capacity (diagnostics).
+void opt_graph_size(ggml_opt_context * opt, int & nodes_and_leafs, int & capacity);
+
+}  // namespace inv::internals
