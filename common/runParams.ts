@@ -80,7 +80,12 @@ export const RUN_PARAMS = {
     flag: "policy",
     description: "retrain: a fresh adapter from the base each cycle on all data accepted so far; continue: keep training one adapter.",
   },
-  scorer: { ...choice(["lift", "seed"] as const, "lift"), flag: "scorer", description: "The score selection uses (lift; seed: the original experiment's)." },
+  scorer: {
+    ...choice(["lift", "seed", "coder-reviewer"] as const, "lift"),
+    flag: "scorer",
+    description:
+      "The score selection uses (lift; seed: the original experiment's; coder-reviewer: p(command | task)·p(task | command), Zhang et al. 2023, best with --threshold 0).",
+  },
   compareScorers: { type: "switch" as const, default: false, flag: "compare-scorers", description: "Also score every candidate with the other scorer." },
   selection: {
     ...choice(["best", "all"] as const, "best"),

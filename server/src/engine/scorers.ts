@@ -1,8 +1,9 @@
 // Scorers: how well a command carries a task. All share one interface so they can be compared on the same candidates.
 import type { ScoreResult } from "./types";
 import type { LogProb, ModelSession } from "./session";
-import { answerText, inversePrompt, judgePrompt } from "./prompts";
+import { answerText, forwardPrompt, inversePrompt, judgePrompt } from "./prompts";
 import { cleanSentence, sequenceRatio, tokenF1, words } from "./text";
+import { RUN_PARAMS } from "../../../common/runParams";
 
 export interface ScoreInput {
   task: string;
@@ -112,8 +113,31 @@ export function seedScorer(seed = 0): Scorer {
   };
 }
 
+/**
+ * `coder-reviewer` (Zhang et al. 2023): ln p(command | forward prompt) + ln p(task | inverse prompt with the command),
+ * both teacher-forced. The value is the product of the two probabilities, so it ranks exactly as the paper's sum;
+ * it is a probability of two whole texts, far under the lift's scale: the paper reranks with no threshold.
+ */
+export const coderReviewerScorer: Scorer = {
+  name: "coder-reviewer",
+  async score(session, { task, command }, signal) {
+    const [coder, reviewer] = await Promise.all([
+      session.logProb(forwardPrompt(task), answerText(command), signal),
+      session.logProb(inversePrompt(command), answerText(task), signal),
+    ]);
+    const sum = coder.sum + reviewer.sum;
+    return {
+      scorer: "coder-reviewer",
+      value: Math.exp(sum),
+      parts: { logpCommand: coder.sum, commandTokens: coder.tokens, logpTask: reviewer.sum, taskTokens: reviewer.tokens },
+      explanation: `ln p(command | task) ${coder.sum.toFixed(2)} + ln p(task | command) ${reviewer.sum.toFixed(2)} = ${sum.toFixed(2)} (value = e^sum).`,
+    };
+  },
+};
+
 export function scorerByName(name: string, seed = 0): Scorer {
   if (name === "lift") return liftScorer;
   if (name === "seed") return seedScorer(seed);
-  throw new Error(`Unknown scorer "${name}" (use lift or seed).`);
+  if (name === "coder-reviewer") return coderReviewerScorer;
+  throw new Error(`Unknown scorer "${name}" (use ${RUN_PARAMS.scorer.values.join(", ")}).`);
 }
