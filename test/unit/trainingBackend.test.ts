@@ -2,6 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { chooseTrainingBackend, type TrainingDevice } from "../../server/src/engine/train/backend";
+import { backendDir, loadAddon } from "../../server/src/engine/train/native";
+import { tempDir, fixtureModel } from "../helpers/fixture";
 
 const CPU: TrainingDevice = { name: "CPU", kind: "CPU", missingOps: [] };
 const CUDA: TrainingDevice = { name: "CUDA0", kind: "CUDA", missingOps: [] };
@@ -30,4 +32,19 @@ test("a CUDA device missing an op falls to a complete Vulkan device", () => {
 
 test("--gpu off trains on the CPU even with a GPU present", () => {
   assert.equal(chooseTrainingBackend([CPU, CUDA], "off").reason, "training on the CPU: the GPU is turned off (--gpu off)");
+});
+
+test("the trainer refuses a device ggml has not loaded before training, naming the devices it has", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const model = await fixtureModel(dir);
+    const request = {
+      mode: "lora" as const, rank: 4, alpha: 4, targets: ["attn_q"], learningRate: 1e-4, batchSize: 0, threads: 1, seed: 1, epochs: 1,
+      contextSize: 64, examples: [{ prompt: "Task: x\nCommand:", completion: " ls" }], backendDir: backendDir(), baseModelPath: model,
+      outPath: `${dir}/a.gguf`, device: "CUDA0",
+    };
+    await assert.rejects(loadAddon().train(request), /training device CUDA0 not found; ggml has: CPU$/);
+  } finally {
+    await cleanup();
+  }
 });

@@ -113,6 +113,7 @@ Napi::Value Train(const Napi::CallbackInfo & info) {
     opts.out_path = get_str(o, "outPath");
     opts.init_adapter_path = get_str(o, "initAdapterPath");
     opts.backend_dir = get_str(o, "backendDir");
+    opts.device = get_str(o, "device", "CPU");
     opts.full = get_str(o, "mode", "lora") == "full";
     opts.rank = (int) get_num(o, "rank", 8);
     opts.alpha = (float) get_num(o, "alpha", 8);

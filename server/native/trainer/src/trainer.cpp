@@ -574,10 +574,23 @@ static void check_init_adapter(const GgufInfo & base, const std::string & path) 
     }
 }
 
-static model_ptr load_model(const std::string & path, bool full) {
+static std::string device_names() {
+    std::string names;
+    for (size_t i = 0; i < ggml_backend_dev_count(); ++i) names += (names.empty() ? "" : ", ") + std::string(ggml_backend_dev_name(ggml_backend_dev_get(i)));
+    return names;
+}
+
+static model_ptr load_model(const std::string & path, bool full, const std::string & device) {
     clear_log_tail();
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = 0;
+    ggml_backend_dev_t devices[2] = { nullptr, nullptr };  // llama.cpp reads this list while loading only
+    if (device != "CPU") {
+        devices[0] = ggml_backend_dev_by_name(device.c_str());
+        if (!devices[0]) fail("training device " + device + " not found; ggml has: " + device_names());
+        mp.devices = devices;
+        mp.n_gpu_layers = 999;
+    }
     mp.load_mode = full ? LLAMA_LOAD_MODE_NONE : LLAMA_LOAD_MODE_MMAP;
     mp.use_extra_bufts = false;
     mp.check_tensors = false;
@@ -947,7 +960,7 @@ struct Trainer {
         if (!o.full && !o.init_adapter_path.empty()) check_init_adapter(base, o.init_adapter_path);
         if (o.resume) resuming = read_checkpoint(o, resume_state);
         const std::string weights = resuming && o.full ? ckpt_path(o, resume_state.weights_file) : o.model_path;
-        model = load_model(weights, o.full);
+        model = load_model(weights, o.full, o.device);
         orig_n_ctx_train = (uint32_t) llama_model_n_ctx_train(model.get());
         const llama_vocab * vocab = llama_model_get_vocab(model.get());
         windows = build_windows(o, vocab, o.context_size, loss_tokens);

@@ -33,6 +33,9 @@ struct Options {
     std::string out_path;           // final path; written via out_path + ".tmp" then renamed
     std::string init_adapter_path;  // optional: continue this adapter
     std::string backend_dir;        // directory with libggml-cpu-*.so (node-llama-cpp bins)
+    // ggml device that holds the layers: "CPU", or a GPU device ggml has loaded ("CUDA0", "Vulkan0"). The choice is
+    // made by the caller (server/src/engine/train/backend.ts); masking is exact only on "CPU".
+    std::string device = "CPU";
     bool full = false;              // full-parameter mode instead of LoRA
     int rank = 8;
     float alpha = 8.0f;

@@ -91,6 +91,8 @@ export function addonPath(): string {
 /** Options understood by the addon's train(): the request without its callbacks, plus addon-only settings. */
 export type NativeTrainOptions = Omit<TrainRequest, "signal" | "onProgress"> & {
   backendDir?: string;
+  /** ggml device holding the layers: "CPU" (default) or a GPU device such as "CUDA0" (see train/backend.ts). */
+  device?: string;
   /** "softmax" (default): prompt/padding rows get zero gradient; "none": every position is trained. */
   masking?: "softmax" | "none";
   /** Test hook: mask every row (the gradient must then be exactly zero). */
