@@ -86,7 +86,7 @@ suite("Inversion in VS Code", () => {
     assert.match(api.statusBarText(), /fixture/, "the model's name is in the status bar");
 
     const actions = (await vscode.commands.executeCommand<vscode.CodeAction[]>("vscode.executeCodeActionProvider", doc.uri, diags[0]!.range)) ?? [];
-    const mine = actions.filter((a) => a.diagnostics?.some((d) => d.source === "inversion"));
+    const mine = actions.filter((a) => /model's reading|inversion: ignore/.test(a.title));
     assert.deepEqual(mine.map((a) => a.title.split(":")[0]), ["Replace the comment with the model's reading", "Ignore this command (# inversion"]);
 
     // "Score command at cursor" returns the same structure.
