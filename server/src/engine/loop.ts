@@ -1,7 +1,7 @@
 // The self-improvement loop: write tasks → generate → invert → score → gate → select → train, for N cycles.
 import { readFile } from "node:fs/promises";
 import { relative, resolve } from "node:path";
-import type { Candidate, CycleRecord, ExternalEval, PhaseStats, RunEvent, TaskItem, Trainer, TrainExample } from "./types";
+import type { Candidate, CycleRecord, ExternalEval, PhaseStats, RunEvent, TaskItem, Trainer, TrainExample, TrainProgress, TrainRequest } from "./types";
 import { loadModel, type GpuSetting, type LoadedModel } from "./runtime";
 import { AbortError, ModelSession, throwIfAborted } from "./session";
 import { scorerByName, type Scorer } from "./scorers";
@@ -286,6 +286,9 @@ async function runCycle(ctx: LoopContext, state: LoopState, cycle: number): Prom
   }
 }
 
+/** How often a cycle's training writes a checkpoint: at most this much training is lost to a kill. */
+const TRAIN_CHECKPOINT_SECONDS = 60;
+
 /** Trains this cycle's adapter (from the base on everything accepted so far, or on from the last adapter). */
 async function trainStep(
   ctx: LoopContext,
@@ -299,7 +302,7 @@ async function trainStep(
   const data = (opts.policy === "retrain" ? state.accepted : selected).map(toTrainExample);
   if (data.length === 0) return { train: null, trainSkipped: "no accepted examples to train on", adapter: state.adapter };
   ctx.emit({ type: "phase", cycle, phase: "train", done: 0, total: data.length, message: `training on ${data.length} examples` });
-  const result = await trainer.train({
+  const request: TrainRequest = {
     baseModelPath: loaded.path,
     examples: data,
     outPath: store.adapterPath(cycle),
@@ -314,9 +317,20 @@ async function trainStep(
     contextSize: Math.min(loaded.contextSize, 256),
     threads: loaded.threads,
     seed: deriveSeed(cycleSeed, "train"),
+    // a killed run resumed with --resume redoes this cycle's (seeded) work and continues training from here
+    checkpointDir: await store.trainingCheckpointDir(cycle),
+    checkpointEverySeconds: TRAIN_CHECKPOINT_SECONDS,
     signal: ctx.signal,
-    onProgress: (progress) => ctx.emit({ type: "train", cycle, progress }),
+    onProgress: (progress: TrainProgress) => ctx.emit({ type: "train", cycle, progress }),
+  };
+  const result = await trainer.train(request).catch(async (err: Error) => {
+    // a checkpoint left by a killed run whose redone cycle selected other data: start this cycle's training over
+    if (!/made for different training data/.test(err.message)) throw err;
+    ctx.log(`Cycle ${cycle}: the training checkpoint does not match this cycle's data; training from the start.`);
+    await store.removeTrainingCheckpoint(cycle);
+    return trainer.train({ ...request, checkpointDir: await store.trainingCheckpointDir(cycle) });
   });
+  await store.removeTrainingCheckpoint(cycle);
   return {
     train: { ...result, outPath: relative(store.dir, result.outPath), trainer: trainer.name, examples: data.length, policy: opts.policy },
     adapter: result.outPath,

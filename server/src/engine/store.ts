@@ -13,6 +13,7 @@ export const FILES = {
   examples: "examples.jsonl",
   external: "external.jsonl",
   adapters: "adapters",
+  checkpoints: "checkpoints",
 } as const;
 
 /**
@@ -210,6 +211,17 @@ export class RunStore {
     const external = await readJsonl(this.path(FILES.external), checkExternalRow);
     if (external.length) await rewriteJsonl(this.path(FILES.external), external.filter((x) => x.cycle <= last && last > 0));
     return last;
+  }
+
+  /** Where cycle N's training keeps its checkpoint until the cycle's adapter is written. */
+  async trainingCheckpointDir(cycle: number): Promise<string> {
+    const dir = this.path(join(FILES.checkpoints, `cycle-${String(cycle).padStart(3, "0")}`));
+    await makeDirs(dir);
+    return dir;
+  }
+
+  async removeTrainingCheckpoint(cycle: number): Promise<void> {
+    await rm(this.path(join(FILES.checkpoints, `cycle-${String(cycle).padStart(3, "0")}`)), { recursive: true, force: true });
   }
 
   adapterPath(cycle: number): string {

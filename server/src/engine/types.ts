@@ -73,6 +73,9 @@ export interface TrainRequest {
   contextSize: number;
   threads: number;
   seed: number;
+  /** Checkpoint weights and optimizer state here every checkpointEverySeconds, and resume from one found there. */
+  checkpointDir?: string;
+  checkpointEverySeconds?: number;
   signal?: AbortSignal;
   onProgress?: (p: TrainProgress) => void;
 }

@@ -192,6 +192,7 @@ function toNative(req: LlamaTrainRequest, mode: "lora" | "full"): NativeTrainOpt
     threads: req.threads,
     seed: req.seed,
     masking: req.masking ?? "softmax",
+    ...(req.checkpointDir ? { checkpointDir: req.checkpointDir, checkpointEverySeconds: req.checkpointEverySeconds ?? 60, resume: true } : {}),
     examples: req.examples.map((e) => ({ prompt: e.prompt, completion: e.completion })),
   };
 }
