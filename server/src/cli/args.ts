@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from "../engine/api";
 import { RUN_PARAMS, RUN_PARAM_KEYS, checkRunParams, defaultRunParams, fromCliText, type RunParamKey, type RunParams } from "../../../common/runParams";
 import type { ProgressLine } from "./progress";
+import { DEFAULT_MODEL_FILE, defaultModelPath } from "../check/defaultModel";
 
 export class UsageError extends Error {}
 
@@ -54,8 +55,11 @@ export function oneOf<T extends string>(v: string | undefined, name: string, all
 
 export function modelOf(v: Values): string {
   const model = v.model ?? process.env.INVERSION_MODEL;
-  if (!model) throw new UsageError("No model: pass --model /path/to/model.gguf (or set INVERSION_MODEL).");
-  return model;
+  if (model) return model;
+  const shipped = defaultModelPath();
+  if (!shipped) throw new UsageError(`No model: pass --model /path/to/model.gguf (or set INVERSION_MODEL); the default ${DEFAULT_MODEL_FILE} is not installed.`);
+  process.stderr.write(`inversion: no --model given; using the default model ${shipped} (trained by this project on tldr-pages)\n`);
+  return shipped;
 }
 
 /** One run parameter from its flag, range-checked; `fallback` replaces the run default (e.g. warm start's epochs). */

@@ -10,6 +10,7 @@ import { FILES, makeDirs, readJsonl } from "../engine/store";
 import { checkExternalRow } from "../engine/records";
 import { cliHelp, RunParamError } from "../../../common/runParams";
 import { UsageError, modelOf, num, options, runOptions } from "./args";
+import { DEFAULT_MODEL_FILE } from "../check/defaultModel";
 import { cmdEval, cmdRepair, cmdRun, cmdWarmStart, withEngine } from "./commands";
 import { cmdCheck } from "./check";
 import { cmdExplain } from "./explain";
@@ -18,13 +19,13 @@ const USAGE = `inversion: a local model that improves at turning intent into she
 
 Usage:
   inversion demo [--out DIR]                     a short run on a tiny model the project writes itself
-  inversion run --model M --out RUN_DIR [options] run self-improvement cycles
+  inversion run [--model M] --out RUN_DIR [options] run self-improvement cycles
   inversion run --out RUN_DIR --resume           continue a run after its last complete cycle
   inversion repair RUN_DIR                       cut a run with a corrupt log line back to its last intact cycle
   inversion report RUN_DIR                       a table per cycle
   inversion report --compare RUN_A RUN_B ... [--svg FILE]   runs side by side (and as an SVG chart)
-  inversion score --model M TASK COMMAND         how well COMMAND carries TASK
-  inversion invert --model M COMMAND             what the model reads COMMAND as
+  inversion score [--model M] TASK COMMAND       how well COMMAND carries TASK
+  inversion invert [--model M] COMMAND           what the model reads COMMAND as
   inversion explain [--json] COMMAND             each program and flag of COMMAND from this machine's man pages
   inversion check [--model M] [--format json] FILE...   comments that disagree with their commands (exit 1 on warnings)
   inversion eval --model M --eval FILE           score a model (and --adapter) on the held-out split of FILE
@@ -32,6 +33,7 @@ Usage:
                                                  fine-tune on the training split of FILE (held-out split excluded)
 
 Model: a local .gguf path or an hf: URI (downloaded once; offline, pass a local file). Also $INVERSION_MODEL.
+Without either, the default model: ${DEFAULT_MODEL_FILE}, a small shell model this project trains from tldr-pages.
 
 run parameters (also --gpu and --threads for every command that loads a model):
 ${cliHelp()}
