@@ -58,6 +58,10 @@ test("resolveHoverAdapter: base, best (best held-out cycle of the latest run), e
     writeFileSync(join(run, "cycles.jsonl"), [rec(1, 0.3, "adapters/a1.gguf"), rec(2, 0.6, "adapters/a2.gguf"), rec(3, 0.4, "adapters/a3.gguf")].map((r) => JSON.stringify(r)).join("\n") + "\n");
     assert.equal(await resolveHoverAdapter("best", root, () => undefined), join(run, "adapters/a2.gguf"));
     assert.equal(await resolveHoverAdapter("base", root, () => undefined), null);
+    // An adapter that measured below the base model (cycle 1's score before training) is never preferred.
+    const worse = (cycle: number, after: number, adapter: string) => ({ ...rec(cycle, after, adapter), before: stats(0.7) });
+    writeFileSync(join(run, "cycles.jsonl"), [worse(1, 0.3, "adapters/a1.gguf"), worse(2, 0.6, "adapters/a2.gguf")].map((r) => JSON.stringify(r)).join("\n") + "\n");
+    assert.equal(await resolveHoverAdapter("best", root, () => undefined), null);
     assert.equal(await resolveHoverAdapter(join(root, "missing.gguf"), root, (m) => log.push(m)), null);
     assert.ok(log.some((l) => /does not exist/.test(l)));
     writeFileSync(join(root, "mine.gguf"), "x");

@@ -1,9 +1,11 @@
 // Owns the hover/diagnostics model: loads it lazily for the configured model + adapter, reports its state, and
 // never retries a failed load until the configuration changes or a reload is asked for (no crash loops).
 import { existsSync, statSync } from "node:fs";
-import { isAbsolute } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import { isRemoteModelRef, modelRefProblem } from "../../../common/modelRef";
 import { Engine, bestAdapter, latestRun } from "../engine/api";
+import { RunStore } from "../engine/store";
+import type { CycleRecord } from "../engine/types";
 import type { InversionSettings, ModelState } from "../../../common/protocol";
 
 export interface ModelHostEvents {
@@ -43,13 +45,25 @@ export async function resolveHoverAdapter(setting: string, runsDirectory: string
     if (!runsDirectory) return null;
     const run = await latestRun(runsDirectory).catch(() => null);
     if (!run) return null;
-    return (await bestAdapter(run).catch(() => null)) ?? null;
+    return bestBeatingBase(run, log);
   }
   if (!existsSync(setting)) {
     log(`inversion.hoverAdapter: ${setting} does not exist; using the base model.`);
     return null;
   }
   return setting;
+}
+
+/** The best adapter of a run, unless it measured no better than the base model (cycle 1's score before training). */
+async function bestBeatingBase(runDir: string, log: (m: string) => void): Promise<string | null> {
+  const adapter = await bestAdapter(runDir).catch(() => null);
+  if (!adapter) return null;
+  const cycles = await new RunStore(runDir).cycles().catch(() => [] as CycleRecord[]);
+  const base = cycles[0]?.before.meanScore;
+  const best = cycles.find((c) => c.adapterPath && resolve(runDir, c.adapterPath) === adapter);
+  if (base === undefined || !best?.after || best.after.meanScore > base) return adapter;
+  log(`Hovers use the base model: the best adapter of ${runDir} scored ${best.after.meanScore.toFixed(3)} on held-out tasks, the base ${base.toFixed(3)}.`);
+  return null;
 }
 
 export class ModelHost {
