@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { chooseTrainingBackend, type TrainingDevice } from "../../server/src/engine/train/backend";
-import { backendDir, loadAddon } from "../../server/src/engine/train/native";
+import { backendDir, gpuBackendLibs, loadAddon } from "../../server/src/engine/train/native";
+import { runNativeTraining } from "../../server/src/engine/train";
 import { tempDir, fixtureModel } from "../helpers/fixture";
 
 const CPU: TrainingDevice = { name: "CPU", kind: "CPU", missingOps: [] };
@@ -44,6 +45,29 @@ test("the trainer refuses a device ggml has not loaded before training, naming t
       outPath: `${dir}/a.gguf`, device: "CUDA0",
     };
     await assert.rejects(loadAddon().train(request), /training device CUDA0 not found; ggml has: CPU$/);
+  } finally {
+    await cleanup();
+  }
+});
+
+test("the addon probes the devices: on this machine only the CPU, which runs every training op", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const devices = loadAddon().devices({ backendDir: backendDir(), gpuLibs: gpuBackendLibs(), modelPath: await fixtureModel(dir) });
+    assert.deepEqual(devices, [{ name: "CPU", kind: "CPU", missingOps: [] }]);
+  } finally {
+    await cleanup();
+  }
+});
+
+test("training with no device named probes, chooses, and records the choice and its reason", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const result = await runNativeTraining({
+      mode: "lora", rank: 4, alpha: 4, targets: ["attn_q"], learningRate: 1e-4, batchSize: 0, threads: 1, seed: 1, epochs: 1,
+      contextSize: 64, examples: [{ prompt: "Task: x\nCommand:", completion: " ls" }], baseModelPath: await fixtureModel(dir), outPath: `${dir}/b.gguf`,
+    }, { gpu: "auto" });
+    assert.deepEqual(result.backend, { kind: "CPU", device: "CPU", exactMasking: true, reason: "training on the CPU: no CUDA or Vulkan device was found" });
   } finally {
     await cleanup();
   }

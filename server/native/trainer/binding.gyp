@@ -11,7 +11,7 @@
   "targets": [
     {
       "target_name": "inversion_trainer",
-      "sources": ["../../trainer/src/addon.cpp", "../../trainer/src/trainer.cpp", "../../trainer/src/quantize.cpp", "../../trainer/src/internals.cpp"],
+      "sources": ["../../trainer/src/addon.cpp", "../../trainer/src/trainer.cpp", "../../trainer/src/quantize.cpp", "../../trainer/src/internals.cpp", "../../trainer/src/devices.cpp"],
       "include_dirs": [
         "<(napi_include)",
         "<(llama_src)/include",

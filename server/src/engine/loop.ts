@@ -100,9 +100,9 @@ async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Pr
   if (opts.train === "none") log("Training: none. The loop generates, scores and selects, but no weights change; `after` is not measured.");
 
   const signal = ctl.signal;
-  const cancelled = (): RunSummary => {
-    log("Run cancelled; the last complete cycle is kept. Continue it with --resume.");
-    return { runDir: store.dir, cycles: done, cancelled: true };
+  const cancelled = (cycles: CycleRecord[] = done): RunSummary => {
+    emit({ type: "cancelled", lastCompleteCycle: cycles.at(-1)?.cycle ?? 0 });
+    return { runDir: store.dir, cycles, cancelled: true };
   };
   const trainer = opts.train === "lora" ? await defaultTrainer() : null;
   const parser = await loadShellParser();
@@ -151,7 +151,7 @@ async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Pr
     for (let cycle = lastComplete + 1; cycle <= opts.cycles; cycle++) cycles.push(await runCycle(ctx, state, cycle));
     return { runDir: store.dir, cycles, cancelled: false };
   } catch (err) {
-    if (err instanceof AbortError || signal?.aborted) return { ...cancelled(), cycles };
+    if (err instanceof AbortError || signal?.aborted) return cancelled(cycles);
     throw err;
   } finally {
     await base.dispose();
@@ -259,11 +259,7 @@ async function runCycle(ctx: LoopContext, state: LoopState, cycle: number): Prom
       startedAt: new Date(t0).toISOString(),
       seed: cycleSeed,
       tasks: { train: trainTasks.length, heldOut: tasks.heldOut.length },
-      selection: {
-        ...phaseStats(candidates, opts.threshold),
-        accepted: selected.length,
-        acceptanceRate: new Set(selected.map((c) => c.taskId)).size / Math.max(1, trainTasks.length),
-      },
+      selection: selectionStats(candidates, selected, trainTasks.length, opts.threshold),
       before: heldOutBefore,
       after,
       train,
@@ -320,6 +316,7 @@ async function trainStep(
     // a killed run resumed with --resume redoes this cycle's (seeded) work and continues training from here
     checkpointDir: await store.trainingCheckpointDir(cycle),
     checkpointEverySeconds: TRAIN_CHECKPOINT_SECONDS,
+    gpu: opts.gpu,
     signal: ctx.signal,
     onProgress: (progress: TrainProgress) => ctx.emit({ type: "train", cycle, progress }),
   };
@@ -352,6 +349,12 @@ function heldOutSeed(opts: RunOptions): number {
 
 function absoluteAdapter(runDir: string, p: string | null): string | null {
   return p ? resolve(runDir, p) : null;
+}
+
+/** The training tasks' stats, counting what selection kept: examples, and the tasks they answer. */
+function selectionStats(candidates: Candidate[], selected: Candidate[], tasks: number, threshold: number): CycleRecord["selection"] {
+  const acceptedTasks = new Set(selected.map((c) => c.taskId)).size;
+  return { ...phaseStats(candidates, threshold), acceptedExamples: selected.length, acceptedTasks, acceptanceRate: acceptedTasks / Math.max(1, tasks) };
 }
 
 export function toTrainExample(c: Candidate): TrainExample {

@@ -1,4 +1,5 @@
 // Shared engine types. The engine imports nothing from `vscode` or the LSP libraries.
+import type { ScoreResult } from "../../../common/score";
 
 /** One scored candidate: the unit written to examples.jsonl. */
 export interface Candidate {
@@ -18,15 +19,7 @@ export interface Candidate {
   rejectReason?: string;
 }
 
-export interface ScoreResult {
-  scorer: string;
-  /** In [0, 1]; the number selection compares with the threshold. */
-  value: number;
-  /** The named parts the value was computed from. */
-  parts: Record<string, number>;
-  /** One human sentence on how `value` came about. */
-  explanation: string;
-}
+export type { ScoreResult };
 
 export interface GateVerdict {
   gate: string;
@@ -76,6 +69,8 @@ export interface TrainRequest {
   /** Checkpoint weights and optimizer state here every checkpointEverySeconds, and resume from one found there. */
   checkpointDir?: string;
   checkpointEverySeconds?: number;
+  /** "auto": train on a CUDA/Vulkan device that has every training op, else the CPU; "off": the CPU. */
+  gpu?: "auto" | "off";
   signal?: AbortSignal;
   onProgress?: (p: TrainProgress) => void;
 }
@@ -102,7 +97,8 @@ export interface Trainer {
 /** Summary statistics of one phase (before or after training) of a cycle. */
 export interface PhaseStats {
   candidates: number;
-  accepted: number;
+  /** Tasks with an accepted candidate (acceptanceRate = acceptedTasks / tasks). */
+  acceptedTasks: number;
   acceptanceRate: number;
   meanScore: number;
   /** Mean of the `seed` scorer on the same candidates, when it ran. */
@@ -153,8 +149,8 @@ export interface CycleRecord {
   startedAt: string;
   seed: number;
   tasks: { train: number; heldOut: number };
-  /** This cycle's training tasks: what selection saw; `accepted` counts examples kept after best-of-N and dedup. */
-  selection: PhaseStats;
+  /** This cycle's training tasks: what selection saw, and the training examples it kept (best of N, no duplicates). */
+  selection: PhaseStats & { acceptedExamples: number };
   /** Held-out tasks with the weights this cycle started from. */
   before: PhaseStats;
   /** The same held-out tasks, same sampling seeds, with this cycle's new adapter; null when nothing was trained. */
@@ -175,4 +171,6 @@ export type RunEvent =
   | { type: "phase"; cycle: number; phase: string; done: number; total: number; message: string }
   | { type: "train"; cycle: number; progress: TrainProgress }
   | { type: "cycle"; record: CycleRecord }
+  /** The run stopped on a cancel; cycles up to `lastCompleteCycle` are kept and a resume continues after it (each front end words how). */
+  | { type: "cancelled"; lastCompleteCycle: number }
   | { type: "log"; message: string };

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "quantize.h"
+#include "devices.h"
 #include "trainer.h"
 
 #ifndef INV_NODE_LLAMA_CPP_VERSION
@@ -26,6 +27,14 @@ std::string get_str(const Napi::Object & o, const char * key, const std::string 
 double get_num(const Napi::Object & o, const char * key, double def) {
     Napi::Value v = o.Get(key);
     return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : def;
+}
+std::vector<std::string> get_strs(const Napi::Object & o, const char * key) {
+    std::vector<std::string> out;
+    Napi::Value v = o.Get(key);
+    if (!v.IsArray()) return out;
+    Napi::Array a = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(a.Get(i).ToString().Utf8Value());
+    return out;
 }
 bool get_bool(const Napi::Object & o, const char * key, bool def) {
     Napi::Value v = o.Get(key);
@@ -114,6 +123,7 @@ Napi::Value Train(const Napi::CallbackInfo & info) {
     opts.init_adapter_path = get_str(o, "initAdapterPath");
     opts.backend_dir = get_str(o, "backendDir");
     opts.device = get_str(o, "device", "CPU");
+    opts.gpu_libs = get_strs(o, "gpuLibs");
     opts.full = get_str(o, "mode", "lora") == "full";
     opts.rank = (int) get_num(o, "rank", 8);
     opts.alpha = (float) get_num(o, "alpha", 8);
@@ -234,7 +244,36 @@ Napi::Value Quantize(const Napi::CallbackInfo & info) {
     return p;
 }
 
+// devices({backendDir, gpuLibs, modelPath}) -> [{name, kind, missingOps}]: where a LoRA step on the model could run
+Napi::Value Devices(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) {
+        Napi::TypeError::New(env, "devices(options) expects {backendDir, gpuLibs, modelPath}").ThrowAsJavaScriptException();
+        return env.Undefined();
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    std::vector<inv::TrainingDevice> found;
+    try {
+        found = inv::training_devices(get_str(o, "backendDir"), get_strs(o, "gpuLibs"), get_str(o, "modelPath"));
+    } catch (const std::exception & e) {
+        Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
+        return env.Undefined();
+    }
+    Napi::Array out = Napi::Array::New(env, found.size());
+    for (size_t i = 0; i < found.size(); ++i) {
+        Napi::Object d = Napi::Object::New(env);
+        d.Set("name", found[i].name);
+        d.Set("kind", found[i].kind);
+        Napi::Array missing = Napi::Array::New(env, found[i].missing_ops.size());
+        for (size_t j = 0; j < found[i].missing_ops.size(); ++j) missing.Set((uint32_t) j, found[i].missing_ops[j]);
+        d.Set("missingOps", missing);
+        out.Set((uint32_t) i, d);
+    }
+    return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    exports.Set("devices", Napi::Function::New(env, Devices));
     exports.Set("train", Napi::Function::New(env, Train));
     exports.Set("cancel", Napi::Function::New(env, Cancel));
     exports.Set("benchForward", Napi::Function::New(env, BenchForward));

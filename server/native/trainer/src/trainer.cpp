@@ -107,9 +107,11 @@ static void clear_log_tail() {
 static std::once_flag g_backend_once;
 static std::string g_backend_error;
 
-static void init_backends(const std::string & dir) {
+void init_backends(const std::string & dir, const std::vector<std::string> & gpu_libs) {
     std::call_once(g_backend_once, [&] {
         llama_log_set(log_cb, nullptr);
+        // GPU backends first, from node-llama-cpp's GPU packages; one the system cannot load (no driver) is skipped
+        for (const auto & lib : gpu_libs) ggml_backend_load(lib.c_str());
         const char * patched = std::getenv("INVERSION_GGML_CPU_LIB");
         if (patched && *patched) {
             if (!ggml_backend_load(patched)) {
@@ -1171,7 +1173,7 @@ struct Trainer {
 
 Result train(const Options & o, const std::function<void(const Progress &)> & on_progress,
              const std::atomic<bool> & cancel) {
-    init_backends(o.backend_dir);
+    init_backends(o.backend_dir, o.gpu_libs);
     validate_options(o);
     std::lock_guard<std::mutex> busy(g_train_mutex_holder());
     Trainer t(o, on_progress, cancel);
@@ -1182,7 +1184,7 @@ Result train(const Options & o, const std::function<void(const Progress &)> & on
 
 ForwardBench bench_forward(const std::string & model_path, const std::string & backend_dir,
                            int n_ctx, int threads, int windows) {
-    init_backends(backend_dir);
+    init_backends(backend_dir, {});
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = 0;
     mp.load_mode = LLAMA_LOAD_MODE_MMAP;

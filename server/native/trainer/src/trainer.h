@@ -36,6 +36,8 @@ struct Options {
     // ggml device that holds the layers: "CPU", or a GPU device ggml has loaded ("CUDA0", "Vulkan0"). The choice is
     // made by the caller (server/src/engine/train/backend.ts); masking is exact only on "CPU".
     std::string device = "CPU";
+    // GPU backend libraries (libggml-cuda.so, libggml-vulkan.so) to load beside the CPU backends of backend_dir
+    std::vector<std::string> gpu_libs;
     bool full = false;              // full-parameter mode instead of LoRA
     int rank = 8;
     float alpha = 8.0f;
@@ -96,6 +98,9 @@ struct Result {
     int64_t trainable_params = 0;
     std::string architecture;
 };
+
+// Loads the CPU backends of `dir` and the GPU backend libraries the system can load, once per process.
+void init_backends(const std::string & dir, const std::vector<std::string> & gpu_libs);
 
 Result train(const Options & opts, const std::function<void(const Progress &)> & on_progress,
              const std::atomic<bool> & cancel);

@@ -4,9 +4,12 @@ import { spawn } from "node:child_process";
 import { existsSync, rmSync, statSync } from "node:fs";
 import type { Trainer, TrainProgress, TrainRequest, TrainResult } from "../types";
 import { AbortError } from "../abort";
+import { chooseTrainingBackend, type TrainingBackendChoice, type TrainingDevice } from "./backend";
+import type { GpuSetting } from "../runtime";
 import {
   addonPath,
   backendDir,
+  gpuBackendLibs,
   type NativeProgress,
   type NativeTrainOptions,
   type NativeTrainResult,
@@ -54,6 +57,11 @@ function die() {
 process.on("disconnect", die);
 process.on("message", (m) => {
   if (m && m.type === "cancel") { addon.cancel(); return; }
+  if (m && m.type === "probe") {
+    try { process.send({ type: "devices", devices: addon.devices(m.options) }); }
+    catch (e) { process.send({ type: "error", message: String(e && e.message || e) }); }
+    return;
+  }
   if (!m || m.type !== "train") return;
   outPath = m.options.outPath;
   addon.train(m.options, (p) => process.send({ type: "progress", progress: p }))
@@ -97,11 +105,13 @@ function validate(req: NativeTrainOptions): void {
  */
 export function runNativeTraining(
   options: NativeTrainOptions,
-  hooks: { signal?: AbortSignal; onProgress?: (p: NativeProgress) => void } = {},
+  hooks: { signal?: AbortSignal; onProgress?: (p: NativeProgress) => void; gpu?: GpuSetting } = {},
 ): Promise<NativeTrainResult> {
   validate(options);
   const addon = addonPath();
-  const opts: NativeTrainOptions = { backendDir: backendDir(), ...options };
+  // Without a device, the child probes the devices and the chooser picks one (train/backend.ts).
+  const opts: NativeTrainOptions = { backendDir: backendDir(), ...(options.device || hooks.gpu === "off" ? {} : { gpuLibs: gpuBackendLibs() }), ...options };
+  if (hooks.gpu === "off" && !opts.device) opts.device = "CPU";
   if (hooks.signal?.aborted) return Promise.reject(abortError());
 
   return new Promise<NativeTrainResult>((resolvePromise, rejectPromise) => {
@@ -117,6 +127,7 @@ export function runNativeTraining(
       },
     });
     let stderr = "";
+    let backend: TrainingBackendChoice | undefined;
     child.stderr?.on("data", (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-8192);
     });
@@ -143,8 +154,15 @@ export function runNativeTraining(
     };
     hooks.signal?.addEventListener("abort", onAbort, { once: true });
 
-    child.on("message", (m: { type: string; progress?: NativeProgress; result?: NativeTrainResult; message?: string }) => {
-      if (m.type === "ready") child.send({ type: "train", options: opts });
+    const start = (device: string): void => void child.send({ type: "train", options: { ...opts, device } });
+    child.on("message", (m: { type: string; progress?: NativeProgress; result?: NativeTrainResult; message?: string; devices?: TrainingDevice[] }) => {
+      if (m.type === "ready") {
+        if (opts.device) start(opts.device);
+        else child.send({ type: "probe", options: { backendDir: opts.backendDir, gpuLibs: opts.gpuLibs ?? [], modelPath: opts.baseModelPath } });
+      } else if (m.type === "devices" && m.devices) {
+        backend = chooseTrainingBackend(m.devices, hooks.gpu ?? "auto");
+        start(backend.device);
+      }
       else if (m.type === "progress" && m.progress) {
         try {
           hooks.onProgress?.(m.progress);
@@ -153,7 +171,7 @@ export function runNativeTraining(
         }
       } else if (m.type === "result" && m.result) {
         if (m.result.cancelled || cancelled) finish(abortError());
-        else finish(null, m.result);
+        else finish(null, backend ? { ...m.result, backend } : m.result);
       } else if (m.type === "error") finish(new TrainingError(m.message ?? "training failed"));
     });
     child.on("error", (e) => finish(new TrainingError(`could not start the trainer process: ${e.message}`)));
@@ -219,6 +237,7 @@ export class LlamaLoraTrainer implements Trainer {
     const native = toNative({ ...req, masking: req.masking ?? this.masking }, mode);
     const r = await runNativeTraining(native, {
       signal: req.signal,
+      gpu: req.gpu ?? "auto",
       onProgress: req.onProgress
         ? (p): void => {
             const progress: TrainProgress = { step: p.step, totalSteps: p.totalSteps, loss: p.loss, tokensPerSecond: p.tokensPerSecond };

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { TrainRequest, TrainResult } from "../types";
+import type { TrainingBackendChoice, TrainingDevice } from "./backend";
 
 /** The only node-llama-cpp release whose llama.cpp internals (v0.5.0) the addon is compiled against. */
 import { NODE_LLAMA_CPP_VERSION } from "../versions";
@@ -56,6 +57,18 @@ export function backendDir(): string {
   return bins;
 }
 
+/** GPU backend libraries of node-llama-cpp's CUDA and Vulkan packages that are installed (the trainer loads those the system can). */
+export function gpuBackendLibs(): string[] {
+  const libs: string[] = [];
+  for (const [suffix, lib] of [["cuda", "libggml-cuda.so"], ["vulkan", "libggml-vulkan.so"]] as const) {
+    const platform = `${process.platform}-${process.arch}-${suffix}`;
+    const dir = packageDir(`@node-llama-cpp/${platform}`);
+    const path = dir ? join(dir, "bins", platform, lib) : null;
+    if (path && existsSync(path)) libs.push(path);
+  }
+  return libs;
+}
+
 /** Absolute path of the built addon; throws a clear error if it has not been built or was built for another release. */
 export function addonPath(): string {
   const candidates = [
@@ -93,6 +106,8 @@ export type NativeTrainOptions = Omit<TrainRequest, "signal" | "onProgress"> & {
   backendDir?: string;
   /** ggml device holding the layers: "CPU" (default) or a GPU device such as "CUDA0" (see train/backend.ts). */
   device?: string;
+  /** GPU backend libraries to load (gpuBackendLibs()); without them only the CPU backends are loaded. */
+  gpuLibs?: string[];
   /** "softmax" (default): prompt/padding rows get zero gradient; "none": every position is trained. */
   masking?: "softmax" | "none";
   /** Test hook: mask every row (the gradient must then be exactly zero). */
@@ -140,6 +155,8 @@ export type NativeTrainResult = Omit<TrainResult, "mode"> & {
   checkpointStep: number;
   /** Weights file of the last checkpoint ("" without checkpoints). */
   checkpointWeights: string;
+  /** The device chosen when the request named none, and why (train/backend.ts). */
+  backend?: TrainingBackendChoice;
   rank: number;
   alpha: number;
   adaptedTensors: number;
@@ -150,6 +167,8 @@ export type NativeTrainResult = Omit<TrainResult, "mode"> & {
 export interface TrainerAddon {
   train(options: NativeTrainOptions, onProgress?: (p: NativeProgress) => void): Promise<NativeTrainResult>;
   cancel(): void;
+  /** The devices a LoRA step on modelPath could run on, and the training ops each lacks. */
+  devices(options: { backendDir: string; gpuLibs: string[]; modelPath: string }): TrainingDevice[];
   benchForward(options: {
     modelPath: string;
     backendDir?: string;
