@@ -36,7 +36,7 @@ interface Settings {
 }
 
 /** One sampled candidate: its external metrics and every score a selector ranks by. */
-interface Row {
+export interface Row {
   taskId: string;
   task: string;
   reference: string;
@@ -59,14 +59,14 @@ interface Row {
 }
 
 /** A selector ranks a task's candidates by a score (the highest wins, the first on ties). */
-interface Selector {
+export interface Selector {
   name: string;
   score?: (r: Row) => number;
 }
 
 const perToken = (sum: number, tokens: number): number => sum / Math.max(1, tokens);
 
-const SCORED_SELECTORS: Selector[] = [
+export const SCORED_SELECTORS: Selector[] = [
   { name: "coder: ln p(command | task), summed", score: (r) => r.logpCommand },
   { name: "coder: ln p(command | task), per token", score: (r) => perToken(r.logpCommand, r.commandTokens) },
   { name: "lift (ours)", score: (r) => r.liftBitsPerToken },
@@ -204,14 +204,14 @@ function pick(rows: Row[], key: (r: Row) => number): Row {
 }
 
 /** The candidate each task's selector chooses. Random is seeded per task; the oracle takes the best NLC2CMD. */
-function chosen(selector: Selector | "random" | "oracle", tasks: Row[][], seed: number): Row[] {
+export function chosen(selector: Selector | "random" | "oracle", tasks: Row[][], seed: number): Row[] {
   if (selector === "random") return tasks.map((rows) => rows[Math.floor(mulberry32(deriveSeed(seed, "random-pick", rows[0]!.taskId))() * rows.length)]!);
   if (selector === "oracle") return tasks.map((rows) => pick(rows, (r) => r.nlc2cmd + (r.template ? 1e-3 : 0) + (r.exact ? 1e-6 : 0)));
   return tasks.map((rows) => pick(rows, selector.score!));
 }
 
 /** Mean Spearman(score, NLC2CMD) over the tasks where both vary. */
-function withinTaskSpearman(score: (r: Row) => number, tasks: Row[][]): { mean: number; tasks: number } {
+export function withinTaskSpearman(score: (r: Row) => number, tasks: Row[][]): { mean: number; tasks: number } {
   const rhos = tasks.map((rows) => spearman(rows.map(score), rows.map((r) => r.nlc2cmd))).filter((x) => Number.isFinite(x));
   return { mean: mean(rhos), tasks: rhos.length };
 }
@@ -253,7 +253,7 @@ function summarise(name: string, picks: Row[], seed: number, rho: { mean: number
  * the coder-reviewer value that accepts the same share: the --threshold that makes a coder-reviewer loop accept
  * as much as the lift loop.
  */
-function acceptanceBridge(tasks: Row[][], threshold: number): { liftAcceptance: number; coderReviewerThreshold: number | null } {
+export function acceptanceBridge(tasks: Row[][], threshold: number): { liftAcceptance: number; coderReviewerThreshold: number | null } {
   const bestGated = (rows: Row[], v: (r: Row) => number): number => Math.max(-Infinity, ...rows.filter((r) => r.gatesPass).map(v));
   const liftAcceptance = mean(tasks.map((rows) => (bestGated(rows, (r) => r.lift) >= threshold ? 1 : 0)));
   const accepted = Math.round(liftAcceptance * tasks.length);
@@ -317,7 +317,9 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`selection: ${(err as Error).message}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`selection: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}
