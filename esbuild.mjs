@@ -1,6 +1,7 @@
 // All bundles of Inversion. `node esbuild.mjs [--production] [--watch] [--only=client,server,cli,webview,tests]`
 //   client  client/src/extension.ts      -> dist/client.js          (cjs, node, external vscode)
 //   server  server/src/server.ts         -> dist/server.js          (cjs, node)
+//           server/src/shell/parseWorker.ts -> dist/parseWorker.js  (its worker thread: whole-script parses)
 //   cli     server/src/cli/main.ts       -> dist/cli.js             (cjs, node; only when the file exists)
 //   webview webview/src/main.ts          -> webview/dist/main.js    (iife, browser)
 //   tests   test/vscode/suite/*.ts       -> dist/test/vscode/*.js   (cjs, node, external vscode + mocha)
@@ -88,6 +89,11 @@ if (want("server"))
   builds.push({
     name: "server",
     options: { ...nodeCommon, entryPoints: [join(root, "server/src/server.ts")], outfile: join(root, "dist/server.js"), plugins: [copyWasm(join(root, "dist"))] },
+  });
+if (want("server"))
+  builds.push({
+    name: "parse worker",
+    options: { ...nodeCommon, entryPoints: [join(root, "server/src/shell/parseWorker.ts")], outfile: join(root, "dist/parseWorker.js") },
   });
 if (want("cli") && existsSync(join(root, "server/src/cli/main.ts")))
   builds.push({

@@ -16,6 +16,8 @@ import type { SelfCheckResult } from "../check/selfCheck";
 import type { ModelHost } from "./modelHost";
 import type { CommandScoreCache } from "./scoring";
 import { guardText } from "./textGuard";
+import { ParseRefusedError, ScriptParseWorker } from "../shell/parseOffThread";
+import { statementsAround } from "./scriptWindow";
 import { PreemptedError, type WorkQueue } from "./workQueue";
 import { LruCache, hashKey } from "./cache";
 
@@ -52,6 +54,9 @@ export class DiagnosticsScheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly passes = new Map<string, AbortController>();
   private readonly parsed = new Map<string, ParsedDoc>();
+  /** Whole-script parses running on the worker thread, per document. */
+  private readonly parsing = new Map<string, { version: number; done: Promise<ParsedDoc> }>();
+  private readonly parseWorker = new ScriptParseWorker();
   private readonly loggedSkips = new Map<string, string>();
   /** Last parse time per document: big scripts get a longer debounce so typing never queues parse after parse. */
   private readonly parseMs = new Map<string, number>();
@@ -62,10 +67,35 @@ export class DiagnosticsScheduler {
 
   constructor(private readonly deps: DiagnosticsDeps) {}
 
-  /** Parses (cached per version) and guards a document. */
-  async entries(doc: TextDocument): Promise<ParsedDoc> {
+  /** Parses (on the worker thread, once per version) and guards a document. */
+  entries(doc: TextDocument): Promise<ParsedDoc> {
     const cached = this.parsed.get(doc.uri);
-    if (cached && cached.version === doc.version) return cached;
+    if (cached && cached.version === doc.version) return Promise.resolve(cached);
+    const running = this.parsing.get(doc.uri);
+    if (running?.version === doc.version) return running.done;
+    const done = this.parse(doc, cached).finally(() => {
+      if (this.parsing.get(doc.uri)?.done === done) this.parsing.delete(doc.uri);
+    });
+    this.parsing.set(doc.uri, { version: doc.version, done });
+    return done;
+  }
+
+  /**
+   * The statements a request at `line` sees: the whole parse once it is done; while it runs on the worker, or when
+   * it was refused for size, a parse of the lines around `line`, so a hover never waits for it. Null for a file
+   * that is not scored at all (binary, over inversion.maxFileBytes).
+   */
+  async entriesAround(doc: TextDocument, line: number): Promise<ScriptCommand[] | null> {
+    const parsed = this.parsed.get(doc.uri);
+    if (parsed?.version === doc.version && parsed.entries) return parsed.entries;
+    if (!guardText(doc.getText(), this.deps.settings().maxFileBytes).ok) return null;
+    void this.entries(doc);
+    return statementsAround(await this.deps.parser(), doc, line);
+  }
+
+  private async parse(doc: TextDocument, cached: ParsedDoc | undefined): Promise<ParsedDoc> {
+    // Typing in a large script queues parses: one whose version was edited (or closed) since is skipped, not run.
+    const current = (): boolean => this.deps.getDocument(doc.uri)?.version === doc.version;
     const text = doc.getText();
     const settings = this.deps.settings();
     const guard = guardText(text, settings.maxFileBytes);
@@ -76,19 +106,21 @@ export class DiagnosticsScheduler {
       const hash = hashKey(text);
       if (cached && cached.hash === hash) result = { ...cached, version: doc.version };
       else {
+        const t0 = Date.now();
         try {
-          const parser = await this.deps.parser();
-          const t0 = Date.now();
-          const entries = parser.parseScript(text);
+          const entries = await this.parseWorker.parse(text, current);
           const ms = Date.now() - t0;
           this.parseMs.set(doc.uri, ms);
           if (ms > 200) this.deps.log(`Parsed ${doc.uri} (${doc.lineCount} lines, ${entries.length} commands) in ${ms} ms`);
           result = { version: doc.version, hash, entries, skipped: null };
         } catch (err) {
-          result = { version: doc.version, hash, entries: null, skipped: `the shell parser failed: ${(err as Error).message}` };
+          const reason = err instanceof ParseRefusedError ? err.message : `the shell parser failed: ${(err as Error).message}`;
+          result = { version: doc.version, hash, entries: null, skipped: reason };
+          this.parseMs.set(doc.uri, Date.now() - t0);
         }
       }
     }
+    if (!current()) return result;
     if (result.skipped && this.loggedSkips.get(doc.uri) !== result.skipped) {
       this.loggedSkips.set(doc.uri, result.skipped);
       this.deps.log(`Not scoring ${doc.uri}: ${result.skipped}`);
@@ -138,6 +170,7 @@ export class DiagnosticsScheduler {
     this.visible.delete(uri);
     this.cancelPending(uri);
     this.parsed.delete(uri);
+    this.parsing.delete(uri);
     this.loggedSkips.delete(uri);
     this.parseMs.delete(uri);
   }

@@ -201,8 +201,8 @@ export class InversionServer {
   private async commandAt(uri: string, line: number, character: number): Promise<ScriptCommand | null> {
     const doc = this.documents.get(uri);
     if (!doc) return null;
-    const parsed = await this.diagnostics.entries(doc);
-    const entry = parsed.entries ? entryAt(parsed.entries, line, character) : undefined;
+    const entries = await this.diagnostics.entriesAround(doc, line);
+    const entry = entries ? entryAt(entries, line, character) : undefined;
     return entry && !unscorable(entry) ? entry : null;
   }
 

@@ -129,7 +129,8 @@ export class ModelHost {
     ]);
   }
 
-  private load(d: Desired): { key: string; promise: Promise<Engine | null>; abort: AbortController } {
+  /** `readyMessage`: what the status says once loaded (null: nothing to say). */
+  private load(d: Desired, readyMessage: string | null = null): { key: string; promise: Promise<Engine | null>; abort: AbortController } {
     const abort = new AbortController();
     const started = Date.now();
     this.setState("loading", `Loading ${d.modelPath}${d.adapterPath ? ` with adapter ${d.adapterPath}` : ""}…`);
@@ -151,13 +152,14 @@ export class ModelHost {
         this.engine = engine;
         this.engineKey = d.key;
         this.events.log(`Model ready in ${Date.now() - started} ms: ${engine.modelPath}${engine.adapterPath ? ` + ${engine.adapterPath}` : ""}`);
-        this.setState("ready", null);
+        this.setState("ready", readyMessage);
         return engine;
       },
       (err: unknown) => {
         if (this.loading?.abort === abort) this.loading = null;
         if (abort.signal.aborted) return null;
         const message = (err as Error)?.message ?? String(err);
+        if (d.adapterPath) return this.fallBackToBase(d, message);
         this.failedKey = d.key;
         this.events.log(`Model failed to load: ${message}`);
         this.setState("error", message);
@@ -165,6 +167,16 @@ export class ModelHost {
       },
     );
     return { key: d.key, promise, abort };
+  }
+
+  /** A bad adapter (corrupt, or made for another model) must not turn every hover off: the base model is used. */
+  private fallBackToBase(d: Desired, reason: string): Promise<Engine | null> {
+    const notice = `The hover adapter ${d.adapterPath} could not be loaded (${reason}); hovers use the base model.`;
+    this.events.log(notice);
+    // Same key: the settings did not change, so nothing retries the adapter until they do (or a reload is asked).
+    this.desired = { ...d, adapterPath: null };
+    this.loading = this.load(this.desired, notice);
+    return this.loading.promise;
   }
 
   private drop(): void {

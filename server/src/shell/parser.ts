@@ -5,9 +5,9 @@ import type { Node as SyntaxNode, Parser, Tree } from "web-tree-sitter";
 import { analyseTree } from "./commandWalk";
 import { isKnownProgram } from "./knownPrograms";
 import { collectStatements } from "./script";
-import type { ParsedCommand, ScriptCommand, ShellParser } from "./types";
+import type { ParsedCommand, ScriptCommand, ScriptLimits, ShellParser } from "./types";
 
-export type { ParsedCommand, ScriptCommand, ShellParser, Utility } from "./types";
+export type { ParsedCommand, ScriptCommand, ScriptLimits, ShellParser, Utility } from "./types";
 export { isKnownProgram } from "./knownPrograms";
 
 // The package is ESM-first ("import" → tree-sitter.js uses import.meta.url). An explicit require() picks its
@@ -74,6 +74,13 @@ function locateWasm(file: string, wasmDir: string | undefined, fromPackage: () =
   throw new Error(`Cannot find ${file}; looked in: ${tried.join(", ")}`);
 }
 
+export class ScriptTooLargeError extends Error {
+  constructor(readonly nodes: number, readonly maxNodes: number) {
+    super(`the script has ${nodes} syntax nodes, over the parser's budget of ${maxNodes}`);
+    this.name = "ScriptTooLargeError";
+  }
+}
+
 class TreeSitterShellParser implements ShellParser {
   constructor(private readonly parser: Parser) {}
 
@@ -88,8 +95,12 @@ class TreeSitterShellParser implements ShellParser {
     });
   }
 
-  parseScript(text: string): ScriptCommand[] {
-    return this.withTree(text, (root) => collectStatements(root, text), []);
+  parseScript(text: string, limits?: ScriptLimits): ScriptCommand[] {
+    return this.withTree(text, (root) => {
+      // descendantCount is stored in the tree: checking it costs nothing, walking millions of nodes costs seconds.
+      if (limits && root.descendantCount > limits.maxNodes) throw new ScriptTooLargeError(root.descendantCount, limits.maxNodes);
+      return collectStatements(root, text);
+    }, []);
   }
 
   isKnownProgram(name: string): boolean {

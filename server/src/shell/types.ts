@@ -38,8 +38,13 @@ export interface ScriptCommand {
   intent?: string;
 }
 
+/** Bounds a whole-script parse: a tree of more syntax nodes is refused (ScriptTooLargeError) before it is walked. */
+export interface ScriptLimits {
+  maxNodes: number;
+}
+
 export interface ShellParser {
   parseCommand(text: string): ParsedCommand;
-  parseScript(text: string): ScriptCommand[];
+  parseScript(text: string, limits?: ScriptLimits): ScriptCommand[];
   isKnownProgram(name: string): boolean;
 }
