@@ -27,7 +27,7 @@ export async function benchProtocol(): Promise<void> {
     const phases = Object.entries(record.timings).map(([k, v]) => `${k} ${Number(v).toFixed(1)}`).join(", ");
     const projected = PROTOCOL.cycles * (PROTOCOL.tasks / tasks) * seconds;
     console.log(`${model!.name}: 1 cycle of ${tasks} tasks took ${seconds.toFixed(0)} s (phases: ${phases}); ` +
-      `accepted ${record.selection.accepted ?? "?"}, trained ${record.train ? `${record.train.steps} steps` : `nothing (${record.trainSkipped ?? "?"})`}`);
+      `accepted ${record.selection.acceptedExamples} examples, trained ${record.train ? `${record.train.steps} steps` : `nothing (${record.trainSkipped ?? "?"})`}`);
     // A random-weight model rarely passes the gates, so the cycle above may train nothing: training is measured on its
     // own, on 50 examples, and projected for the default policy (retrain from the base on everything accepted so far:
     // cycle c trains c × 50 examples if every task is accepted, the upper bound).

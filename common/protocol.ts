@@ -1,12 +1,12 @@
 // The one typed protocol of Inversion: LSP custom messages (client <-> server, eslint `customMessages.ts` style)
 // and the messages between the extension host and the progress-panel webview (discriminated unions).
-// Imported by client/src, server/src/lsp and webview/src. Only *types* from the engine are imported here, so
-// the webview bundle pulls in no engine code.
+// Imported by client/src, server/src/lsp and webview/src. Nothing here comes from the engine: the server projects
+// engine records into the views declared here (server/src/view/runView.ts) and the front ends only render them.
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
 import { defaultRunParams, type RunParams } from "./runParams";
-import type { CycleRecord, RunEvent, ScoreResult } from "../server/src/engine/types";
+import type { ScoreResult } from "./score";
 
-export type { CycleRecord, RunEvent, ScoreResult };
+export type { ScoreResult };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings (the `inversion.*` section, as the client hands it to the server after resolving paths)
@@ -77,8 +77,8 @@ export interface ServerStatus {
   progress?: number;
   run: RunState;
   runDir: string | null;
-  /** The latest completed cycle of the current or latest run. */
-  lastCycle: { cycle: number; meanScoreBefore: number; meanScoreAfter: number | null } | null;
+  /** The latest completed cycle of the current or latest run; `heldOut` is worded by the server ("held-out 0.31 → 0.42"). */
+  lastCycle: { cycle: number; heldOut: string } | null;
   /** The loaded model's self-check: how often it tells a matching comment from a wrong one; null until measured. */
   selfCheck: { auc: number; fit: boolean; summary: string } | null;
 }
@@ -99,14 +99,10 @@ export namespace ModelMissingNotification {
   export const type = new NotificationType<Params>(method);
 }
 
-/** Every engine event of a run (phase, train progress, cycle record, log); the client forwards it to the panel. */
-export namespace CycleProgressNotification {
-  export const method = "inversion/cycleProgress" as const;
-  export interface Params {
-    runDir: string;
-    event: RunEvent;
-  }
-  export const type = new NotificationType<Params>(method);
+/** The live run's view, whole, after every change (phase, training step, cycle); the client forwards it to the panel. */
+export namespace RunViewNotification {
+  export const method = "inversion/runView" as const;
+  export const type = new NotificationType<RunView>(method);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -134,6 +130,7 @@ export type RunOverrides = Partial<RunParams> & {
 /**
  * Runs self-improvement cycles. Reports `$/progress` work-done progress (begin … report … end) and honours
  * `$/cancelRequest` and work-done cancel: cancelling aborts the engine (and trainer) through an AbortSignal.
+ * Answers with the run's final view (status finished or cancelled).
  */
 export namespace RunCyclesRequest {
   export const method = "inversion/runCycles" as const;
@@ -141,11 +138,7 @@ export namespace RunCyclesRequest {
     overrides?: RunOverrides;
     workDoneToken?: string | number;
   }
-  export interface Result {
-    runDir: string;
-    cycles: CycleRecord[];
-    cancelled: boolean;
-  }
+  export type Result = RunView;
   export const type = new RequestType<Params, Result, void>(method);
 }
 
@@ -198,16 +191,13 @@ export namespace ListRunsRequest {
   export const type = new RequestType0<Result, void>(method);
 }
 
+/** The view of a run from its run directory (a past run, or the live one as stored so far). */
 export namespace ReadRunRequest {
   export const method = "inversion/readRun" as const;
   export interface Params {
     runDir: string;
   }
-  export interface Result {
-    runDir: string;
-    cycles: CycleRecord[];
-    config: unknown;
-  }
+  export type Result = RunView;
   export const type = new RequestType<Params, Result, void>(method);
 }
 
@@ -218,10 +208,10 @@ export namespace ReloadModelRequest {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Extension host <-> webview (progress panel)
+// The run view (computed by the server, rendered by the client and the webview)
 // ---------------------------------------------------------------------------------------------------------------
 
-/** One chart point per cycle. */
+/** One chart point per cycle, projected from a cycle record by the server (server/src/view/runView.ts). */
 export interface CyclePoint {
   cycle: number;
   /** Mean score of this cycle's training-task candidates (what selection saw). */
@@ -230,32 +220,35 @@ export interface CyclePoint {
   scoreBefore: number | null;
   scoreAfter: number | null;
   acceptanceRate: number;
+  /** Mean training loss of this cycle (the same field the SVG report charts); null when it did not train. */
   trainLoss: number | null;
+  /** Why this cycle did not train; null when it did. */
+  trainSkipped: string | null;
   external: number | null;
 }
 
-const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+/** Where a run stands: `stored` is a run read from its directory with no live run behind it. */
+export type RunViewState = "running" | "finished" | "cancelled" | "failed" | "stored";
 
-export function cyclePoint(r: CycleRecord): CyclePoint {
-  const sel = r.selection as CycleRecord["selection"] | undefined;
-  return {
-    cycle: r.cycle,
-    selectionScore: sel && sel.candidates > 0 ? num(sel.meanScore) : null,
-    scoreBefore: r.before && r.before.candidates > 0 ? num(r.before.meanScore) : null,
-    scoreAfter: r.after && r.after.candidates > 0 ? num(r.after.meanScore) : null,
-    acceptanceRate: num(sel?.acceptanceRate ?? r.before?.acceptanceRate) ?? 0,
-    trainLoss: r.train ? num(r.train.lossMean) : null,
-    external: r.external ? num(r.external.nlc2cmd) : null,
-  };
+export interface RunView {
+  /** Increases with every view the server sends of this run: a front end keeps the highest it has seen. */
+  version: number;
+  runDir: string;
+  points: CyclePoint[];
+  state: RunViewState;
+  /** One line on where the run stands ("Cycle 2/3: generating 4/20", "Run finished: …"), worded by the server. */
+  status: string;
+  /** The run stopped before its last cycle and can be continued (the front end offers its own resume action). */
+  resumable: boolean;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Extension host <-> webview (progress panel)
+// ---------------------------------------------------------------------------------------------------------------
+
 export type HostToWebview =
-  /** Full state: which run is shown, its points, the known runs. Sent on `ready` and when another run is opened. */
-  | { type: "init"; runDir: string | null; points: CyclePoint[]; runs: RunInfo[]; live: boolean }
-  /** A cycle of the run being shown completed. */
-  | { type: "cycle"; runDir: string; point: CyclePoint }
-  /** A phase or training step of the live run (status line only). */
-  | { type: "status"; runDir: string | null; text: string; running: boolean }
+  /** The run to show, whole: sent on `ready`, when a run is opened, and after every change of the live run shown. */
+  | { type: "view"; view: RunView }
   | { type: "runs"; runs: RunInfo[] }
   | { type: "error"; message: string };
 
@@ -268,10 +261,10 @@ export type WebviewToHost =
 
 /** What the webview persists with setState (and the serializer gets back after a reload). */
 export interface WebviewState {
-  runDir: string | null;
-  points: CyclePoint[];
+  view: RunView | null;
   runs: RunInfo[];
-  status: string;
+  /** The last error from the host, shown until the next view. */
+  error: string;
 }
 
 /** Checks a message from the webview field by field: the webview's content is not trusted. */

@@ -2,19 +2,14 @@
 // told to the user. Commands and notification handlers receive it (rust-analyzer's `Ctx`).
 import * as vscode from "vscode";
 import type { LanguageClient } from "vscode-languageclient/node";
-import { ListRunsRequest, ReadRunRequest, cyclePoint, type CyclePoint, type ServerStatus } from "../../common/protocol";
+import { ListRunsRequest, ReadRunRequest, type RunView, type ServerStatus } from "../../common/protocol";
 import type { PanelBackend } from "./panel";
 import type { StatusBar } from "./statusBar";
 
-export interface LiveRun {
-  runDir: string;
-  points: CyclePoint[];
-  running: boolean;
-}
-
 export class Ctx {
   lastStatus: ServerStatus | null = null;
-  live: LiveRun | null = null;
+  /** The latest view the server sent of the run started from this window (the highest version). */
+  live: RunView | null = null;
   activeRunCancel: vscode.CancellationTokenSource | null = null;
   /** Messages shown to the user about a missing model (tests check there is exactly one). */
   readonly missingModelMessages: string[] = [];
@@ -38,7 +33,7 @@ export class Ctx {
         const r = await client.sendRequest(ListRunsRequest.type);
         return { runs: r.runs, latest: r.latest };
       },
-      readRun: async (runDir) => (await client.sendRequest(ReadRunRequest.type, { runDir })).cycles.map(cyclePoint),
+      readRun: (runDir) => client.sendRequest(ReadRunRequest.type, { runDir }),
       live: () => this.live,
       log: (m) => output.appendLine(m),
     };

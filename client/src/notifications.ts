@@ -1,7 +1,7 @@
 // Handlers of the server's notifications: status (status bar, one message per failing model), missing model, and
-// run progress (forwarded to the panel).
+// the live run's view (status bar and panel render it as received).
 import * as vscode from "vscode";
-import { CycleProgressNotification, ModelMissingNotification, StatusNotification, cyclePoint, type ServerStatus } from "../../common/protocol";
+import { ModelMissingNotification, RunViewNotification, StatusNotification, type RunView, type ServerStatus } from "../../common/protocol";
 import type { Ctx } from "./ctx";
 import { ProgressPanel } from "./panel";
 
@@ -9,7 +9,7 @@ export function registerNotifications(ctx: Ctx): vscode.Disposable[] {
   return [
     ctx.client.onNotification(StatusNotification.type, (s) => onStatus(ctx, s)),
     ctx.client.onNotification(ModelMissingNotification.type, (p) => onModelMissing(ctx, p)),
-    ctx.client.onNotification(CycleProgressNotification.type, (p) => onCycleProgress(ctx, p)),
+    ctx.client.onNotification(RunViewNotification.type, (v) => onRunView(ctx, v)),
   ];
 }
 
@@ -43,16 +43,10 @@ function onModelMissing(ctx: Ctx, p: ModelMissingNotification.Params): void {
   void ctx.missingModel(`Inversion: ${p.reason}`);
 }
 
-function onCycleProgress(ctx: Ctx, p: CycleProgressNotification.Params): void {
-  if (!ctx.live || ctx.live.runDir !== p.runDir) ctx.live = { runDir: p.runDir, points: [], running: true };
-  const live = ctx.live;
-  let text: string | null = null;
-  if (p.event.type === "cycle") {
-    const point = cyclePoint(p.event.record);
-    live.points = [...live.points.filter((x) => x.cycle !== point.cycle), point];
-  } else if (p.event.type === "phase") text = `cycle ${p.event.cycle}: ${p.event.phase} ${p.event.done}/${p.event.total}`;
-  else if (p.event.type === "train") text = `cycle ${p.event.cycle}: training ${p.event.progress.step}/${p.event.progress.totalSteps}, loss ${p.event.progress.loss.toFixed(3)}`;
-  else if (p.event.type === "log") ctx.output.appendLine(`[run] ${p.event.message}`);
-  if (text) ctx.statusBar.setRunProgress(text);
-  ProgressPanel.current?.onRunEvent(p, text);
+function onRunView(ctx: Ctx, view: RunView): void {
+  // Views of one run can arrive after a newer one (the request's answer races the last notification): keep the newest.
+  if (ctx.live && ctx.live.runDir === view.runDir && ctx.live.version >= view.version) return;
+  ctx.live = view;
+  ctx.statusBar.setRunProgress(view.state === "running" ? view.status : null);
+  ProgressPanel.current?.showLive(view);
 }

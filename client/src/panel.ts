@@ -1,24 +1,16 @@
-// The progress panel (webview): the extension owns the data; the webview renders it and keeps a copy in setState.
+// The progress panel (webview): the server computes each run's view, the host passes it on, and the webview renders
+// it and keeps a copy in setState.
 import * as vscode from "vscode";
-import {
-  cyclePoint,
-  isWebviewToHost,
-  type CycleProgressNotification,
-  type CyclePoint,
-  type HostToWebview,
-  type RunInfo,
-  type WebviewState,
-  type WebviewToHost,
-} from "../../common/protocol";
+import { isWebviewToHost, type HostToWebview, type RunInfo, type RunView, type WebviewState, type WebviewToHost } from "../../common/protocol";
 import { panelHtml } from "./panelHtml";
 
 export const PANEL_VIEW_TYPE = "inversion.progress";
 
 export interface PanelBackend {
   listRuns(): Promise<{ runs: RunInfo[]; latest: string | null }>;
-  readRun(runDir: string): Promise<CyclePoint[]>;
-  /** The live run, if any: its directory and the points seen so far. */
-  live(): { runDir: string; points: CyclePoint[]; running: boolean } | null;
+  readRun(runDir: string): Promise<RunView>;
+  /** The latest view of the run started from this window, if any. */
+  live(): RunView | null;
   log(message: string): void;
 }
 
@@ -47,7 +39,7 @@ export class ProgressPanel implements vscode.Disposable {
   static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, backend: PanelBackend, state: WebviewState | undefined): ProgressPanel {
     ProgressPanel.current?.dispose();
     panel.webview.options = ProgressPanel.options(extensionUri);
-    return new ProgressPanel(panel, extensionUri, backend, state?.runDir ?? null);
+    return new ProgressPanel(panel, extensionUri, backend, state?.view?.runDir ?? null);
   }
 
   static options(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
@@ -88,7 +80,7 @@ export class ProgressPanel implements vscode.Disposable {
       switch (m.type) {
         case "ready": {
           const live = this.backend.live();
-          const want = this.runDir ?? m.runDir ?? (live?.running ? live.runDir : null);
+          const want = this.runDir ?? m.runDir ?? (live?.state === "running" ? live.runDir : null);
           await this.open(want ?? undefined);
           break;
         }
@@ -119,27 +111,18 @@ export class ProgressPanel implements vscode.Disposable {
     const live = this.backend.live();
     const target = runDir ?? (live ? live.runDir : latest);
     this.runDir = target ?? null;
-    let points: CyclePoint[] = [];
-    const isLive = !!live && live.runDir === target;
-    if (isLive) points = live!.points;
-    else if (target) points = await this.backend.readRun(target);
-    this.post({ type: "init", runDir: target ?? null, points, runs, live: isLive && live!.running });
+    this.post({ type: "runs", runs });
+    if (!target) return;
+    this.post({ type: "view", view: live?.runDir === target ? live : await this.backend.readRun(target) });
   }
 
-  /** Engine events of the live run, forwarded from the server. */
-  onRunEvent(p: CycleProgressNotification.Params, statusText: string | null): void {
-    if (p.event.type === "cycle") {
-      if (this.runDir !== p.runDir) this.runDir = p.runDir;
-      this.post({ type: "cycle", runDir: p.runDir, point: cyclePoint(p.event.record) });
-    } else if (statusText) {
-      if (this.runDir !== p.runDir) this.runDir = p.runDir;
-      this.post({ type: "status", runDir: p.runDir, text: statusText, running: true });
-    }
-  }
-
-  onRunEnded(runDir: string, text: string): void {
-    this.post({ type: "status", runDir, text, running: false });
-    void this.backend.listRuns().then(({ runs }) => this.post({ type: "runs", runs }));
+  /** A new view of the live run: shown when the panel shows that run, or a run has just started (the panel follows it). */
+  showLive(view: RunView): void {
+    const started = view.runDir !== this.runDir && view.state === "running" && view.version === 1;
+    if (view.runDir !== this.runDir && !started && this.runDir !== null) return;
+    this.runDir = view.runDir;
+    this.post({ type: "view", view });
+    if (view.state !== "running") void this.backend.listRuns().then(({ runs }) => this.post({ type: "runs", runs }));
   }
 
   dispose(): void {

@@ -40,6 +40,7 @@ export function panelHtml(o: PanelHtmlOptions): string {
   .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 16px; }
   .chart h3 { font-size: 1em; font-weight: 600; margin: 4px 0; }
   .canvas-wrap { position: relative; height: 220px; }
+  .note { opacity: 0.8; font-size: 0.9em; margin: 4px 0; }
   [hidden] { display: none !important; }
 </style>
 </head>

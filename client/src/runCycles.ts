@@ -1,9 +1,9 @@
-// "Run self-improvement cycle": one run at a time, with notification progress and a Cancel button that cancels
-// the LSP request (the server aborts the engine and trainer).
+// "Run self-improvement cycle": one run at a time, with notification progress and a Cancel button that stops the
+// run on the server (the server aborts the engine and trainer, then answers with the run's final view).
 import * as vscode from "vscode";
 import { randomUUID } from "node:crypto";
 import { WorkDoneProgress } from "vscode-languageclient/node";
-import { RunCyclesRequest, type RunOverrides } from "../../common/protocol";
+import { RunCyclesRequest, StopRunRequest, type RunOverrides, type RunView } from "../../common/protocol";
 import type { Ctx } from "./ctx";
 import { ProgressPanel } from "./panel";
 
@@ -27,51 +27,39 @@ export async function runCycles(ctx: Ctx, overrides?: RunOverrides): Promise<Run
   }
 }
 
-async function runWithProgress(ctx: Ctx, overrides: RunOverrides | undefined, progress: Progress, token: vscode.CancellationToken): Promise<RunCyclesRequest.Result | undefined> {
+async function runWithProgress(ctx: Ctx, overrides: RunOverrides | undefined, progress: Progress, token: vscode.CancellationToken): Promise<RunView | undefined> {
   const workDoneToken = randomUUID();
   const sub = forwardProgress(ctx, workDoneToken, progress);
+  // Cancel stops the run rather than the request, so the answer is still the run's final view.
+  const onCancel = token.onCancellationRequested(() => void ctx.client.sendRequest(StopRunRequest.type));
   try {
     ctx.live = null;
-    const result = await ctx.client.sendRequest(RunCyclesRequest.type, { overrides, workDoneToken }, token);
-    runEnded(ctx);
-    const text = runSummary(result);
-    ctx.output.info(`${text} ${result.runDir}`);
-    ProgressPanel.current?.onRunEnded(result.runDir, text);
-    const actions = result.cancelled ? ["Show panel", "Resume run"] : ["Show panel"];
-    void vscode.window.showInformationMessage(`Inversion: ${text}`, ...actions).then((c) => {
-      if (c === "Show panel") void vscode.commands.executeCommand("inversion.showPanel", result.runDir);
-      else if (c === "Resume run") void vscode.commands.executeCommand("inversion.resumeRun", result.runDir);
-    });
-    return result;
+    const view = await ctx.client.sendRequest(RunCyclesRequest.type, { overrides, workDoneToken });
+    ctx.statusBar.setRunProgress(null);
+    ctx.live = view;
+    ProgressPanel.current?.showLive(view);
+    tellRunEnded(view);
+    return view;
   } catch (err) {
-    runEnded(ctx);
-    if (token.isCancellationRequested) {
-      ctx.output.appendLine("Run cancelled.");
-      return { runDir: ctx.live?.runDir ?? "", cycles: [], cancelled: true };
-    }
+    ctx.statusBar.setRunProgress(null);
     const message = (err as Error).message;
     ctx.output.error(`Run failed: ${message}`);
     void vscode.window.showErrorMessage(`Inversion: ${message}`, "Show log").then((c) => c && ctx.output.show(true));
     return undefined;
   } finally {
+    onCancel.dispose();
     sub.dispose();
   }
 }
 
-/** "Run finished: 2 cycles, 5 examples accepted, trained in 2 cycles." — or why it did not train. */
-export function runSummary(result: RunCyclesRequest.Result): string {
-  const cycles = result.cycles;
-  const accepted = cycles.reduce((n, c) => n + (c.selection?.accepted ?? 0), 0);
-  const trained = cycles.filter((c) => c.train).length;
-  const why = cycles.at(-1)?.trainSkipped ?? (cycles.length ? "no examples to train on" : "no cycle completed");
-  const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? "" : "s"}`;
-  const training = trained ? `trained in ${plural(trained, "cycle")}` : `not trained (${why})`;
-  return `Run ${result.cancelled ? "cancelled" : "finished"}: ${plural(cycles.length, "cycle")}, ${plural(accepted, "example")} accepted, ${training}.`;
-}
-
-function runEnded(ctx: Ctx): void {
-  ctx.statusBar.setRunProgress(null);
-  if (ctx.live) ctx.live.running = false;
+/** The server's summary, with the panel and, for a run that can continue, this editor's way to resume it. */
+function tellRunEnded(view: RunView): void {
+  const resume = view.resumable ? " Continue it with “Inversion: Resume run”." : "";
+  const actions = view.resumable ? ["Show panel", "Resume run"] : ["Show panel"];
+  void vscode.window.showInformationMessage(`Inversion: ${view.status}${resume}`, ...actions).then((c) => {
+    if (c === "Show panel") void vscode.commands.executeCommand("inversion.showPanel", view.runDir);
+    else if (c === "Resume run") void vscode.commands.executeCommand("inversion.resumeRun", view.runDir);
+  });
 }
 
 /** Work-done progress from the server, as increments of the notification's progress bar. */

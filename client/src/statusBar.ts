@@ -83,7 +83,7 @@ export class StatusBar implements vscode.Disposable {
         parts.push(this.runProgress ?? "run");
         command = "inversion.showPanel";
       } else if (s.run === "cancelling") parts.push("stopping run");
-      if (s.lastCycle) parts.push(`cycle ${s.lastCycle.cycle}: held-out ${s.lastCycle.meanScoreBefore.toFixed(2)}${s.lastCycle.meanScoreAfter !== null ? ` → ${s.lastCycle.meanScoreAfter.toFixed(2)}` : ""}`);
+      if (s.lastCycle) parts.push(`cycle ${s.lastCycle.cycle}: ${s.lastCycle.heldOut}`);
       tip.appendMarkdown(`Model: ${s.model}${s.modelPath ? ` — \`${s.modelPath}\`` : ""}\n\n`);
       tip.appendMarkdown(`Hover adapter: ${s.adapterPath ? `\`${s.adapterPath}\`` : "base model"}\n\n`);
       tip.appendMarkdown(`${s.selfCheck ? s.selfCheck.summary : "Self-check: not measured yet."}\n\n`);

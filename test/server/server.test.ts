@@ -37,15 +37,16 @@ import { LENIENT, STRICT, UNFIT, seedSelfCheck } from "../helpers/selfCheck";
 import { cleanReading } from "../../server/src/lsp/codeActions";
 import { oneLine } from "../../server/src/check/findings";
 import {
-  CycleProgressNotification,
   ListRunsRequest,
   ModelMissingNotification,
   ReadRunRequest,
   ReloadModelRequest,
   RunCyclesRequest,
+  RunViewNotification,
   StatusNotification,
   StopRunRequest,
   VisibleRangesNotification,
+  type RunView,
   type ServerStatus,
 } from "../../common/protocol";
 
@@ -75,7 +76,7 @@ interface Session {
   diagnostics: Map<string, PublishDiagnosticsParams[]>;
   progress: { token: string | number; value: { kind: string; message?: string; percentage?: number } }[];
   statuses: ServerStatus[];
-  cycleEvents: CycleProgressNotification.Params[];
+  views: RunView[];
   missing: ModelMissingNotification.Params[];
   logs: string[];
   close(): Promise<void>;
@@ -102,7 +103,7 @@ async function startServer(settings: Partial<Settings>): Promise<Session> {
     diagnostics: new Map(),
     progress: [],
     statuses: [],
-    cycleEvents: [],
+    views: [],
     missing: [],
     logs: [],
     async close() {
@@ -132,8 +133,8 @@ async function startServer(settings: Partial<Settings>): Promise<Session> {
   conn.onNotification(StatusNotification.type, (p) => {
     s.statuses.push(p);
   });
-  conn.onNotification(CycleProgressNotification.type, (p) => {
-    s.cycleEvents.push(p);
+  conn.onNotification(RunViewNotification.type, (v) => {
+    s.views.push(v);
   });
   conn.onNotification(ModelMissingNotification.type, (p) => {
     s.missing.push(p);
@@ -315,24 +316,30 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
   });
 
-  test("a small run reports work-done progress begin..end and a cycle notification", async () => {
+  test("a small run reports work-done progress begin..end and sends its view, versioned, until the final one", async () => {
     const token = "run-1";
+    const out = join(tmp, "runs", "small");
     const result = await s.conn.sendRequest(RunCyclesRequest.type, {
-      overrides: { cycles: 1, tasks: 2, candidates: 2, train: "none", out: join(tmp, "runs", "small") },
+      overrides: { cycles: 1, tasks: 2, candidates: 2, train: "none", out },
       workDoneToken: token,
     });
-    assert.equal(result.cancelled, false);
-    assert.equal(result.cycles.length, 1);
+    assert.equal(result.state, "finished");
+    assert.equal(result.points.length, 1);
+    assert.match(result.status, /^Run finished: 1 cycle, \d+ examples? accepted, not trained \(training disabled \(--train none\)\)\.$/);
+    assert.equal(result.points[0]!.trainSkipped, "training disabled (--train none)");
+    const views = s.views.filter((v) => v.runDir === out);
+    assert.deepEqual(views.map((v) => v.version), views.map((_, i) => i + 1), "one view per change, versions 1, 2, 3, …");
+    assert.deepEqual(views.at(-1), result);
     const mine = s.progress.filter((p) => p.token === token).map((p) => p.value.kind);
     assert.equal(mine[0], "begin");
     assert.equal(mine.at(-1), "end");
     assert.ok(mine.includes("report"));
-    assert.ok(s.cycleEvents.some((e) => e.event.type === "cycle" && e.runDir === join(tmp, "runs", "small")));
     const listed = await s.conn.sendRequest(ListRunsRequest.type);
-    assert.ok(listed.runs.some((r) => r.runDir === join(tmp, "runs", "small")));
-    const read = await s.conn.sendRequest(ReadRunRequest.type, { runDir: join(tmp, "runs", "small") });
-    assert.equal(read.cycles.length, 1);
+    assert.ok(listed.runs.some((r) => r.runDir === out));
+    const read = await s.conn.sendRequest(ReadRunRequest.type, { runDir: out });
+    assert.deepEqual({ ...read, version: 0 }, { version: 0, runDir: out, points: result.points, state: "stored", status: "1 cycle", resumable: false });
     await waitFor("idle status", () => s.statuses.at(-1)?.run === "idle" && s.statuses.at(-1)?.lastCycle?.cycle === 1);
+    assert.match(s.statuses.at(-1)!.lastCycle!.heldOut, /^held-out \d\.\d{3}$/);
   });
 
   test("cancelling the request stops the run (server-created progress when no token is given)", async () => {
@@ -346,8 +353,8 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     const t0 = Date.now();
     try {
       const r = await pending;
-      assert.equal(r.cancelled, true);
-      assert.ok(r.cycles.length < 50, "stopped early");
+      assert.equal(r.state, "cancelled");
+      assert.ok(r.points.length < 50, "stopped early");
     } catch (err) {
       assert.equal((err as { code?: number }).code, LSPErrorCodes.RequestCancelled);
     }
@@ -362,9 +369,15 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     await waitFor("running", () => s.progress.some((p) => p.token === "stop-1" && p.value.kind === "report"), 60_000);
     // A second run while one is active is refused.
     await assert.rejects(s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 1, tasks: 1, out: join(tmp, "runs", "x") } }), /already in progress/);
+    const nLogs = s.logs.length;
     assert.deepEqual(await s.conn.sendRequest(StopRunRequest.type), { stopped: true });
     const r = await pending;
-    assert.equal(r.cancelled, true);
+    assert.equal(r.state, "cancelled");
+    assert.equal(r.resumable, true);
+    // The engine reports a cancel as an event; the server words the editor's way to continue, not the CLI's.
+    const cancelLog = s.logs.slice(nLogs).find((l) => /cancelled; cycles up to/.test(l));
+    assert.match(cancelLog ?? "", /Continue it with “Inversion: Resume run”/);
+    assert.doesNotMatch(s.logs.slice(nLogs).join("\n"), /--resume/);
     assert.equal(s.progress.filter((p) => p.token === "stop-1").at(-1)!.value.kind, "end");
   });
 });

@@ -7,10 +7,11 @@ import { join } from "node:path";
 import { guardText } from "../../server/src/lsp/textGuard";
 import { normalizeSettings } from "../../server/src/lsp/settings";
 import { modelProblem, resolveHoverAdapter } from "../../server/src/lsp/modelHost";
-import { percent, runOptions } from "../../server/src/lsp/runs";
+import { percent, runOptionsFromSettings } from "../../server/src/lsp/runs";
 import { PreemptedError, WorkQueue } from "../../server/src/lsp/workQueue";
 import { entryAt } from "../../server/src/lsp/commandAt";
-import { cyclePoint, type CycleRecord } from "../../common/protocol";
+import { cyclePoint } from "../../server/src/view/runView";
+import type { CycleRecord } from "../../server/src/engine/types";
 
 test("guardText: text passes; NULs, invalid UTF-8 and oversize files are skipped with a reason", () => {
   assert.deepEqual(guardText("ls -la\n", 1000), { ok: true, bytes: 7 });
@@ -71,14 +72,14 @@ test("resolveHoverAdapter: base, best (best held-out cycle of the latest run), e
   }
 });
 
-test("runOptions merges settings and overrides; percent only grows", () => {
+test("runOptionsFromSettings merges settings and overrides; percent only grows", () => {
   const s = normalizeSettings({ model: "/m.gguf", runsDirectory: "/runs", cycles: 4, threads: 2 });
-  const o = runOptions(s, { cycles: 1, train: "none" });
+  const o = runOptionsFromSettings(s, { cycles: 1, train: "none" });
   assert.equal(o.cycles, 1);
   assert.equal(o.train, "none");
   assert.equal(o.threads, 2);
   assert.match(o.out, /^\/runs\/run-/);
-  assert.throws(() => runOptions(normalizeSettings({ model: "/m.gguf" })), /runs directory/);
+  assert.throws(() => runOptionsFromSettings(normalizeSettings({ model: "/m.gguf" })), /runs directory/);
   let p = 0;
   p = percent({ type: "phase", cycle: 1, phase: "tasks", done: 1, total: 2, message: "" }, 2, p);
   assert.ok(p > 0 && p < 50);
@@ -108,9 +109,10 @@ test("entryAt and cyclePoint", () => {
   assert.equal(entryAt([e], 2, 4), e);
   assert.equal(entryAt([e], 3, 5), e);
   assert.equal(entryAt([e], 3, 6), undefined);
-  const stats = { candidates: 0, accepted: 0, acceptanceRate: 0, meanScore: 0, distinctCommands: 0, distinctPrograms: 0 };
-  const p = cyclePoint({ cycle: 1, before: stats, after: null, selection: { ...stats, candidates: 4, meanScore: 0.25, acceptanceRate: 0.5 }, train: null, external: null } as unknown as CycleRecord);
-  assert.deepEqual(p, { cycle: 1, selectionScore: 0.25, scoreBefore: null, scoreAfter: null, acceptanceRate: 0.5, trainLoss: null, external: null });
+  const stats = { candidates: 0, acceptedTasks: 0, acceptanceRate: 0, meanScore: 0, distinctCommands: 0, distinctPrograms: 0 };
+  const selection = { ...stats, candidates: 4, meanScore: 0.25, acceptanceRate: 0.5, acceptedExamples: 2 };
+  const p = cyclePoint({ cycle: 1, before: stats, after: null, selection, train: null, trainSkipped: "training disabled (--train none)", external: null } as unknown as CycleRecord);
+  assert.deepEqual(p, { cycle: 1, selectionScore: 0.25, scoreBefore: null, scoreAfter: null, acceptanceRate: 0.5, trainLoss: null, trainSkipped: "training disabled (--train none)", external: null });
 });
 
 test("WorkQueue preempts running background work for a hover", async () => {

@@ -205,7 +205,7 @@ test("a run's records cannot point the hover model at an adapter outside the run
   const out = join(dir, "escape");
   await runLoop(small(out));
   const record = JSON.parse((await readFile(join(out, "cycles.jsonl"), "utf8")).trim()) as Record<string, unknown>;
-  const after = { candidates: 1, accepted: 1, acceptanceRate: 1, meanScore: 0.9, distinctCommands: 1, distinctPrograms: 1 };
+  const after = { candidates: 1, acceptedTasks: 1, acceptanceRate: 1, meanScore: 0.9, distinctCommands: 1, distinctPrograms: 1 };
   await writeFile(join(out, "cycles.jsonl"), JSON.stringify({ ...record, after, adapterPath: "../../../etc/evil.gguf" }) + "\n");
   assert.equal(await bestAdapter(out), null);
   await writeFile(join(out, "cycles.jsonl"), JSON.stringify({ ...record, after, adapterPath: "adapters/cycle-001.gguf" }) + "\n");

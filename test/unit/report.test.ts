@@ -5,11 +5,12 @@ import { join } from "node:path";
 import { tempDir } from "../helpers/fixture";
 import { readRun } from "../../server/src/engine/api";
 import { cycleTable } from "../../server/src/cli/report";
-import { compareSvg, compareTable, distinctByCycle, externalSeries } from "../../server/src/cli/compare";
+import { compareSvg, compareTable, distinctByCycle, externalSeries, heldOutAfterSeries, trainLossSeries } from "../../server/src/cli/compare";
+import { cyclePoint } from "../../server/src/view/runView";
 import type { CycleRecord, ExternalEval, PhaseStats } from "../../server/src/engine/types";
 
 const stats = (meanScore: number, acceptanceRate = 0.5): PhaseStats => ({
-  candidates: 6, accepted: 1, acceptanceRate, meanScore, distinctCommands: 5, distinctPrograms: 3,
+  candidates: 6, acceptedTasks: 1, acceptanceRate, meanScore, distinctCommands: 5, distinctPrograms: 3,
 });
 const ext = (nlc2cmd: number): ExternalEval => ({
   dataset: "pairs.tsv", datasetHash: "ab".repeat(32), n: 300, nlc2cmd, nlc2cmdCi: [nlc2cmd - 0.05, nlc2cmd + 0.05],
@@ -19,7 +20,7 @@ const ext = (nlc2cmd: number): ExternalEval => ({
 function cycle(n: number, before: number, after: number | null, external: number): CycleRecord {
   return {
     cycle: n, startedAt: "2026-11-23T00:00:00Z", seed: n, tasks: { train: 2, heldOut: 2 },
-    selection: stats(0.4, 0.5), before: stats(before), after: after === null ? null : stats(after),
+    selection: { ...stats(0.4, 0.5), acceptedExamples: 2 }, before: stats(before), after: after === null ? null : stats(after),
     train: after === null ? null : { outPath: `adapters/c${n}.gguf`, mode: "lora", masking: "softmax", lossFirst: 2, lossLast: 1.5, lossMean: 1.7, steps: 3, tokens: 100, tokensPerSecond: 1000, seconds: 0.1, trainer: "llama-lora", examples: 2, policy: "retrain" },
     trainSkipped: after === null ? "training disabled (--train none)" : undefined,
     external: ext(external), externalBefore: n === 1 ? ext(-0.5) : undefined,
@@ -49,6 +50,11 @@ test("report and compare read stored runs", async () => {
       { name: "none", config: none.config as object, cycles: none.cycles },
     ];
     assert.deepEqual(externalSeries(runs[0]!), [-0.5, -0.4, -0.3]);
+    // The SVG charts the panel's point fields: held-out after (cycle 0: the starting weights) and the mean loss.
+    assert.deepEqual(heldOutAfterSeries(runs[0]!), [0.1, 0.2, 0.3]);
+    assert.deepEqual(heldOutAfterSeries(runs[1]!), [0.1, null]);
+    assert.deepEqual(trainLossSeries(runs[0]!), [null, 1.7, 1.7]);
+    assert.deepEqual(trainLossSeries(runs[0]!).slice(1), main.cycles.map((c) => cyclePoint(c).trainLoss));
     const cmp = compareTable(runs).split("\n");
     assert.equal(cmp.length, 2 + 3);
     assert.match(cmp[0]!, /main NLC2CMD \[95% CI\].*none NLC2CMD/);
@@ -60,6 +66,24 @@ test("report and compare read stored runs", async () => {
     assert.equal((svg.match(/<polyline/g) ?? []).length, 2 + 2 + 2 + 1 + 2);
     assert.deepEqual(distinctByCycle([{ cycle: 0, prediction: "a" }, { cycle: 0, prediction: "b" }, { cycle: 2, prediction: "a" }], 3), [2, 2, 1, 1]);
     assert.ok(!/https?:\/\/(?!www\.w3\.org)/.test(svg), "no remote resources");
+  } finally {
+    await cleanup();
+  }
+});
+
+test("a version-1 cycle line reads with today's names: examples and tasks counted apart", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const v1 = cycle(1, 0.1, 0.2, -0.4) as unknown as Record<string, Record<string, unknown>>;
+    const legacy = (s: Record<string, unknown>, accepted: number) => {
+      const { acceptedTasks: _t, acceptedExamples: _e, ...rest } = s;
+      return { ...rest, accepted };
+    };
+    // Version 1: `selection.accepted` counted examples (8 from 2 tasks under --select all), `before.accepted` tasks.
+    const line = { ...v1, selection: legacy({ ...v1.selection!, acceptanceRate: 1 }, 8), before: legacy(v1.before!, 1), after: legacy(v1.after!, 2) };
+    await writeRun(join(dir, "old"), [line as unknown as CycleRecord], { version: 1, train: "lora" });
+    const [c] = (await readRun(join(dir, "old"))).cycles;
+    assert.deepEqual([c!.selection.acceptedExamples, c!.selection.acceptedTasks, c!.before.acceptedTasks, c!.after!.acceptedTasks], [8, 2, 1, 2]);
   } finally {
     await cleanup();
   }

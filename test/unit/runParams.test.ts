@@ -7,7 +7,7 @@ import { RUN_PARAMS, RUN_PARAM_KEYS, SETTING_PARAM_KEYS, cliHelp, defaultRunPara
 import { DEFAULT_SETTINGS } from "../../common/protocol";
 import { DEFAULT_RUN_OPTIONS } from "../../server/src/engine/api";
 import { normalizeSettings } from "../../server/src/lsp/settings";
-import { runOptions as serverRunOptions } from "../../server/src/lsp/runs";
+import { runOptionsFromSettings as serverRunOptions } from "../../server/src/lsp/runs";
 import { options as cliFlags, runOptions as cliRunOptions, type Values } from "../../server/src/cli/args";
 
 const manifest = JSON.parse(readFileSync(join(__dirname, "../../package.json"), "utf8")) as {

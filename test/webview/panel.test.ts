@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { CHROMIUM_ARGS, chromiumPath } from "../helpers/chromium";
 import { panelHtml } from "../../client/src/panelHtml";
-import type { CyclePoint, HostToWebview } from "../../common/protocol";
+import type { CyclePoint, HostToWebview, RunView } from "../../common/protocol";
 
 const ROOT = resolve(__dirname, "../..");
 const BUNDLE = join(ROOT, "webview/dist/main.js");
@@ -27,8 +27,14 @@ const point = (cycle: number, extra: Partial<CyclePoint> = {}): CyclePoint => ({
   scoreAfter: 0.25 + cycle * 0.05,
   acceptanceRate: 0.3 + cycle * 0.1,
   trainLoss: 2.5 - cycle * 0.3,
+  trainSkipped: null,
   external: null,
   ...extra,
+});
+
+const view = (runDir: string, version: number, points: CyclePoint[], status: string, state: RunView["state"] = "running"): HostToWebview => ({
+  type: "view",
+  view: { version, runDir, points, state, status, resumable: false },
 });
 
 before(async () => {
@@ -91,14 +97,19 @@ test("panel renders charts from host messages, keeps state across reload, no CSP
       { runDir: "/runs/run-a", name: "run-a", time: 2 },
       { runDir: "/runs/run-b", name: "run-b", time: 1 },
     ];
-    await send(page, { type: "init", runDir: "/runs/run-a", points: [point(1), point(2)], runs, live: true });
-    await send(page, { type: "status", runDir: "/runs/run-a", text: "cycle 3: generating 2/4", running: true });
-    await send(page, { type: "cycle", runDir: "/runs/run-a", point: point(3, { scoreAfter: null, trainLoss: null }) });
+    await send(page, { type: "runs", runs });
+    await send(page, view("/runs/run-a", 5, [point(1), point(2)], "Cycle 3/4: generating 2/4"));
+    const gap = point(3, { scoreAfter: null, trainLoss: null, trainSkipped: "no accepted examples to train on" });
+    await send(page, view("/runs/run-a", 6, [point(1), point(2), gap], "Cycle 3/4: generating 2/4"));
     await page.waitForFunction(() => document.body.dataset.points === "3", null, { timeout: 10_000 });
+    // An older view of the same run (a notification overtaken by a newer one) is not shown.
+    await send(page, view("/runs/run-a", 4, [point(1)], "stale"));
+    // The loss chart says why a cycle has no loss.
+    assert.equal(await page.textContent("#note-loss"), "No training in cycle 3: no accepted examples to train on.");
 
     // The external chart appears once a point has a value. The message is dispatched and the canvases read in one task,
     // so every chart must be drawn when the handler returns, not a frame later (CI once read a 0-wide canvas).
-    const last: HostToWebview = { type: "cycle", runDir: "/runs/run-a", point: point(4, { external: 0.41 }) };
+    const last = view("/runs/run-a", 7, [point(1), point(2), gap, point(4, { external: 0.41 })], "Cycle 3/4: generating 2/4");
     const drawn = await page.evaluate((msg) => {
       window.dispatchEvent(new MessageEvent("message", { data: msg }));
       return [...document.querySelectorAll("canvas")].map((c) => {
@@ -117,7 +128,7 @@ test("panel renders charts from host messages, keeps state across reload, no CSP
       assert.equal(d.hidden, false, `${d.id} hidden`);
       assert.ok(d.width > 0 && d.painted > 500, `${d.id} not drawn: ${JSON.stringify(d)}`);
     }
-    assert.equal(await page.textContent("#status"), "cycle 3: generating 2/4");
+    assert.equal(await page.textContent("#status"), "Cycle 3/4: generating 2/4");
     // Each render is acknowledged to the host.
     assert.ok((await sent(page)).some((m) => m.type === "rendered" && (m as { points?: number }).points === 4 && m.runDir === "/runs/run-a"));
     assert.deepEqual(await page.$$eval("#run option", (os) => os.map((o) => (o as HTMLOptionElement).value)), ["/runs/run-a", "/runs/run-b"]);
@@ -147,7 +158,7 @@ test("panel renders charts from host messages, keeps state across reload, no CSP
     assert.deepEqual(await csp(page), []);
 
     // Opening a past run replaces the points.
-    await send(page, { type: "init", runDir: "/runs/run-b", points: [point(1)], runs, live: false });
+    await send(page, view("/runs/run-b", 0, [point(1)], "1 cycle", "stored"));
     await page.waitForFunction(() => document.body.dataset.points === "1", null, { timeout: 10_000 });
 
     // The only console error allowed is the deliberate inline-script violation above.

@@ -1,6 +1,6 @@
 // The progress panel: line charts per cycle of one run (intrinsic score before/after training, acceptance rate,
-// training loss, external evaluation when present). Talks to the extension host only through typed messages;
-// persists its state with setState so it survives reloads and hiding.
+// training loss, external evaluation when present), rendered from the run view the server computed. Talks to the
+// extension host only through typed messages; persists its state with setState so it survives reloads and hiding.
 import {
   CategoryScale,
   Chart,
@@ -12,7 +12,7 @@ import {
   Tooltip,
   type ChartDataset,
 } from "chart.js";
-import type { CyclePoint, HostToWebview, RunInfo, WebviewState, WebviewToHost } from "../../common/protocol";
+import type { CyclePoint, HostToWebview, RunInfo, RunView, WebviewState, WebviewToHost } from "../../common/protocol";
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
 
@@ -27,10 +27,9 @@ const vscode = acquireVsCodeApi();
 
 const initial = vscode.getState();
 let state: WebviewState = {
-  runDir: initial?.runDir ?? null,
-  points: Array.isArray(initial?.points) ? initial.points : [],
+  view: initial?.view && Array.isArray(initial.view.points) ? initial.view : null,
   runs: Array.isArray(initial?.runs) ? initial.runs : [],
-  status: typeof initial?.status === "string" ? initial.status : "",
+  error: typeof initial?.error === "string" ? initial.error : "",
 };
 
 function cssColor(name: string, fallback: string): string {
@@ -57,6 +56,15 @@ interface ChartSpec {
   series: { label: string; color: string; value: Metric }[];
   /** Hidden while no point has a value for any series (e.g. external evaluation). */
   optional?: boolean;
+  /** A line under the chart saying why points are missing, or "" when none are. */
+  note?: (points: CyclePoint[]) => string;
+}
+
+/** "No training in cycles 1, 2: no accepted examples to train on." — one sentence per reason. */
+function trainingGaps(points: CyclePoint[]): string {
+  const byReason = new Map<string, number[]>();
+  for (const p of points) if (p.trainLoss === null && p.trainSkipped) byReason.set(p.trainSkipped, [...(byReason.get(p.trainSkipped) ?? []), p.cycle]);
+  return [...byReason].map(([reason, cycles]) => `No training in cycle${cycles.length > 1 ? "s" : ""} ${cycles.join(", ")}: ${reason}.`).join(" ");
 }
 
 const SPECS: ChartSpec[] = [
@@ -71,7 +79,7 @@ const SPECS: ChartSpec[] = [
     ],
   },
   { id: "acceptance", title: "Acceptance rate", yMax: 1, series: [{ label: "accepted / tasks", color: COLORS.blue, value: (p) => p.acceptanceRate }] },
-  { id: "loss", title: "Training loss (mean)", series: [{ label: "loss", color: COLORS.purple, value: (p) => p.trainLoss }] },
+  { id: "loss", title: "Training loss (mean)", series: [{ label: "loss", color: COLORS.purple, value: (p) => p.trainLoss }], note: trainingGaps },
   { id: "external", title: "External evaluation (NLC2CMD)", yMax: 1, optional: true, series: [{ label: "nlc2cmd", color: COLORS.red, value: (p) => p.external }] },
 ];
 
@@ -108,6 +116,7 @@ function buildLayout(): void {
     const canvas = el("canvas", { id: `chart-${spec.id}`, role: "img", "aria-label": spec.title });
     wrap.append(canvas);
     box.append(wrap);
+    if (spec.note) box.append(el("p", { class: "note", id: `note-${spec.id}` }));
     grid.append(box);
     const chart = new Chart<"line", (number | null)[], string>(canvas, {
       type: "line",
@@ -145,7 +154,8 @@ function post(m: WebviewToHost): void {
 }
 
 function render(): void {
-  const points = [...state.points].sort((a, b) => a.cycle - b.cycle);
+  const view = state.view;
+  const points = view?.points ?? [];
   const labels = points.map((p) => String(p.cycle));
   for (const spec of SPECS) {
     const chart = charts.get(spec.id)!;
@@ -164,23 +174,25 @@ function render(): void {
     // frame later, so size it now and the first draw is real.
     if (wasHidden && !box.hidden) chart.resize();
     chart.update("none");
+    if (spec.note) document.getElementById(`note-${spec.id}`)!.textContent = spec.note(points);
   }
   const select = document.getElementById("run") as HTMLSelectElement;
   select.textContent = "";
   const runs = [...state.runs];
-  if (state.runDir && !runs.some((r) => r.runDir === state.runDir)) runs.unshift({ runDir: state.runDir, name: baseName(state.runDir), time: 0 });
+  const runDir = view?.runDir ?? null;
+  if (runDir && !runs.some((r) => r.runDir === runDir)) runs.unshift({ runDir, name: baseName(runDir), time: 0 });
   if (runs.length === 0) select.append(el("option", { value: "" }, "(no runs)"));
   for (const r of runs) {
     const o = el("option", { value: r.runDir, title: r.runDir }, r.name);
-    if (r.runDir === state.runDir) o.selected = true;
+    if (r.runDir === runDir) o.selected = true;
     select.append(o);
   }
-  document.getElementById("status")!.textContent = state.status;
+  document.getElementById("status")!.textContent = state.error ? `Error: ${state.error}` : (view?.status ?? "");
   document.getElementById("empty")!.hidden = points.length > 0;
   document.body.dataset.points = String(points.length);
-  document.body.dataset.runDir = state.runDir ?? "";
+  document.body.dataset.runDir = runDir ?? "";
   vscode.setState(state);
-  post({ type: "rendered", runDir: state.runDir, points: points.length });
+  post({ type: "rendered", runDir, points: points.length });
 }
 
 function baseName(p: string): string {
@@ -188,10 +200,10 @@ function baseName(p: string): string {
   return parts[parts.length - 1] ?? p;
 }
 
-function upsert(point: CyclePoint): void {
-  const i = state.points.findIndex((p) => p.cycle === point.cycle);
-  if (i >= 0) state.points[i] = point;
-  else state.points.push(point);
+/** A live view older than the one shown of the same run (views read from disk have version 0 and always show). */
+function isStale(next: RunView): boolean {
+  const shown = state.view;
+  return !!shown && shown.runDir === next.runDir && next.version > 0 && next.version < shown.version;
 }
 
 function isHostMessage(m: unknown): m is HostToWebview {
@@ -200,25 +212,15 @@ function isHostMessage(m: unknown): m is HostToWebview {
 
 function handle(m: HostToWebview): void {
   switch (m.type) {
-    case "init":
-      state = { runDir: m.runDir, points: [...m.points], runs: m.runs.length ? m.runs : state.runs, status: m.live ? "Run in progress…" : state.status && m.runDir === state.runDir ? state.status : "" };
-      break;
-    case "cycle":
-      if (state.runDir !== m.runDir) {
-        // A new live run: switch to it.
-        state = { ...state, runDir: m.runDir, points: [] };
-      }
-      upsert(m.point);
-      break;
-    case "status":
-      if (m.runDir && state.runDir !== m.runDir && m.running) state = { ...state, runDir: m.runDir, points: [] };
-      state.status = m.text;
+    case "view":
+      if (isStale(m.view)) return;
+      state = { ...state, view: m.view, error: "" };
       break;
     case "runs":
       state.runs = m.runs as RunInfo[];
       break;
     case "error":
-      state.status = `Error: ${m.message}`;
+      state.error = m.message;
       break;
     default:
       return;
@@ -232,4 +234,4 @@ window.addEventListener("message", (event: MessageEvent) => {
 
 buildLayout();
 render();
-post({ type: "ready", runDir: state.runDir });
+post({ type: "ready", runDir: state.view?.runDir ?? null });

@@ -10,6 +10,7 @@ import { loadShellParser } from "../shell/parser";
 import { loadModel } from "../engine/runtime";
 import { ModelSession } from "../engine/session";
 import { warmStart } from "../engine/warmstart";
+import { cycleLine } from "../view/runView";
 import { UsageError, interruptSignal, modelOf, num, oneOf, param, type Values } from "./args";
 
 export async function cmdRun(v: Values, opts: RunOptions): Promise<number> {
@@ -20,14 +21,8 @@ export async function cmdRun(v: Values, opts: RunOptions): Promise<number> {
     if (e.type === "phase") progress.update(`cycle ${e.cycle} ${e.phase}`, e.done, e.total);
     else if (e.type === "train") progress.update(`cycle ${e.cycle} train`, e.progress.step, e.progress.totalSteps, `loss ${e.progress.loss.toFixed(3)}`);
     else if (e.type === "log") progress.message(e.message);
-    else if (e.type === "cycle") {
-      const r = e.record;
-      progress.message(
-        `cycle ${r.cycle}: accepted ${r.selection.accepted}/${r.tasks.train} tasks, held-out score ${r.before.meanScore.toFixed(3)}` +
-          (r.after ? ` → ${r.after.meanScore.toFixed(3)}` : "") +
-          (r.train ? `, train loss ${r.train.lossFirst.toFixed(3)} → ${r.train.lossLast.toFixed(3)}` : `, not trained (${r.trainSkipped})`),
-      );
-    }
+    else if (e.type === "cycle") progress.message(cycleLine(e.record));
+    else if (e.type === "cancelled") progress.message(`Run cancelled; cycles up to ${e.lastCompleteCycle} are kept. Continue it with --resume.`);
   };
   const summary = await runLoop(opts, { signal, onEvent });
   progress.clear();

@@ -1,6 +1,7 @@
 // `inversion report --compare RUN_A RUN_B ...`: runs side by side per cycle, and the same as an SVG chart.
 import type { CycleRecord } from "../engine/types";
 import { formatTable } from "./report";
+import { cyclePoint } from "../view/runView";
 
 export interface NamedRun {
   name: string;
@@ -59,13 +60,28 @@ function escapeXml(s: string): string {
   return s.replace(/[<>&"]/g, (ch) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[ch]!);
 }
 
+/**
+ * The held-out score after each cycle's training, the starting weights' score at cycle 0: the panel's "held-out
+ * after" series (a cycle that did not train has no point, as in the panel).
+ */
+export function heldOutAfterSeries(run: NamedRun): (number | null)[] {
+  const points = run.cycles.map(cyclePoint);
+  return [points[0]?.scoreBefore ?? null, ...points.map((p) => p.scoreAfter)];
+}
+
+/** The mean training loss of each cycle (the panel's loss series); cycle 0 has none. */
+export function trainLossSeries(run: NamedRun): (number | null)[] {
+  return [null, ...run.cycles.map((c) => cyclePoint(c).trainLoss)];
+}
+
 /** Line charts, one panel per metric, one line per run. Self-contained SVG (no fonts or scripts fetched). */
 export function compareSvg(runs: NamedRun[]): string {
+  // Score and loss are the run view's point fields (server/src/view/runView.ts), charted as the editor's panel does.
   const panels: { title: string; series: (run: NamedRun) => (number | null)[] }[] = [
     { title: "External NLC2CMD (held-out real pairs)", series: externalSeries },
-    { title: "Held-out intrinsic score (lift)", series: (r) => [r.cycles[0]?.before.meanScore ?? null, ...r.cycles.map((c) => (c.after ?? c.before).meanScore)] },
-    { title: "Acceptance rate", series: (r) => [null, ...r.cycles.map((c) => c.selection.acceptanceRate)] },
-    { title: "Train loss (last)", series: (r) => [null, ...r.cycles.map((c) => c.train?.lossLast ?? null)] },
+    { title: "Held-out intrinsic score after training (lift)", series: heldOutAfterSeries },
+    { title: "Acceptance rate", series: (r) => [null, ...r.cycles.map((c) => cyclePoint(c).acceptanceRate)] },
+    { title: "Train loss (mean)", series: trainLossSeries },
     { title: "Distinct answers to the held-out tasks", series: (r) => r.distinct ?? [] },
     { title: "External template match", series: (r) => [r.cycles[0]?.externalBefore?.templateMatch ?? null, ...r.cycles.map((c) => c.external?.templateMatch ?? null)] },
   ];

@@ -2,8 +2,13 @@
 // all its files, and every line of cycles.jsonl / examples.jsonl is checked for the fields the readers use.
 import type { Candidate, CycleRecord } from "./types";
 
-/** The version of the files a run directory holds; written into config.json as `version`. */
-export const RUN_RECORD_VERSION = 1;
+/**
+ * The version of the files a run directory holds; written into config.json as `version`. Version 2 renamed the
+ * phase stats' `accepted` (examples in `selection`, tasks elsewhere) to `acceptedExamples` / `acceptedTasks`;
+ * version 1 lines are read with the new names, so older runs still report and resume.
+ */
+export const RUN_RECORD_VERSION = 2;
+const OLDEST_READABLE_VERSION = 1;
 
 /** What a record check returns: the record, or why it is not one. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -28,14 +33,38 @@ function checkFields<T>(value: unknown, fields: Record<string, Field>): Checked<
   return { ok: true, value: value as T };
 }
 
-const PHASE_STATS: Record<string, Field> = { candidates: "number", accepted: "number", acceptanceRate: "number", meanScore: "number", distinctCommands: "number", distinctPrograms: "number" };
+const PHASE_STATS: Record<string, Field> = { candidates: "number", acceptedTasks: "number", acceptanceRate: "number", meanScore: "number", distinctCommands: "number", distinctPrograms: "number" };
+
+type Stats = Record<string, unknown> | null | undefined;
+const isV1 = (stats: Stats): stats is Record<string, unknown> => typeof stats === "object" && stats !== null && "accepted" in stats && !("acceptedTasks" in stats);
+
+/** A version-1 cycle line with version 2's names (recognised by its fields, since a resumed run mixes both). */
+function upgradeCycleV1(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  const r = value as Record<string, Stats>;
+  const tasksOf = (stats: Stats): Stats => {
+    if (!isV1(stats)) return stats;
+    const { accepted, ...rest } = stats;
+    return { ...rest, acceptedTasks: accepted };
+  };
+  let selection = r.selection;
+  if (isV1(selection)) {
+    // Version 1 counted examples in `selection.accepted`; its tasks are what the acceptance rate was computed from.
+    const { accepted, ...rest } = selection;
+    const trainTasks = (r.tasks as { train?: unknown } | undefined)?.train;
+    const acceptedTasks = typeof trainTasks === "number" && typeof rest.acceptanceRate === "number" ? Math.round(rest.acceptanceRate * trainTasks) : accepted;
+    selection = { ...rest, acceptedExamples: accepted, acceptedTasks };
+  }
+  return { ...r, selection, before: tasksOf(r.before), after: tasksOf(r.after) };
+}
 
 function checkAll<T>(...results: Checked<unknown>[]): Checked<T> {
   for (const r of results) if (!r.ok) return r;
   return results[0] as Checked<T>;
 }
 
-export function checkCycleRecord(value: unknown): Checked<CycleRecord> {
+export function checkCycleRecord(stored: unknown): Checked<CycleRecord> {
+  const value = upgradeCycleV1(stored);
   const top = checkFields<CycleRecord>(value, {
     cycle: "number",
     startedAt: "string",
@@ -54,7 +83,7 @@ export function checkCycleRecord(value: unknown): Checked<CycleRecord> {
   return checkAll(
     top,
     checkFields(r.tasks, { train: "number", heldOut: "number" }),
-    checkFields(r.selection, PHASE_STATS),
+    checkFields(r.selection, { ...PHASE_STATS, acceptedExamples: "number" }),
     checkFields(r.before, PHASE_STATS),
     r.after ? checkFields(r.after, PHASE_STATS) : top,
     r.train ? checkFields(r.train, { lossFirst: "number", lossLast: "number", lossMean: "number", steps: "number", tokensPerSecond: "number", outPath: "string" }) : top,
@@ -87,6 +116,6 @@ export function checkRunConfig<T>(value: unknown): Checked<T> {
   if (!top.ok) return { ok: false, reason: `not an Inversion run configuration (${top.reason})` };
   const version = top.value.version;
   if (version > RUN_RECORD_VERSION) return { ok: false, reason: `written by a newer Inversion (record version ${version}; this one reads ${RUN_RECORD_VERSION})` };
-  if (version < RUN_RECORD_VERSION) return { ok: false, reason: `written by an older Inversion (record version ${version}; this one reads ${RUN_RECORD_VERSION})` };
+  if (version < OLDEST_READABLE_VERSION) return { ok: false, reason: `written by an older Inversion (record version ${version}; this one reads ${OLDEST_READABLE_VERSION} to ${RUN_RECORD_VERSION})` };
   return top;
 }

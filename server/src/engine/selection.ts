@@ -42,7 +42,7 @@ export function firstProgram(command: string): string {
   return m?.[1] ?? "";
 }
 
-/** Stats of one phase; `accepted` counts tasks whose best candidate passes (acceptance = accepted / tasks). */
+/** Stats of one phase: `acceptedTasks` counts tasks whose best candidate passes (acceptance = acceptedTasks / tasks). */
 export function phaseStats(candidates: Candidate[], threshold: number): PhaseStats {
   const tasks = new Set(candidates.map((c) => c.taskId));
   const acceptedTasks = new Set(candidates.filter((c) => eligible(c, threshold)).map((c) => c.taskId));
@@ -50,7 +50,7 @@ export function phaseStats(candidates: Candidate[], threshold: number): PhaseSta
   const seedScores = candidates.map((c) => c.altScores?.seed?.value).filter((v): v is number => v !== undefined);
   return {
     candidates: candidates.length,
-    accepted: acceptedTasks.size,
+    acceptedTasks: acceptedTasks.size,
     acceptanceRate: tasks.size ? acceptedTasks.size / tasks.size : 0,
     meanScore: mean(candidates.map((c) => c.score.value)),
     meanSeedScore: seedScores.length ? mean(seedScores) : undefined,

@@ -1,11 +1,12 @@
 // The run requests of the language server (run, stop, list, read): one method per request.
 import { ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter } from "vscode-languageserver/node";
-import { CycleProgressNotification, type InversionSettings, type ListRunsRequest, type ReadRunRequest, type RunCyclesRequest } from "../../../common/protocol";
+import { RunViewNotification, type InversionSettings, type ListRunsRequest, type ReadRunRequest, type RunCyclesRequest, type RunView } from "../../../common/protocol";
 import { latestRun, readRun, type RunOptions } from "../engine/api";
 import type { RunEvent } from "../engine/types";
 import { modelProblem } from "./modelHost";
 import { note } from "./protocolTypes";
-import { RunManager, describe, listRuns, percent, runOptions, runOverridesOf, type ActiveRun } from "./runs";
+import { RunManager, listRuns, percent, runOptionsFromSettings, runOverridesOf, type ActiveRun } from "./runs";
+import { LiveRunView, cyclePoint, heldOutChange, storedRunView } from "../view/runView";
 import type { StatusReporter } from "./statusReporter";
 import { workDoneFor } from "./workDone";
 
@@ -29,16 +30,20 @@ export class RunRequests {
     const opts = await this.options(params);
     const progress = await workDoneFor(this.deps.connection, params);
     progress.begin("Inversion: self-improvement", 0, `Starting ${opts.cycles} cycle(s) in ${opts.out}`, true);
-    const active = this.runs.start(opts, this.eventHandler(opts, progress));
+    const view = new LiveRunView(opts.out, opts.cycles);
+    const active = this.runs.start(opts, this.eventHandler(view, opts.cycles, progress));
     this.cancelOn(active, token, (progress as { token?: CancellationToken }).token);
     this.deps.status.update({ run: "running", runDir: opts.out, lastCycle: null });
     this.deps.log(`Run started: ${opts.out} (${opts.cycles} cycles, ${opts.tasks} tasks, ${opts.candidates} candidates, train ${opts.train})`);
     try {
       const result = await active.promise;
-      this.deps.log(`Run ${result.cancelled ? "cancelled" : "finished"}: ${result.runDir}, ${result.cycles.length} cycle(s) recorded.`);
-      return result;
+      const final = view.end(result.cycles, result.cancelled);
+      this.deps.log(`${final.status} ${result.runDir}`);
+      this.sendView(final);
+      return final;
     } catch (err) {
       this.deps.log(`Run failed: ${(err as Error).stack ?? err}`);
+      this.sendView(view.failed((err as Error).message));
       throw new ResponseError(5, `The run failed: ${(err as Error).message}`);
     } finally {
       progress.done();
@@ -67,8 +72,7 @@ export class RunRequests {
 
   async onReadRun(params: ReadRunRequest.Params): Promise<ReadRunRequest.Result> {
     try {
-      const r = await readRun(params.runDir);
-      return { runDir: params.runDir, cycles: r.cycles, config: r.config };
+      return storedRunView(params.runDir, (await readRun(params.runDir)).cycles);
     } catch (err) {
       throw new ResponseError(6, `Cannot read the run ${params.runDir}: ${(err as Error).message}`);
     }
@@ -84,7 +88,7 @@ export class RunRequests {
     const settings = await this.deps.settings();
     let opts: RunOptions;
     try {
-      opts = runOptions(settings, runOverridesOf(params));
+      opts = runOptionsFromSettings(settings, runOverridesOf(params));
     } catch (err) {
       throw new ResponseError(3, (err as Error).message);
     }
@@ -93,22 +97,23 @@ export class RunRequests {
     return opts;
   }
 
-  private eventHandler(opts: RunOptions, progress: WorkDoneProgressReporter): (e: RunEvent) => void {
+  private eventHandler(view: LiveRunView, cycles: number, progress: WorkDoneProgressReporter): (e: RunEvent) => void {
     let pct = 0;
     return (e) => {
-      void this.deps.connection.sendNotification(note(CycleProgressNotification.type), { runDir: opts.out, event: e });
       if (e.type === "log") this.deps.log(`run: ${e.message}`);
-      if (e.type === "cycle") {
-        const r = e.record;
-        // Held-out scores on both sides: before and after this cycle's training.
-        this.deps.status.update({ lastCycle: { cycle: r.cycle, meanScoreBefore: r.before.meanScore, meanScoreAfter: r.after?.meanScore ?? null } });
-      }
-      const text = describe(e, opts.cycles);
-      if (text) {
-        pct = percent(e, opts.cycles, pct);
-        progress.report(pct, text);
-      }
+      if (e.type === "cancelled") this.deps.log(`run: cancelled; cycles up to ${e.lastCompleteCycle} are kept. Continue it with “Inversion: Resume run”.`);
+      // Held-out scores on both sides: before and after this cycle's training.
+      if (e.type === "cycle") this.deps.status.update({ lastCycle: { cycle: e.record.cycle, heldOut: heldOutChange(cyclePoint(e.record)) } });
+      const next = view.apply(e);
+      if (!next) return;
+      this.sendView(next);
+      pct = percent(e, cycles, pct);
+      progress.report(pct, next.status);
     };
+  }
+
+  private sendView(view: RunView): void {
+    void this.deps.connection.sendNotification(note(RunViewNotification.type), view);
   }
 
   private cancelOn(active: ActiveRun, ...tokens: (CancellationToken | undefined)[]): void {

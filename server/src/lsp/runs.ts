@@ -33,7 +33,7 @@ export function runOverridesOf(params: unknown): RunOverrides {
 }
 
 /** The run's options: the settings' run parameters, then the request's overrides (already checked). */
-export function runOptions(settings: InversionSettings, overrides: RunOverrides = {}): RunOptions {
+export function runOptionsFromSettings(settings: InversionSettings, overrides: RunOverrides = {}): RunOptions {
   if (!settings.runsDirectory && !overrides.out) throw new Error("No runs directory is set (inversion.runsDirectory) and no workspace folder is open.");
   const fromSettings = Object.fromEntries(SETTING_PARAM_KEYS.map((key) => [key, settings[key as keyof InversionSettings]]));
   const { out, resume, ...params } = overrides;
@@ -52,19 +52,6 @@ export function percent(e: RunEvent, cycles: number, last: number): number {
   if (e.type === "phase" && e.total > 0) return Math.min(99, Math.max(last, Math.floor(((e.cycle - 1 + Math.min(1, e.done / e.total) * 0.9) / cycles) * 100)));
   if (e.type === "cycle") return Math.min(99, Math.max(last, Math.floor((e.record.cycle / cycles) * 100)));
   return last;
-}
-
-export function describe(e: RunEvent, cycles: number): string | null {
-  switch (e.type) {
-    case "phase":
-      return `Cycle ${e.cycle}/${cycles}: ${e.phase} ${e.done}/${e.total}`;
-    case "train":
-      return `Cycle ${e.cycle}/${cycles}: training step ${e.progress.step}/${e.progress.totalSteps}, loss ${e.progress.loss.toFixed(3)}`;
-    case "cycle":
-      return `Cycle ${e.record.cycle}/${cycles} done: mean score ${e.record.selection?.meanScore?.toFixed(3) ?? "?"}, accepted ${e.record.selection?.accepted ?? "?"}`;
-    case "log":
-      return null;
-  }
 }
 
 export interface ActiveRun {

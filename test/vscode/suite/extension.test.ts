@@ -135,15 +135,15 @@ suite("Inversion in VS Code", () => {
     await waitFor("panel ready", () => received.some((m) => m.type === "ready"), 60_000);
     const result = (await vscode.commands.executeCommand("inversion.runCycles", { cycles: 1, tasks: 2, candidates: 2, train: "none" })) as RunCyclesRequest.Result;
     assert.ok(result, "run result");
-    assert.equal(result.cancelled, false);
-    assert.equal(result.cycles.length, 1);
+    assert.equal(result.state, "finished");
+    assert.equal(result.points.length, 1);
     assert.ok(fs.existsSync(path.join(result.runDir, "cycles.jsonl")));
-    assert.ok(posted.some((m) => m.type === "cycle" && m.runDir === result.runDir), "host posted the cycle");
+    assert.ok(posted.some((m) => m.type === "view" && m.view.runDir === result.runDir && m.view.points.length === 1), "host posted the cycle");
     await waitFor("webview rendered the point", () => received.some((m) => m.type === "rendered" && m.runDir === result.runDir && m.points >= 1), 30_000);
     await waitFor("status bar shows the cycle", () => /cycle 1/.test(api.statusBarText()), 10_000);
     // Reopening the run from the store (as "Open past run" does) shows the same point.
     await vscode.commands.executeCommand("inversion.openRun", result.runDir);
-    await waitFor("reopened", () => posted.some((m) => m.type === "init" && m.runDir === result.runDir && m.points.length === 1), 30_000);
+    await waitFor("reopened", () => posted.some((m) => m.type === "view" && m.view.state === "stored" && m.view.runDir === result.runDir && m.view.points.length === 1), 30_000);
   });
 
   test("cancel stops a run", async () => {
@@ -153,8 +153,8 @@ suite("Inversion in VS Code", () => {
     assert.equal(api.cancelActiveRun(), true);
     const t0 = Date.now();
     const r = await pending;
-    assert.ok(r && r.cancelled, "cancelled result");
-    assert.ok(r.cycles.length < 50);
+    assert.ok(r && r.state === "cancelled" && r.resumable, "cancelled result");
+    assert.ok(r.points.length < 50);
     await waitFor("idle", () => api.status()?.run === "idle", 30_000);
     assert.ok(Date.now() - t0 < 30_000);
     // Stop run (the command) also stops one.
@@ -163,7 +163,7 @@ suite("Inversion in VS Code", () => {
     const stopped = (await vscode.commands.executeCommand("inversion.stopRun")) as { stopped: boolean };
     assert.equal(stopped.stopped, true);
     const r2 = await pending2;
-    assert.ok(r2 && r2.cancelled);
+    assert.ok(r2 && r2.state === "cancelled");
   });
 
   test("binary and invalid UTF-8 files are skipped without errors", async () => {
