@@ -2,7 +2,7 @@
 // the notification handlers, the status-bar item, the output channel and the progress panel.
 import * as vscode from "vscode";
 import { existsSync } from "node:fs";
-import { DidChangeConfigurationNotification, LanguageClient, RevealOutputChannelOn, State, TransportKind, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
+import { LanguageClient, RevealOutputChannelOn, State, TransportKind, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
 import type { ServerStatus, WebviewState } from "../../common/protocol";
 import { registerCommands } from "./commands";
 import { readSettings } from "./config";
@@ -11,7 +11,6 @@ import { registerNotifications } from "./notifications";
 import { PANEL_VIEW_TYPE, ProgressPanel } from "./panel";
 import { StatusBar } from "./statusBar";
 import { trackVisibleRanges } from "./visibleRanges";
-import { watchWorkspaceSettings } from "./trust";
 
 /** What `activate` returns: used by the integration tests, and by other extensions if they wish. */
 export interface InversionApi {
@@ -39,7 +38,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<Invers
     ...registerNotifications(ctx),
     ...trackVisibleRanges(client),
     ...registerCommands(ctx),
-    ...watchWorkspaceSettings(context.workspaceState, () => client.isRunning() && void client.sendNotification(DidChangeConfigurationNotification.type, { settings: null })),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: WebviewState | undefined) {
         ProgressPanel.revive(panel, context.extensionUri, ctx.backend, state);
