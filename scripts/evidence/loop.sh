@@ -24,9 +24,10 @@ VARIANTS=("no-select --select all" "main --compare-scorers" "seed-scorer --score
 
 # Seconds per unit, measured 2026-12-01 on this project's 2-core machine with a checkpoint of the shell model (4.2M
 # parameters), 1 thread, niced, beside a training run (a candidate generated and scored with a second scorer 42 ms,
-# lift only 17 ms; an external pair 32 ms with the seed score, 18 ms without; LoRA 58 ms per example and epoch).
+# lift only 17-22 ms; an external pair 32-36 ms with the seed score, 18 ms without; LoRA 58-76 ms per example and
+# epoch). One main cycle of the defaults took 42 s, one no-select cycle 97 s (78 s of it training 256 examples x 4).
 # The selecting variants are projected as if every task were accepted: the projection is an upper bound.
-PER_CANDIDATE=0.045 PER_EVAL_PAIR=0.035 PER_TRAIN_EXAMPLE_EPOCH=0.06
+PER_CANDIDATE=0.045 PER_EVAL_PAIR=0.035 PER_TRAIN_EXAMPLE_EPOCH=0.076
 projection() {
   awk -v c="$CYCLES" -v t="$TASKS" -v n="$CANDIDATES" -v e="$EPOCHS" -v p="$EVAL_SIZE" -v j="$JOBS" \
       -v g="$PER_CANDIDATE" -v q="$PER_EVAL_PAIR" -v x="$PER_TRAIN_EXAMPLE_EPOCH" 'BEGIN {
