@@ -41,9 +41,9 @@ export async function cmdEval(v: Values): Promise<number> {
   const parser = await loadShellParser();
   const loaded = await loadModel({ modelPath: modelOf(v), gpu: param(v, "gpu"), threads: param(v, "threads"), signal });
   const base = await ModelSession.create(loaded, { sequences: 4 });
-  const policy = v.adapter ? await ModelSession.create(loaded, { sequences: 4, adapterPath: v.adapter }) : base;
+  const learner = v.adapter ? await ModelSession.create(loaded, { sequences: 4, adapterPath: v.adapter }) : base;
   try {
-    const { summary } = await evaluateExternal(policy, base, parser, set, {
+    const { summary } = await evaluateExternal(learner, base, parser, set, {
       seed,
       compareSeed: param(v, "compareScorers"),
       signal,
@@ -54,7 +54,7 @@ export async function cmdEval(v: Values): Promise<number> {
     else process.stdout.write(externalSummary(summary) + "\n");
     return 0;
   } finally {
-    if (policy !== base) await policy.dispose();
+    if (learner !== base) await learner.dispose();
     await base.dispose();
     await loaded.model.dispose();
   }

@@ -127,9 +127,9 @@ async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Pr
   const main = scorerByName(opts.scorer, opts.seed);
   const others: Scorer[] = opts.compareScorers ? [scorerByName(opts.scorer === "lift" ? "seed" : "lift", opts.seed)] : [];
   const cycles: CycleRecord[] = [...done];
-  const external = async (policy: ModelSession, cycle: number): Promise<ExternalEval | null> => {
+  const external = async (learner: ModelSession, cycle: number): Promise<ExternalEval | null> => {
     if (!evalSet) return null;
-    const { summary, items } = await evaluateExternal(policy, base, parser, evalSet, {
+    const { summary, items } = await evaluateExternal(learner, base, parser, evalSet, {
       seed: opts.seed,
       compareSeed: opts.compareScorers,
       signal,
@@ -163,7 +163,7 @@ interface LoopContext {
   opts: RunOptions;
   store: RunStore;
   loaded: LoadedModel;
-  /** The base model: it judges (by default), writes held-out tasks, and is the policy until the first adapter. */
+  /** The base model: it judges (by default), writes held-out tasks, and is the learner until the first adapter. */
   base: ModelSession;
   parser: ShellParser;
   trainer: Trainer | null;
@@ -173,7 +173,7 @@ interface LoopContext {
   signal?: AbortSignal;
   emit: (e: RunEvent) => void;
   log: (message: string) => void;
-  external: (policy: ModelSession, cycle: number) => Promise<ExternalEval | null>;
+  external: (learner: ModelSession, cycle: number) => Promise<ExternalEval | null>;
   tasks: StoredTasks;
 }
 
@@ -192,13 +192,14 @@ async function runCycle(ctx: LoopContext, state: LoopState, cycle: number): Prom
   const t0 = Date.now();
   const timings: Record<string, number> = {};
   const cycleSeed = deriveSeed(opts.seed, "cycle", cycle);
-  const policy = state.adapter ? await ModelSession.create(loaded, { sequences: ctx.sequences, adapterPath: state.adapter }) : base;
+  // The weights this cycle starts from: the learner writes tasks and candidates (the `judge: "policy"` scorer).
+  const learner = state.adapter ? await ModelSession.create(loaded, { sequences: ctx.sequences, adapterPath: state.adapter }) : base;
   try {
-    const scorers = { main: ctx.main, others: ctx.others, scorerSession: opts.judge === "base" ? base : policy };
+    const scorers = { main: ctx.main, others: ctx.others, scorerSession: opts.judge === "base" ? base : learner };
 
     const pool = new TaskPool([...tasks.heldOut.map((t) => t.text), ...tasks.seen]);
     emit({ type: "phase", cycle, phase: "tasks", done: 0, total: opts.tasks, message: "writing tasks" });
-    const trainTasks = await writeTasks(policy, {
+    const trainTasks = await writeTasks(learner, {
       count: opts.tasks,
       topics: opts.topics,
       seed: deriveSeed(cycleSeed, "tasks"),
@@ -212,7 +213,7 @@ async function runCycle(ctx: LoopContext, state: LoopState, cycle: number): Prom
     timings.tasksMs = Date.now() - t0;
 
     let t = Date.now();
-    const candidates = await runPhase(policy, scorers, parser, trainTasks, cycle, "before", opts, cycleSeed, signal, emit);
+    const candidates = await runPhase(ctx, { session: learner, scorers, tasks: trainTasks, cycle, phase: "before", seed: cycleSeed, label: "generating and scoring" });
     const selected =
       opts.selection === "all" ? acceptAll(candidates) : selectCandidates(candidates, opts.threshold, new Set(state.accepted.map((c) => c.command)));
     timings.generateMs = Date.now() - t;
@@ -220,7 +221,7 @@ async function runCycle(ctx: LoopContext, state: LoopState, cycle: number): Prom
     t = Date.now();
     const heldOutBefore =
       state.heldOutBefore ??
-      phaseStats(await runPhase(policy, scorers, parser, tasks.heldOut, cycle, "before", opts, heldOutSeed(opts), signal, emit, "held-out"), opts.threshold);
+      phaseStats(await runPhase(ctx, { session: learner, scorers, tasks: tasks.heldOut, cycle, phase: "before", seed: heldOutSeed(opts), label: "held-out" }), opts.threshold);
     timings.heldOutBeforeMs = Date.now() - t;
 
     throwIfAborted(signal);
@@ -233,12 +234,12 @@ async function runCycle(ctx: LoopContext, state: LoopState, cycle: number): Prom
     let after: PhaseStats | null = null;
     let heldOutAfter: Candidate[] = [];
     let external: ExternalEval | null;
-    const externalBefore = cycle === 1 ? await ctx.external(policy, 0) : undefined;
+    const externalBefore = cycle === 1 ? await ctx.external(learner, 0) : undefined;
     if (train && adapter) {
       const trained = await ModelSession.create(loaded, { sequences: ctx.sequences, adapterPath: adapter });
       try {
         const judgeAfter = opts.judge === "base" ? base : trained;
-        heldOutAfter = await runPhase(trained, { ...scorers, scorerSession: judgeAfter }, parser, tasks.heldOut, cycle, "after", opts, heldOutSeed(opts), signal, emit, "held-out");
+        heldOutAfter = await runPhase(ctx, { session: trained, scorers: { ...scorers, scorerSession: judgeAfter }, tasks: tasks.heldOut, cycle, phase: "after", seed: heldOutSeed(opts), label: "held-out" });
         after = phaseStats(heldOutAfter, opts.threshold);
         external = await ctx.external(trained, cycle);
       } finally {
@@ -246,7 +247,7 @@ async function runCycle(ctx: LoopContext, state: LoopState, cycle: number): Prom
       }
     } else {
       // The weights did not change: their external score is already known.
-      external = (externalBefore ?? state.lastExternal) || (await ctx.external(policy, cycle));
+      external = (externalBefore ?? state.lastExternal) || (await ctx.external(learner, cycle));
     }
     timings.afterMs = Date.now() - t;
     timings.totalMs = Date.now() - t0;
@@ -278,7 +279,7 @@ async function runCycle(ctx: LoopContext, state: LoopState, cycle: number): Prom
     state.lastExternal = external;
     return record;
   } finally {
-    if (policy !== base) await policy.dispose();
+    if (learner !== base) await learner.dispose();
   }
 }
 
@@ -361,19 +362,23 @@ export function toTrainExample(c: Candidate): TrainExample {
   return { prompt: forwardPrompt(c.task).plain, completion: answerText(c.command) + "\n" };
 }
 
-async function runPhase(
-  session: ModelSession,
-  scorers: { main: Scorer; others: Scorer[]; scorerSession: ModelSession },
-  parser: ShellParser,
-  tasks: TaskItem[],
-  cycle: number,
-  phase: Candidate["phase"],
-  opts: RunOptions,
-  seed: number,
-  signal: AbortSignal | undefined,
-  emit: (e: RunEvent) => void,
-  label: string = phase === "before" ? "generating and scoring" : "held-out",
-): Promise<Candidate[]> {
+/** One pass of generate → invert → score → gate over a list of tasks. */
+interface PhasePass {
+  /** The weights that write the candidates. */
+  session: ModelSession;
+  scorers: { main: Scorer; others: Scorer[]; scorerSession: ModelSession };
+  tasks: TaskItem[];
+  cycle: number;
+  phase: Candidate["phase"];
+  /** Each task's sampling seed derives from this. */
+  seed: number;
+  /** The phase name in progress events. */
+  label: string;
+}
+
+async function runPhase(ctx: LoopContext, pass: PhasePass): Promise<Candidate[]> {
+  const { opts, parser, signal, emit } = ctx;
+  const { session, scorers, tasks, cycle, phase, seed, label } = pass;
   const out: Candidate[] = [];
   for (const [i, task] of tasks.entries()) {
     throwIfAborted(signal);

@@ -259,19 +259,6 @@ export class ModelSession {
     }, tokens);
   }
 
-  /** Full-vocabulary logits at the end of `prompt` followed by `continuation`'s tokens (for tests). */
-  async fullLogits(prompt: Prompt, continuation: string): Promise<{ tokens: Token[]; split: number; logits: Map<Token, number>[] }> {
-    const { tokens, split } = this.tokenizeWith(prompt, continuation);
-    return this.pool.use(async (seq) => {
-      await seq.clearHistory();
-      const input = tokens.slice(0, -1).map((token, p) => (p >= split - 1 ? ([token, { generateNext: { logits: true } }] as const) : token));
-      const results = await seq.controlledEvaluate(input as Parameters<LlamaContextSequence["controlledEvaluate"]>[0]);
-      const logits: Map<Token, number>[] = [];
-      for (let p = split - 1; p < tokens.length - 1; p++) logits.push(results[p]!.next!.logits!);
-      return { tokens, split, logits };
-    });
-  }
-
   async dispose(): Promise<void> {
     await this.pool.dispose();
   }

@@ -41,31 +41,31 @@ export interface ExternalItem {
 }
 
 export async function evaluateExternal(
-  policy: ModelSession,
+  learner: ModelSession,
   judge: ModelSession,
   parser: ShellParser,
   set: EvalSet,
   opts: { seed: number; compareSeed?: boolean; signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
 ): Promise<{ summary: ExternalEval; items: ExternalItem[] }> {
   const items: ExternalItem[] = [];
-  const batch = Math.max(1, policy.parallelism);
+  const batch = Math.max(1, learner.parallelism);
   for (let i = 0; i < set.pairs.length; i += batch) {
     throwIfAborted(opts.signal);
     const chunk = set.pairs.slice(i, i + batch);
-    items.push(...(await Promise.all(chunk.map((pair) => evaluatePair(policy, judge, parser, pair, opts)))));
+    items.push(...(await Promise.all(chunk.map((pair) => evaluatePair(learner, judge, parser, pair, opts)))));
     opts.onProgress?.(items.length, set.pairs.length);
   }
   return { summary: summarize(set, items, opts.seed), items };
 }
 
 async function evaluatePair(
-  policy: ModelSession,
+  learner: ModelSession,
   judge: ModelSession,
   parser: ShellParser,
   pair: Pair,
   opts: { seed: number; compareSeed?: boolean; signal?: AbortSignal },
 ): Promise<ExternalItem> {
-  const prediction = cleanCommand(await policy.complete(forwardPrompt(pair.task), { maxTokens: 64, signal: opts.signal }));
+  const prediction = cleanCommand(await learner.complete(forwardPrompt(pair.task), { maxTokens: 64, signal: opts.signal }));
   const input = { task: pair.task, command: prediction, reconstruction: "" };
   const lift = prediction ? (await liftScorer.score(judge, input, opts.signal)).value : 0;
   const seed = opts.compareSeed && prediction ? (await seedScorer(opts.seed).score(judge, input, opts.signal)).value : undefined;
