@@ -22,8 +22,6 @@ export interface InversionSettings extends SettingRunParams {
   hoverAdapter: string;
   diagnostics: {
     enabled: boolean;
-    /** A Warning is shown when the comment/command agreement score is below this. */
-    threshold: number;
     /** Commands scored per pass before yielding (large scripts are scored incrementally). */
     maxCommandsPerPass: number;
     /** Debounce after an edit, in ms. */
@@ -51,7 +49,7 @@ export const DEFAULT_SETTINGS: InversionSettings = {
   train: RUN_DEFAULTS.train,
   seed: RUN_DEFAULTS.seed,
   hoverAdapter: "best",
-  diagnostics: { enabled: true, threshold: 0.2, maxCommandsPerPass: 20, debounceMs: 400 },
+  diagnostics: { enabled: true, maxCommandsPerPass: 20, debounceMs: 400 },
   runsDirectory: "",
   maxFileBytes: 2_000_000,
 };

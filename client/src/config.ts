@@ -40,7 +40,6 @@ export function readSettings(storage: vscode.Uri, scope?: vscode.Uri): Inversion
     hoverAdapter: hoverAdapter === "best" || hoverAdapter === "base" ? hoverAdapter : resolvePath(hoverAdapter, scope),
     diagnostics: {
       enabled: get("diagnostics.enabled", d.diagnostics.enabled),
-      threshold: get("diagnostics.threshold", d.diagnostics.threshold),
       maxCommandsPerPass: get("diagnostics.maxCommandsPerPass", d.diagnostics.maxCommandsPerPass),
       debounceMs: get("diagnostics.debounceMs", d.diagnostics.debounceMs),
     },

@@ -25,14 +25,13 @@ test("guardText: text passes; NULs, invalid UTF-8 and oversize files are skipped
   assert.equal(guardText("echo hi\n".repeat(1000) + "\ufffd", 1e6).ok, true);
 });
 
-test("normalizeSettings fills defaults, refuses out-of-range run settings, and keeps -1 / 1.01 diagnostics thresholds", () => {
-  const s = normalizeSettings({ candidates: 99, diagnostics: { threshold: -1 }, gpu: "weird", train: "none" });
+test("normalizeSettings fills defaults and refuses out-of-range run settings", () => {
+  const s = normalizeSettings({ candidates: 99, diagnostics: { maxCommandsPerPass: 7 }, gpu: "weird", train: "none" });
   assert.equal(s.candidates, 3);
-  assert.equal(s.diagnostics.threshold, -1);
+  assert.equal(s.diagnostics.maxCommandsPerPass, 7);
   assert.equal(s.diagnostics.enabled, true);
   assert.equal(s.gpu, "auto");
   assert.equal(s.train, "none");
-  assert.equal(normalizeSettings({ diagnostics: { threshold: 1.01 } }).diagnostics.threshold, 1.01);
   assert.equal(normalizeSettings(null).hoverAdapter, "best");
 });
 

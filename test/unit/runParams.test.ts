@@ -22,6 +22,13 @@ test("package.json's run-parameter settings match their declaration (else run sc
   }
 });
 
+test("every setting in package.json is one the extension reads (no dead settings)", () => {
+  const known = Object.entries(DEFAULT_SETTINGS).flatMap(([key, value]) =>
+    value !== null && typeof value === "object" ? Object.keys(value).map((sub) => `inversion.${key}.${sub}`) : [`inversion.${key}`],
+  );
+  assert.deepEqual(Object.keys(manifest.contributes.configuration.properties).filter((name) => !known.includes(name)), []);
+});
+
 test("every run parameter has a CLI flag and a line in --help", () => {
   const help = cliHelp();
   for (const key of RUN_PARAM_KEYS) {

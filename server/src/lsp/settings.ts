@@ -30,8 +30,6 @@ export function normalizeSettings(raw: unknown, onProblem: (message: string) => 
     hoverAdapter: str(r.hoverAdapter, d.hoverAdapter).trim() || "best",
     diagnostics: {
       enabled: typeof diag.enabled === "boolean" ? diag.enabled : d.diagnostics.enabled,
-      // Not clamped to [0, 1]: -1 (never warn) and 1.01 (always warn) are meaningful.
-      threshold: num(diag.threshold, d.diagnostics.threshold),
       maxCommandsPerPass: int(diag.maxCommandsPerPass, d.diagnostics.maxCommandsPerPass, 1, 1000),
       debounceMs: int(diag.debounceMs, d.diagnostics.debounceMs, 0, 10000),
     },
