@@ -13,7 +13,7 @@ import { gguf, writeGguf } from "../../server/src/engine/gguf/writer";
 import {
   createTrainer,
   loadAddon,
-  LlamaLoraTrainer,
+  LlamaTrainer,
   runNativeTraining,
   type LlamaTrainRequest,
   type LlamaTrainResult,
@@ -180,7 +180,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe("LlamaLoraTrainer", { skip }, () => {
+describe("LlamaTrainer", { skip }, () => {
   let trained: LlamaTrainResult;
   let progress: TrainProgress[] = [];
   let baseBefore: Buffer;
@@ -188,7 +188,7 @@ describe("LlamaLoraTrainer", { skip }, () => {
   test("trains a LoRA adapter: loss falls, progress is reported", async () => {
     baseBefore = await readFile(f32Path);
     progress = [];
-    const trainer = new LlamaLoraTrainer();
+    const trainer = new LlamaTrainer();
     assert.equal(trainer.name, "llama-lora");
     trained = await trainer.train(request({ onProgress: (p) => progress.push(p) }));
     assert.equal(trained.mode, "lora");
@@ -242,7 +242,7 @@ describe("LlamaLoraTrainer", { skip }, () => {
   });
 
   test("continues an adapter (initAdapterPath) and keeps its rank and alpha", async () => {
-    const r = await new LlamaLoraTrainer().train(request({ initAdapterPath: trained.outPath, rank: 0, alpha: 1, epochs: 2 }));
+    const r = await new LlamaTrainer().train(request({ initAdapterPath: trained.outPath, rank: 0, alpha: 1, epochs: 2 }));
     assert.equal(r.rank, 4);
     assert.equal(r.alpha, 8);
     // lossFirst/lossLast are exact dataset losses (completion tokens) before/after training, so the
@@ -273,7 +273,7 @@ describe("loss masking", { skip }, () => {
   });
 
   test("the loss is counted on completion tokens + EOS only", async () => {
-    const r = (await new LlamaLoraTrainer().train(request({ epochs: 1 }))) as LlamaTrainResult;
+    const r = (await new LlamaTrainer().train(request({ epochs: 1 }))) as LlamaTrainResult;
     const model = await (await getLlama()).loadModel({ modelPath: f32Path });
     try {
       let expected = 0;
@@ -297,7 +297,7 @@ describe("quantized bases and full mode", { skip }, () => {
       const base = await writeFixtureModel(join(dir, `base-${tensorType}.gguf`), { tensorType });
       const hash = sha256(await readFile(base));
       const losses: number[] = [];
-      const r = await new LlamaLoraTrainer().train(request({ baseModelPath: base, onProgress: (p) => losses.push(p.loss) }));
+      const r = await new LlamaTrainer().train(request({ baseModelPath: base, onProgress: (p) => losses.push(p.loss) }));
       const means = epochMeans(losses, r.windows);
       assert.ok(means.at(-1)! < means[0]! - 0.3, `${tensorType}: ${means.map((m) => m.toFixed(2)).join(" ")}`);
       assert.equal(sha256(await readFile(base)), hash);
@@ -329,7 +329,7 @@ describe("cancel and errors", { skip }, () => {
     const ac = new AbortController();
     const path = out("cancelled");
     let abortedAt = 0;
-    const run = new LlamaLoraTrainer().train(
+    const run = new LlamaTrainer().train(
       request({
         outPath: path,
         epochs: 100000,
@@ -347,7 +347,7 @@ describe("cancel and errors", { skip }, () => {
     assert.ok(!existsSync(path) && !existsSync(`${path}.tmp`));
   });
 
-  const trainer = new LlamaLoraTrainer();
+  const trainer = new LlamaTrainer();
   const cases: [string, () => Promise<Partial<LlamaTrainRequest>>, RegExp][] = [
     ["empty dataset", async () => ({ examples: [] }), /dataset is empty/],
     ["rank 0", async () => ({ rank: 0 }), /rank must be a positive integer/],
@@ -435,7 +435,7 @@ describe("training at real depth", { skip }, () => {
   test("LoRA trains a 24-layer model: loss falls, base untouched", async () => {
     const base = await deep(24);
     const hash = sha256(await readFile(base));
-    const r = await new LlamaLoraTrainer().train(request({ baseModelPath: base, epochs: 6 }));
+    const r = await new LlamaTrainer().train(request({ baseModelPath: base, epochs: 6 }));
     assert.ok(r.lossLast < r.lossFirst - 0.3, `${r.lossFirst} -> ${r.lossLast}`);
     assert.equal(r.adaptedTensors, 24 * 4);
     assert.equal(sha256(await readFile(base)), hash);
@@ -496,7 +496,7 @@ describe("LoRA on the quantizations users download", { skip }, () => {
     test(`${type}: loss falls, base bit-identical, the adapter moves log-probabilities in node-llama-cpp`, async () => {
       const base = await loadAddon().quantize({ inPath: f32Wide, outPath: join(dir, `wide-${type}.gguf`), type, threads: 1 });
       const hash = sha256(await readFile(base));
-      const r = await new LlamaLoraTrainer().train(request({ baseModelPath: base, epochs: 8 }));
+      const r = await new LlamaTrainer().train(request({ baseModelPath: base, epochs: 8 }));
       assert.ok(r.lossLast < r.lossFirst - 0.3, `${type}: ${r.lossFirst} -> ${r.lossLast}`);
       assert.equal(sha256(await readFile(base)), hash);
       const model = await (await getLlama()).loadModel({ modelPath: base });

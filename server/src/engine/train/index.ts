@@ -221,7 +221,7 @@ function toNative(req: LlamaTrainRequest, mode: "lora" | "full"): NativeTrainOpt
  * in mode "full" it trains every F32 weight (except token_embd) and writes a whole model.
  * Each optimizer step is one context window packed with whole examples (at most `batchSize` of them).
  */
-export class LlamaLoraTrainer implements Trainer {
+export class LlamaTrainer implements Trainer {
   readonly name: string;
   private readonly forcedMode?: "lora" | "full";
   private readonly masking: "softmax" | "none";
@@ -251,5 +251,5 @@ export class LlamaLoraTrainer implements Trainer {
 }
 
 export function createTrainer(kind: "lora" | "full", opts: { masking?: "softmax" | "none" } = {}): Trainer {
-  return new LlamaLoraTrainer({ mode: kind, masking: opts.masking });
+  return new LlamaTrainer({ mode: kind, masking: opts.masking });
 }
