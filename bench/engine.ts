@@ -6,7 +6,7 @@
 import { loadModel, type LoadedModel } from "../server/src/engine/runtime";
 import { ModelSession } from "../server/src/engine/session";
 import { forwardPrompt, inversePrompt } from "../server/src/engine/prompts";
-import { liftScorer, seedScorer } from "../server/src/engine/scorers";
+import { liftScorer, originalScorer } from "../server/src/engine/scorers";
 import { invertCommand } from "../server/src/engine/candidates";
 import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp" with { "resolution-mode": "import" };
 import { BENCH_THREADS, benchModels, interleaved, median, realShapeModels, row } from "./common";
@@ -74,7 +74,7 @@ function parallelVsSerial(loaded: LoadedModel, rounds: number): Promise<[number,
 /** Medians in ms for a task's 3 candidates: seed scorer, lift scorer (empty-command baseline once per task). */
 function seedVsLift(loaded: LoadedModel, rounds: number): Promise<[number, number]> {
   return withSessions(loaded, [{ sequences: 1 }], async ([session]) => {
-    const seed = seedScorer(1);
+    const seed = originalScorer(1);
     let round = 0;
     const s = await interleaved(
       rounds,

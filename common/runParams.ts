@@ -28,6 +28,8 @@ export interface ChoiceParam<T extends string = string> extends ParamBase {
   default: T;
   /** One per value, for the settings UI. */
   valueDescriptions?: readonly string[];
+  /** Older names still accepted for a value (on the command line and in recorded runs), e.g. `seed` for `original`. */
+  aliases?: Readonly<Record<string, T>>;
 }
 
 export interface SwitchParam extends ParamBase {
@@ -81,10 +83,11 @@ export const RUN_PARAMS = {
     description: "retrain: a fresh adapter from the base each cycle on all data accepted so far; continue: keep training one adapter.",
   },
   scorer: {
-    ...choice(["lift", "seed", "coder-reviewer"] as const, "lift"),
+    ...choice(["lift", "original", "coder-reviewer"] as const, "lift"),
+    aliases: { seed: "original" },
     flag: "scorer",
     description:
-      "The score selection uses (lift; seed: the original experiment's; coder-reviewer: p(command | task)·p(task | command), Zhang et al. 2023, best with --threshold 0).",
+      "The score selection uses (lift; original: the original experiment's, also accepted as seed; coder-reviewer: p(command | task)·p(task | command), Zhang et al. 2023, best with --threshold 0).",
   },
   compareScorers: { type: "switch" as const, default: false, flag: "compare-scorers", description: "Also score every candidate with the other scorer." },
   selection: {
@@ -175,10 +178,24 @@ export function checkRunParams(values: Partial<Record<RunParamKey, unknown>>, na
 export function fromCliText(key: RunParamKey, text: string | boolean): unknown {
   const p: RunParam = RUN_PARAMS[key];
   if (p.type === "switch" || typeof text === "boolean") return text;
-  if (p.type === "choice") return text;
+  if (p.type === "choice") return canonicalChoice(p, text);
   const n = text.trim() === "" ? NaN : Number(text);
   if (!Number.isFinite(n)) throw new RunParamError([`${cliName(key)} needs a number, got "${text}".`]);
   return n;
+}
+
+function canonicalChoice(p: ChoiceParam, value: unknown): unknown {
+  return typeof value === "string" ? (p.aliases?.[value] ?? value) : value;
+}
+
+/** `values` with every choice given by an older name (an alias) under its current name: a recorded run's options. */
+export function withCurrentNames<T extends Partial<Record<RunParamKey, unknown>>>(values: T): T {
+  const out: Record<string, unknown> = { ...values };
+  for (const key of RUN_PARAM_KEYS) {
+    const p: RunParam = RUN_PARAMS[key];
+    if (p.type === "choice" && key in out) out[key] = canonicalChoice(p, out[key]);
+  }
+  return out as T;
 }
 
 /** The `run options` part of `inversion --help`. */

@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { loadModel } from "../../server/src/engine/runtime";
 import { ModelSession } from "../../server/src/engine/session";
 import { candidatesForTask } from "../../server/src/engine/candidates";
-import { coderReviewerScorer, liftScorer, seedScorer } from "../../server/src/engine/scorers";
+import { coderReviewerScorer, liftScorer, originalScorer } from "../../server/src/engine/scorers";
 import { deriveSeed, mulberry32 } from "../../server/src/engine/random";
 import { loadShellParser, type ShellParser } from "../../server/src/shell/parser";
 import { loadEvalSet, DEFAULT_EVAL_SIZE } from "../../server/src/eval/external";
@@ -167,7 +167,7 @@ async function sampleAndScore(settings: Settings, threads: number, out: string, 
   const parser = await loadShellParser();
   const loaded = await loadModel({ modelPath: settings.model, gpu: "off", threads, contextSize: 256 });
   const session = await ModelSession.create(loaded, { sequences: settings.candidates });
-  const scorers = { main: liftScorer, others: [coderReviewerScorer, seedScorer(settings.seed)] };
+  const scorers = { main: liftScorer, others: [coderReviewerScorer, originalScorer(settings.seed)] };
   const t0 = Date.now();
   let sampled = 0;
   try {

@@ -149,7 +149,7 @@ test("engine facade: invert, score, generate, and input validation", async () =>
     assert.equal(typeof (await engine.invert("ls -la")), "string");
     const r = await engine.score("list files", "ls -la", { compare: true });
     assert.equal(r.score.scorer, "lift");
-    assert.equal(r.altScores.seed?.scorer, "seed");
+    assert.equal(r.altScores.original?.scorer, "original");
     assert.ok(r.gates.length >= 3);
     const cmds = await engine.generate("list files", 3, { seed: 3 });
     assert.equal(cmds.length, 3);

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { RUN_PARAMS, RUN_PARAM_KEYS, SETTING_PARAM_KEYS, cliHelp, defaultRunParams, manifestEntry, settingName } from "../../common/runParams";
+import { RUN_PARAMS, RUN_PARAM_KEYS, SETTING_PARAM_KEYS, cliHelp, defaultRunParams, manifestEntry, settingName, withCurrentNames } from "../../common/runParams";
 import { DEFAULT_SETTINGS } from "../../common/protocol";
 import { DEFAULT_RUN_OPTIONS } from "../../server/src/engine/api";
 import { normalizeSettings } from "../../server/src/lsp/settings";
@@ -27,6 +27,13 @@ test("every setting in package.json is one the extension reads (no dead settings
     value !== null && typeof value === "object" ? Object.keys(value).map((sub) => `inversion.${key}.${sub}`) : [`inversion.${key}`],
   );
   assert.deepEqual(Object.keys(manifest.contributes.configuration.properties).filter((name) => !known.includes(name)), []);
+});
+
+test("the original experiment's scorer is `original`; its old name `seed` is an alias on the CLI and in recorded runs", () => {
+  assert.equal(cliRunOptions({ scorer: "seed" } as unknown as Values, "/m.gguf", "/out").scorer, "original");
+  assert.equal(cliRunOptions({ scorer: "original" } as unknown as Values, "/m.gguf", "/out").scorer, "original");
+  assert.deepEqual(withCurrentNames({ scorer: "seed", seed: 7 }), { scorer: "original", seed: 7 });
+  assert.throws(() => cliRunOptions({ scorer: "judge" } as unknown as Values, "/m.gguf", "/out"), /--scorer must be one of lift, original, coder-reviewer/);
 });
 
 test("every run parameter has a CLI flag and a line in --help", () => {

@@ -72,10 +72,10 @@ export class Engine {
   async score(
     task: string,
     command: string,
-    ctl: { signal?: AbortSignal; scorer?: "lift" | "seed"; compare?: boolean; reconstruction?: string } = {},
+    ctl: { signal?: AbortSignal; scorer?: "lift" | "original"; compare?: boolean; reconstruction?: string } = {},
   ): Promise<{ score: ScoreResult; reconstruction: string; altScores: Record<string, ScoreResult>; gates: { gate: string; pass: boolean; reason: string }[] }> {
     const main = ctl.scorer ? scorerByName(ctl.scorer) : liftScorer;
-    const others = ctl.compare ? [scorerByName(main.name === "lift" ? "seed" : "lift")] : [];
+    const others = ctl.compare ? [scorerByName(main.name === "lift" ? "original" : "lift")] : [];
     return scoreCommand(this.session, { main, others }, this.parser, validateTask(task), validateCommand(command), ctl.signal, ctl.reconstruction);
   }
 

@@ -13,7 +13,7 @@ import { deriveSeed } from "./random";
 import { answerText, forwardPrompt, DEFAULT_TOPICS } from "./prompts";
 import { loadShellParser, type ShellParser } from "../shell/parser";
 import { evaluateExternal, loadEvalSet, type EvalSet } from "../eval/external";
-import { checkRunParams, defaultRunParams, type RunParams } from "../../../common/runParams";
+import { checkRunParams, defaultRunParams, withCurrentNames, type RunParams } from "../../../common/runParams";
 import { warmStartRecordPath } from "./warmstart";
 import { groundingStats } from "../manpages/grounding";
 import { sharedManLibrary } from "../manpages/library";
@@ -78,7 +78,8 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
 async function runOptionsFor(store: RunStore, options: RunOptions): Promise<RunOptions> {
   if (await store.exists()) {
     if (!options.resume) throw new Error(`${store.dir} already holds a run: pass --resume to continue it, or a new --out.`);
-    const saved = await store.readConfig<RunOptions>();
+    // A run recorded with an older name for a choice (e.g. scorer `seed`) resumes under the current one.
+    const saved = withCurrentNames(await store.readConfig<RunOptions>());
     // 0 keeps the recorded cycle count.
     const opts = { ...saved, cycles: Math.max(saved.cycles, options.cycles), resume: true };
     validateRunOptions(opts);
@@ -125,7 +126,7 @@ async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Pr
     throw err;
   }
   const main = scorerByName(opts.scorer, opts.seed);
-  const others: Scorer[] = opts.compareScorers ? [scorerByName(opts.scorer === "lift" ? "seed" : "lift", opts.seed)] : [];
+  const others: Scorer[] = opts.compareScorers ? [scorerByName(opts.scorer === "lift" ? "original" : "lift", opts.seed)] : [];
   const cycles: CycleRecord[] = [...done];
   const external = async (learner: ModelSession, cycle: number): Promise<ExternalEval | null> => {
     if (!evalSet) return null;

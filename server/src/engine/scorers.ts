@@ -88,12 +88,13 @@ export function parseJudge(reply: string): number {
 }
 
 /**
- * `seed`: the original experiment's score, 0.2·word recall + 0.3·character ratio + 0.5·judge, on its own sampled
- * reconstruction (temperature 0.3) and a sampled judge (temperature 0.1), as the seed did.
+ * `original`: the original experiment's score, 0.2·word recall + 0.3·character ratio + 0.5·judge, on its own sampled
+ * reconstruction (temperature 0.3) and a sampled judge (temperature 0.1), as that experiment did. `seed` is the
+ * PRNG seed of the two samples.
  */
-export function seedScorer(seed = 0): Scorer {
+export function originalScorer(seed = 0): Scorer {
   return {
-    name: "seed",
+    name: "original",
     async score(session, { task, command }, signal) {
       const recon = cleanSentence(await session.complete(inversePrompt(command), { temperature: 0.3, maxTokens: 50, seed, signal }));
       const reply = await session.complete(judgePrompt(task, recon), { temperature: 0.1, maxTokens: 5, seed: seed + 1, signal });
@@ -104,10 +105,10 @@ export function seedScorer(seed = 0): Scorer {
       const llm = parseJudge(reply);
       const value = 0.2 * overlap + 0.3 * seq + 0.5 * llm;
       return {
-        scorer: "seed",
+        scorer: "original",
         value,
         parts: { overlap, sequenceRatio: seq, judge: llm },
-        explanation: `Seed score: 0.2·recall ${overlap.toFixed(2)} + 0.3·char ratio ${seq.toFixed(2)} + 0.5·judge ${llm.toFixed(2)} ("${recon}").`,
+        explanation: `Original experiment's score: 0.2·recall ${overlap.toFixed(2)} + 0.3·char ratio ${seq.toFixed(2)} + 0.5·judge ${llm.toFixed(2)} ("${recon}").`,
       };
     },
   };
@@ -137,7 +138,7 @@ export const coderReviewerScorer: Scorer = {
 
 export function scorerByName(name: string, seed = 0): Scorer {
   if (name === "lift") return liftScorer;
-  if (name === "seed") return seedScorer(seed);
+  if (name === "original") return originalScorer(seed);
   if (name === "coder-reviewer") return coderReviewerScorer;
   throw new Error(`Unknown scorer "${name}" (use ${RUN_PARAMS.scorer.values.join(", ")}).`);
 }

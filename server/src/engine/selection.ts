@@ -47,7 +47,7 @@ export function phaseStats(candidates: Candidate[], threshold: number): PhaseSta
   const tasks = new Set(candidates.map((c) => c.taskId));
   const acceptedTasks = new Set(candidates.filter((c) => eligible(c, threshold)).map((c) => c.taskId));
   const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-  const seedScores = candidates.map((c) => c.altScores?.seed?.value).filter((v): v is number => v !== undefined);
+  const seedScores = candidates.map((c) => c.altScores?.original?.value).filter((v): v is number => v !== undefined);
   return {
     candidates: candidates.length,
     acceptedTasks: acceptedTasks.size,

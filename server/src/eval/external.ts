@@ -5,7 +5,7 @@ import type { ShellParser } from "../shell/parser";
 import { throwIfAborted } from "../engine/session";
 import { forwardPrompt } from "../engine/prompts";
 import { cleanCommand } from "../engine/text";
-import { liftScorer, seedScorer } from "../engine/scorers";
+import { liftScorer, originalScorer } from "../engine/scorers";
 import { loadPairs, splitPairs, type Pair } from "./dataset";
 import { nlc2cmdScore } from "./nlc2cmd";
 import { exactMatch, templateMatch } from "./match";
@@ -68,7 +68,7 @@ async function evaluatePair(
   const prediction = cleanCommand(await learner.complete(forwardPrompt(pair.task), { maxTokens: 64, signal: opts.signal }));
   const input = { task: pair.task, command: prediction, reconstruction: "" };
   const lift = prediction ? (await liftScorer.score(judge, input, opts.signal)).value : 0;
-  const seed = opts.compareSeed && prediction ? (await seedScorer(opts.seed).score(judge, input, opts.signal)).value : undefined;
+  const seed = opts.compareSeed && prediction ? (await originalScorer(opts.seed).score(judge, input, opts.signal)).value : undefined;
   return {
     id: pair.id,
     task: pair.task,
