@@ -2,6 +2,7 @@
 // generate from, so tests never need a downloaded model. Its output is noise by design.
 import { resolve } from "node:path";
 import { gguf, writeGguf, type GgufTensor, type GgufTensorType, type GgufValue } from "./gguf/writer";
+import { vocabularyMetadata, type Vocabulary } from "./gguf/vocab";
 
 export interface FixtureOptions {
   /** PRNG seed; the same options always give the same bytes. Default 1. */
@@ -41,12 +42,6 @@ large small recent recently modified last first number total only also into than
 containing contain contains named ending ending with without each sorted sort by disk space usage process
 processes running user users permission permissions owner group compress extract archive download upload
 `.split(/\s+/).filter((word) => word.length > 0);
-
-interface Vocabulary {
-  tokens: string[];
-  scores: number[];
-  types: number[];
-}
 
 /** SentencePiece-style vocab: specials, 256 byte fallbacks, characters, then every word with all its prefixes. */
 function buildVocabulary(): Vocabulary {
@@ -173,15 +168,7 @@ export async function writeFixtureModel(filePath: string, opts: FixtureOptions =
     [`${architecture}.attention.layer_norm_rms_epsilon`]: gguf.f32(rmsEpsilon),
     [`${architecture}.rope.dimension_count`]: gguf.u32(headDim),
     [`${architecture}.vocab_size`]: gguf.u32(vocabSize),
-    "tokenizer.ggml.model": gguf.string("llama"),
-    "tokenizer.ggml.tokens": gguf.strings(vocab.tokens),
-    "tokenizer.ggml.scores": gguf.f32s(vocab.scores),
-    "tokenizer.ggml.token_type": gguf.i32s(vocab.types),
-    "tokenizer.ggml.unknown_token_id": gguf.u32(0),
-    "tokenizer.ggml.bos_token_id": gguf.u32(1),
-    "tokenizer.ggml.eos_token_id": gguf.u32(2),
-    "tokenizer.ggml.add_bos_token": gguf.bool(true),
-    "tokenizer.ggml.add_eos_token": gguf.bool(false),
+    ...vocabularyMetadata(vocab),
   };
   if (opts.chatTemplate !== undefined) metadata["tokenizer.chat_template"] = gguf.string(opts.chatTemplate);
 
