@@ -20,12 +20,13 @@ export interface ShellModelShape {
   seed: number;
 }
 
+/** The shipped model's shape: chosen by measured training tokens/s (docs in models/inversion-shell.README.md). */
 export const DEFAULT_SHAPE: ShellModelShape = {
-  embeddingLength: 256,
+  embeddingLength: 192,
   blockCount: 6,
-  headCount: 8,
-  headCountKv: 4,
-  feedForwardLength: 768,
+  headCount: 6,
+  headCountKv: 2,
+  feedForwardLength: 576,
   contextLength: 256,
   weightStd: 0.02,
   embeddingStd: 0.02,

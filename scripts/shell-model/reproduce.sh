@@ -7,8 +7,7 @@ cd "$(dirname "$0")/../.."
 DIR="${1:-${INVERSION_SHELL_TRAIN_DIR:-$HOME/.cache/inversion/shell-train}}"
 TLDR="${TLDR_PAGES:-../shared/data/tldr-pages}"
 if [ ! -f "$DIR/model-init.gguf" ]; then
-  node --import tsx scripts/shell-model/build.ts --out "$DIR" --tldr "$TLDR" \
-    --vocab 4096 --dim 192 --layers 6 --heads 6 --kv-heads 2 --ff 576 --ctx 256 --seed 1
+  node --import tsx scripts/shell-model/build.ts --out "$DIR" --tldr "$TLDR" --vocab 4096 --seed 1  # the shipped shape
 fi
 node --import tsx scripts/shell-model/train.ts --dir "$DIR" --epochs 3 --lr 6e-4 --min-lr 6e-5 --warmup 300 \
   --ctx 256 --threads "${THREADS:-1}" --chunk-seconds 900 --checkpoint-every 180
