@@ -18,9 +18,9 @@ function onStatus(ctx: Ctx, s: ServerStatus): void {
   ctx.statusBar.setStatus(s);
   ctx.statusEmitter.fire(s);
   if (s.model === "error" && s.modelPath && !ctx.shownError.has(s.modelPath)) {
-    // Once per model path: the status bar keeps showing the state afterwards.
+    // Once per model path: the status bar keeps showing the state afterwards. The server has logged the failure
+    // to the same output channel; logging it here again would report it twice.
     ctx.shownError.add(s.modelPath);
-    ctx.output.error(`The model could not be loaded: ${s.message ?? ""}`);
     void vscode.window.showErrorMessage(`Inversion: the model could not be loaded: ${(s.message ?? "").split("\n")[0]}`, "Select model", "Show log").then((c) => {
       if (c === "Select model") void vscode.commands.executeCommand("inversion.selectModel");
       else if (c === "Show log") ctx.output.show(true);
