@@ -9,6 +9,5 @@ TLDR="${TLDR_PAGES:-../shared/data/tldr-pages}"
 if [ ! -f "$DIR/model-init.gguf" ]; then
   node --import tsx scripts/shell-model/build.ts --out "$DIR" --tldr "$TLDR" --vocab 4096 --seed 1  # the shipped shape
 fi
-node --import tsx scripts/shell-model/train.ts --dir "$DIR" --epochs 3 --lr 6e-4 --min-lr 6e-5 --warmup 300 \
-  --ctx 256 --threads "${THREADS:-1}" --chunk-seconds 900 --checkpoint-every 180
+node --import tsx scripts/shell-model/train.ts --dir "$DIR"   # the shipped settings are its defaults
 node --import tsx scripts/shell-model/ship.ts --dir "$DIR"
