@@ -17,6 +17,7 @@ export const COMMANDS: Record<string, (ctx: Ctx) => Handler> = {
   "inversion.openRun": (ctx) => (runDir?: string) => openRun(ctx, runDir),
   "inversion.scoreAtCursor": (ctx) => () => scoreAtCursor(ctx),
   "inversion.selectModel": (ctx) => (value?: string) => selectModel(ctx, value),
+  "inversion.workspaceSettings": (ctx) => (answer?: string) => ctx.workspaceSettings.choose(answer),
   "inversion.showLog": (ctx) => () => ctx.output.show(true),
   "inversion.restartServer": (ctx) => () => ctx.client.restart(),
 };
@@ -78,8 +79,8 @@ async function scoreAtCursor(ctx: Ctx): Promise<CommandScore | null> {
 async function selectModel(ctx: Ctx, value?: string): Promise<string | undefined> {
   const model = typeof value === "string" ? value : await pickModel();
   if (model === undefined) return undefined;
-  const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
-  await vscode.workspace.getConfiguration("inversion").update("model", model, target);
+  // The user's settings: a workspace's value would wait for the workspace-settings question (trust.ts).
+  await vscode.workspace.getConfiguration("inversion").update("model", model, vscode.ConfigurationTarget.Global);
   ctx.shownMissing.delete(model);
   ctx.shownError.delete(model);
   if (ctx.client.isRunning()) await ctx.client.sendRequest(ReloadModelRequest.type);

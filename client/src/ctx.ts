@@ -5,6 +5,7 @@ import type { LanguageClient } from "vscode-languageclient/node";
 import { ListRunsRequest, ReadRunRequest, type RunView, type ServerStatus } from "../../common/protocol";
 import type { PanelBackend } from "./panel";
 import type { StatusBar } from "./statusBar";
+import type { WorkspaceSettingsGate } from "./trust";
 
 export class Ctx {
   lastStatus: ServerStatus | null = null;
@@ -27,6 +28,7 @@ export class Ctx {
     readonly client: LanguageClient,
     readonly output: vscode.LogOutputChannel,
     readonly statusBar: StatusBar,
+    readonly workspaceSettings: WorkspaceSettingsGate,
   ) {
     this.backend = {
       listRuns: async () => {

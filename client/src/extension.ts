@@ -2,14 +2,16 @@
 // the notification handlers, the status-bar item, the output channel and the progress panel.
 import * as vscode from "vscode";
 import { existsSync } from "node:fs";
-import { LanguageClient, RevealOutputChannelOn, State, TransportKind, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
+import { DidChangeConfigurationNotification, LanguageClient, RevealOutputChannelOn, State, TransportKind, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
 import type { ServerStatus, WebviewState } from "../../common/protocol";
+import { DEFAULT_MODEL_FILE } from "../../server/src/check/defaultModel";
 import { registerCommands } from "./commands";
 import { readSettings } from "./config";
 import { Ctx } from "./ctx";
 import { registerNotifications } from "./notifications";
 import { PANEL_VIEW_TYPE, ProgressPanel } from "./panel";
 import { StatusBar } from "./statusBar";
+import { WorkspaceSettingsGate } from "./trust";
 import { trackVisibleRanges } from "./visibleRanges";
 
 /** What `activate` returns: used by the integration tests, and by other extensions if they wish. */
@@ -27,12 +29,15 @@ export interface InversionApi {
 
 export async function activate(context: vscode.ExtensionContext): Promise<InversionApi> {
   const output = vscode.window.createOutputChannel("Inversion", { log: true });
-  const statusBar = new StatusBar();
+  const statusBar = new StatusBar(context.asAbsolutePath(DEFAULT_MODEL_FILE));
   const client = createClient(context, output);
-  const ctx = new Ctx(context, client, output, statusBar);
+  // Decides before the server starts which values of the model settings it may receive; tells it when that changes.
+  const workspaceSettings = new WorkspaceSettingsGate(context.workspaceState, () => client.isRunning() && void client.sendNotification(DidChangeConfigurationNotification.type, { settings: null }));
+  const ctx = new Ctx(context, client, output, statusBar, workspaceSettings);
   context.subscriptions.push(
     output,
     statusBar,
+    workspaceSettings,
     ctx.statusEmitter,
     client.onDidChangeState((e) => statusBar.setClient(e.newState === State.Running ? "running" : e.newState === State.Starting ? "starting" : "stopped")),
     ...registerNotifications(ctx),

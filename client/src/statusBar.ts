@@ -15,7 +15,8 @@ export class StatusBar implements vscode.Disposable {
   private client: ClientState = "starting";
   runProgress: string | null = null;
 
-  constructor() {
+  /** `defaultModelPath`: the model the server uses when inversion.model is empty (the status bar says so). */
+  constructor(private readonly defaultModelPath: string) {
     this.item.name = "Inversion";
     this.render();
     this.item.show();
@@ -55,6 +56,11 @@ export class StatusBar implements vscode.Disposable {
     } else if (s) {
       switch (s.model) {
         case "none":
+          // A model is set but loads only when first needed.
+          if (s.modelPath) {
+            parts.push(this.modelLabel(s.modelPath));
+            break;
+          }
           icon = "$(circle-slash)";
           parts.push("no model");
           command = "inversion.selectModel";
@@ -75,7 +81,7 @@ export class StatusBar implements vscode.Disposable {
           break;
         case "ready":
           icon = s.selfCheck && !s.selfCheck.fit ? "$(circle-large-outline)" : "$(check)";
-          if (s.modelPath) parts.push(modelName(s.modelPath));
+          if (s.modelPath) parts.push(this.modelLabel(s.modelPath));
           break;
       }
       if (s.run === "running") {
@@ -85,6 +91,7 @@ export class StatusBar implements vscode.Disposable {
       } else if (s.run === "cancelling") parts.push("stopping run");
       if (s.lastCycle) parts.push(`cycle ${s.lastCycle.cycle}: ${s.lastCycle.heldOut}`);
       tip.appendMarkdown(`Model: ${s.model}${s.modelPath ? ` — \`${s.modelPath}\`` : ""}\n\n`);
+      if (s.modelPath === this.defaultModelPath) tip.appendMarkdown("This is the default model shipped with Inversion, a small shell model; set `inversion.model` to use your own.\n\n");
       tip.appendMarkdown(`Hover adapter: ${s.adapterPath ? `\`${s.adapterPath}\`` : "base model"}\n\n`);
       tip.appendMarkdown(`${s.selfCheck ? s.selfCheck.summary : "Self-check: not measured yet."}\n\n`);
       if (s.message) tip.appendMarkdown(`${s.message.replace(/\n/g, " ")}\n\n`);
@@ -95,6 +102,10 @@ export class StatusBar implements vscode.Disposable {
     this.item.tooltip = tip;
     this.item.command = command;
     this.item.backgroundColor = s?.model === "error" || s?.model === "missing" ? new vscode.ThemeColor("statusBarItem.warningBackground") : undefined;
+  }
+
+  private modelLabel(modelPath: string): string {
+    return modelPath === this.defaultModelPath ? `${modelName(modelPath)} (default model)` : modelName(modelPath);
   }
 
   dispose(): void {

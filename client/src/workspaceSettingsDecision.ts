@@ -1,7 +1,5 @@
 // Whether the values a workspace gives the settings that choose what is downloaded and loaded (inversion.model,
-// hoverAdapter, runsDirectory) are used. Pure. Not wired into the client yet: the VS Code suite sets these three in
-// its workspace's .vscode/settings.json and "Select model" writes the workspace scope, so asking (a modal) first
-// needs both moved to the user scope (docs/RELIABILITY.md, Trust).
+// hoverAdapter, runsDirectory) are used. Pure: client/src/trust.ts gathers the values, asks and remembers the answer.
 
 /** One restricted setting as the workspace (or one of its folders) and the user set it. */
 export interface ScopedValue {

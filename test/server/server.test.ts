@@ -3,7 +3,7 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -35,6 +35,7 @@ import { writeFixtureModel } from "../../server/src/engine/api";
 import { COMMENTED_SCRIPT } from "../helpers/scripts";
 import { LENIENT, STRICT, UNFIT, seedSelfCheck } from "../helpers/selfCheck";
 import { cleanReading } from "../../server/src/lsp/codeActions";
+import { DEFAULT_MODEL_FILE } from "../../server/src/check/defaultModel";
 import { oneLine } from "../../server/src/check/findings";
 import {
   ListRunsRequest,
@@ -82,9 +83,9 @@ interface Session {
   close(): Promise<void>;
 }
 
-async function startServer(settings: Partial<Settings>): Promise<Session> {
+async function startServer(settings: Partial<Settings>, server = SERVER): Promise<Session> {
   // Own process group: the finally kills everything the server started.
-  const proc = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"], detached: true, env: { ...process.env, XDG_CACHE_HOME: join(tmp, "xdg") } });
+  const proc = spawn(process.execPath, [server, "--stdio"], { stdio: ["pipe", "pipe", "pipe"], detached: true, env: { ...process.env, XDG_CACHE_HOME: join(tmp, "xdg") } });
   const stderr: string[] = [];
   proc.stderr!.on("data", (d) => stderr.push(String(d)));
   const conn = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
@@ -425,11 +426,26 @@ describe("language server without a usable model", { timeout: 60_000 }, () => {
     }
   });
 
-  test("no model set: status 'none', no notification", async () => {
+  test("no model set: the shipped default model is used, no notification", async () => {
     const s = await startServer({ model: "" });
     try {
-      await waitFor("status", () => s.statuses.at(-1));
-      assert.equal(s.statuses.at(-1)!.model, "none");
+      const status = await waitFor("a status naming a model", () => s.statuses.find((x) => x.modelPath), 10_000);
+      assert.equal(status.modelPath, join(ROOT, DEFAULT_MODEL_FILE));
+      assert.equal(s.missing.length, 0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("no model set and no default model installed: status 'none', no notification", async () => {
+    // The bundle run from a copy outside the package: no Inversion package.json above it, so no models/ either.
+    const bundle = join(tmp, "bundle-outside-the-package");
+    mkdirSync(bundle, { recursive: true });
+    for (const f of readdirSync(join(ROOT, "dist")).filter((f) => /\.(js|wasm)$/.test(f))) copyFileSync(join(ROOT, "dist", f), join(bundle, f));
+    const s = await startServer({ model: "" }, join(bundle, "server.js"));
+    try {
+      await waitFor("a status with the reason", () => s.statuses.find((x) => x.message === "No model is set (inversion.model)."), 10_000);
+      assert.deepEqual([s.statuses.at(-1)!.model, s.statuses.at(-1)!.modelPath], ["none", null]);
       assert.equal(s.missing.length, 0);
     } finally {
       await s.close();

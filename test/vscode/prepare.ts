@@ -1,7 +1,8 @@
-// The workspace the VS Code suite runs in: settings pointing at the fixture model, and the scripts it opens.
-//   node --import tsx test/vscode/prepare.ts DIR   (for the desktop test-electron launch configuration)
+// The workspace the VS Code suite runs in: the user's settings pointing at the fixture model, and the scripts it opens.
+//   node --import tsx test/vscode/prepare.ts DIR USER_DATA_DIR   (for the desktop test-electron launch configuration)
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { defaultModelPath } from "../../server/src/check/defaultModel";
 import { writeFixtureModel } from "../../server/src/engine/api";
 import { COMMENTED_SCRIPT } from "../helpers/scripts";
 import { STRICT, seedSelfCheck } from "../helpers/selfCheck";
@@ -10,26 +11,33 @@ import { STRICT, seedSelfCheck } from "../helpers/selfCheck";
 const DEBIAN_SCRIPT = "/etc/init.d/dbus";
 
 /**
+ * `userDataDir`: VS Code's --user-data-dir; the inversion.* settings go into its User/settings.json, since a
+ * workspace's model settings are used only once the user allowed them (client/src/trust.ts).
  * `xdgCache`: the $XDG_CACHE_HOME the language server will see. The fixture model's self-check is seeded there as
- * a fit model that reads every comment as wrong, so the suite sees warnings from a random model.
+ * a fit model that reads every comment as wrong, so the suite sees warnings from a random model; the default
+ * model's is seeded as fit so that its hovers do not wait for a self-check on a busy machine.
  */
-export async function prepareWorkspace(ws: string, test: { results?: string; grep?: string } = {}, xdgCache?: string): Promise<string> {
+export async function prepareWorkspace(ws: string, userDataDir: string, test: { results?: string; grep?: string } = {}, xdgCache?: string): Promise<string> {
   mkdirSync(join(ws, ".vscode"), { recursive: true });
   mkdirSync(join(ws, ".fixture"), { recursive: true });
   const model = await writeFixtureModel(join(ws, ".fixture", "fixture.gguf"));
+  const shipped = defaultModelPath();
   if (xdgCache) seedSelfCheck(join(xdgCache, "inversion", "self-check"), model, STRICT);
+  if (xdgCache && shipped) seedSelfCheck(join(xdgCache, "inversion", "self-check"), shipped, STRICT);
   if (existsSync(DEBIAN_SCRIPT)) copyFileSync(DEBIAN_SCRIPT, join(ws, "debian-dbus.sh"));
+  writeJson(join(userDataDir, "User", "settings.json"), {
+    "inversion.model": model,
+    "inversion.gpu": "off",
+    "inversion.threads": 1,
+    "inversion.hoverAdapter": "base",
+    "inversion.runsDirectory": join(ws, ".fixture", "runs"),
+    "inversion.diagnostics.debounceMs": 100,
+    "inversion.diagnostics.maxCommandsPerPass": 10,
+  });
   writeFileSync(
     join(ws, ".vscode/settings.json"),
     JSON.stringify(
       {
-        "inversion.model": model,
-        "inversion.gpu": "off",
-        "inversion.threads": 1,
-        "inversion.hoverAdapter": "base",
-        "inversion.runsDirectory": join(ws, ".fixture", "runs"),
-        "inversion.diagnostics.debounceMs": 100,
-        "inversion.diagnostics.maxCommandsPerPass": 10,
         "files.associations": { "*.sh": "shellscript" },
         "workbench.startupEditor": "none",
         "extensions.autoCheckUpdates": false,
@@ -41,6 +49,7 @@ export async function prepareWorkspace(ws: string, test: { results?: string; gre
     ),
   );
   writeFileSync(join(ws, "commented.sh"), COMMENTED_SCRIPT);
+  writeFileSync(join(ws, "archive.sh"), "tar -czf logs.tgz /var/log\n");
   writeFileSync(join(ws, "binary.sh"), Buffer.concat([Buffer.from("# list files\nls -la\n"), Buffer.from([0, 1, 2, 0, 0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 0xff, 0xfe])]));
   writeFileSync(join(ws, "latin1.sh"), Buffer.from([...Buffer.from("# caf"), 0xe9, 0x0a, ...Buffer.from("ls "), 0xff, 0xfe, 0xfd, 0xe9, 0xe8, 0x0a]));
   const big: string[] = [];
@@ -50,11 +59,16 @@ export async function prepareWorkspace(ws: string, test: { results?: string; gre
   return ws;
 }
 
+function writeJson(file: string, value: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(value, null, 2));
+}
+
 if (require.main === module) {
-  const dir = process.argv[2];
-  if (!dir) {
-    console.error("usage: prepare.ts DIR");
+  const [dir, userDataDir] = process.argv.slice(2);
+  if (!dir || !userDataDir) {
+    console.error("usage: prepare.ts DIR USER_DATA_DIR");
     process.exit(2);
   }
-  prepareWorkspace(resolve(dir)).then((ws) => console.log(`prepared ${ws}`));
+  prepareWorkspace(resolve(dir), resolve(userDataDir)).then((ws) => console.log(`prepared ${ws}`));
 }

@@ -138,7 +138,7 @@ async function main(): Promise<number> {
   let hardTimer: NodeJS.Timeout | undefined;
   try {
     const ws = join(dir, "workspace");
-    await prepareWorkspace(ws, { results: resultsFile, grep }, join(dir, "xdg"));
+    await prepareWorkspace(ws, join(dir, "user"), { results: resultsFile, grep }, join(dir, "xdg"));
     let extensionPath = ROOT;
     if (vsix) {
       execFileSync("unzip", ["-q", vsix, "-d", join(dir, "vsix")]);

@@ -5,7 +5,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { InversionApi } from "../../../client/src/extension";
-import type { HostToWebview, RunCyclesRequest, WebviewToHost } from "../../../common/protocol";
+import { ReloadModelRequest, type HostToWebview, type RunCyclesRequest, type WebviewToHost } from "../../../common/protocol";
+import { DEFAULT_MODEL_FILE } from "../../../server/src/check/defaultModel";
 
 const EXT_ID = "inversion.inversion";
 let api: InversionApi;
@@ -53,9 +54,12 @@ async function screenshot(name: string): Promise<void> {
   await waitFor(`screenshot ${name}`, () => fs.existsSync(path.join(dir, `${name}.done`)), 30_000);
 }
 
+/** The suite's settings are the user's (test/vscode/prepare.ts): a workspace's model settings wait for an answer. */
 async function setSetting(key: string, value: unknown): Promise<void> {
-  await vscode.workspace.getConfiguration("inversion").update(key, value, vscode.ConfigurationTarget.Workspace);
+  await vscode.workspace.getConfiguration("inversion").update(key, value, vscode.ConfigurationTarget.Global);
 }
+
+const userModel = (): string | undefined => vscode.workspace.getConfiguration("inversion").inspect<string>("model")?.globalValue;
 
 suite("Inversion in VS Code", () => {
   suiteSetup(async function () {
@@ -214,6 +218,7 @@ suite("Inversion in VS Code", () => {
     } finally {
       // "Select model" with an argument writes the setting and reloads the model (no dialogs).
       assert.equal(await vscode.commands.executeCommand("inversion.selectModel", original), original);
+      assert.equal(userModel(), original, "Select model writes the user's settings");
       await setSetting("diagnostics.debounceMs", 100);
     }
     await waitFor("model ready again", () => api.status()?.model === "ready" || api.status()?.model === "none", 60_000);
@@ -227,5 +232,44 @@ suite("Inversion in VS Code", () => {
     await waitFor("a new server", () => api.status() && api.status()!.pid !== pid, 60_000);
     const doc = await openShell("commented.sh");
     await waitFor("hover after restart", async () => /reads this command as/.test(await hoverText(doc.uri, new vscode.Position(2, 2))), 90_000);
+  });
+
+  test("with no model set, the default model reads a common command and the status bar says it is the default", async function () {
+    this.timeout(300_000);
+    const shipped = path.join(vscode.extensions.getExtension(EXT_ID)!.extensionPath, DEFAULT_MODEL_FILE);
+    const original = userModel();
+    await setSetting("model", undefined);
+    try {
+      await waitFor("the default model", () => api.status()?.modelPath === shipped, 30_000);
+      assert.match(api.statusBarText(), /inversion-shell \(default model\)/);
+      const doc = await openShell("archive.sh");
+      const text = await waitFor("a hover with a reading", async () => {
+        const t = await hoverText(doc.uri, new vscode.Position(0, 1));
+        return /reads this command as/.test(t) && t;
+      }, 180_000);
+      const reading = /the model reads this command as: “(.*?)”/s.exec(text)?.[1];
+      assert.ok(reading && reading.trim() !== "", `a reading in: ${text}`);
+    } finally {
+      await vscode.commands.executeCommand("inversion.selectModel", original);
+    }
+    await waitFor("the fixture model again", () => api.status()?.modelPath === original, 30_000);
+  });
+
+  // Last: the question is a modal that stays open (nothing in the extension host can answer it).
+  test("a workspace's model setting different from the user's is not used until the user allows it", async () => {
+    const mine = userModel();
+    const theirs = path.join(root(), "workspace-model.gguf");
+    await vscode.workspace.getConfiguration("inversion").update("model", theirs, vscode.ConfigurationTarget.Workspace);
+    try {
+      // The question is pending: the server, made to read the settings again, gets the user's model.
+      const asking = await api.client.sendRequest(ReloadModelRequest.type);
+      assert.equal(asking.modelPath, mine);
+      // "Inversion: Use or ignore this workspace's model settings" answers without the modal.
+      assert.equal(await vscode.commands.executeCommand("inversion.workspaceSettings", "allow"), true);
+      await waitFor("the workspace's model", () => api.status()?.modelPath === theirs, 30_000);
+    } finally {
+      await vscode.workspace.getConfiguration("inversion").update("model", undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    await waitFor("the user's model again", () => api.status()?.modelPath === mine, 30_000);
   });
 });
