@@ -72,6 +72,7 @@ export class StatusBar implements vscode.Disposable {
           break;
         case "loading":
           icon = "$(loading~spin)";
+          if (s.modelPath) parts.push(this.modelLabel(s.modelPath));
           parts.push(s.progress !== undefined ? `loading ${Math.round(s.progress * 100)}%` : "loading");
           break;
         case "error":

@@ -3,7 +3,7 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -439,9 +439,7 @@ describe("language server without a usable model", { timeout: 60_000 }, () => {
 
   test("no model set and no default model installed: status 'none', no notification", async () => {
     // The bundle run from a copy outside the package: no Inversion package.json above it, so no models/ either.
-    const bundle = join(tmp, "bundle-outside-the-package");
-    mkdirSync(bundle, { recursive: true });
-    for (const f of readdirSync(join(ROOT, "dist")).filter((f) => /\.(js|wasm)$/.test(f))) copyFileSync(join(ROOT, "dist", f), join(bundle, f));
+    const bundle = copyBundle(join(tmp, "bundle-outside-the-package"));
     const s = await startServer({ model: "" }, join(bundle, "server.js"));
     try {
       await waitFor("a status with the reason", () => s.statuses.find((x) => x.message === "No model is set (inversion.model)."), 10_000);
@@ -452,3 +450,27 @@ describe("language server without a usable model", { timeout: 60_000 }, () => {
     }
   });
 });
+
+describe("language server in the packaged extension's layout", { timeout: 60_000 }, () => {
+  test("with node-llama-cpp but no tree-sitter packages beside the bundle (as in the .vsix), the model loads", async () => {
+    const pkg = join(tmp, "packaged");
+    const bundle = copyBundle(join(pkg, "dist"));
+    mkdirSync(join(pkg, "node_modules"), { recursive: true });
+    symlinkSync(join(ROOT, "node_modules", "node-llama-cpp"), join(pkg, "node_modules", "node-llama-cpp"));
+    const s = await startServer({}, join(bundle, "server.js"));
+    try {
+      open(s, "packaged.sh", COMMENTED_SCRIPT);
+      const loaded = await waitFor("the model loaded or failed", () => s.statuses.find((x) => x.model === "ready" || x.model === "error"), 30_000);
+      assert.equal(loaded.model, "ready", loaded.message ?? "");
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+/** The server bundle's files (scripts and wasm, as the .vsix ships dist/) copied into `dir`. */
+function copyBundle(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(join(ROOT, "dist")).filter((f) => /\.(js|wasm)$/.test(f))) copyFileSync(join(ROOT, "dist", f), join(dir, f));
+  return dir;
+}

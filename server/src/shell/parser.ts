@@ -20,12 +20,13 @@ const BASH_WASM = "tree-sitter-bash.wasm";
 let loading: Promise<ShellParser> | undefined;
 
 /**
- * Loads the parser (first call) or returns the cached one. `wasmDir` is where a bundle ships both .wasm files
- * (pass `__dirname` from dist/*.js); otherwise, or if a file is missing there, they are taken from node_modules.
- * Only the first call's `wasmDir` matters: the runtime can be initialised once per process.
+ * Loads the parser (first call) or returns the cached one. `wasmDir` is where a bundle ships both .wasm files; by
+ * default this module's directory, which in a bundle (dist/*.js) is where esbuild.mjs copies them. A file missing
+ * there is taken from node_modules (the packaged extension ships neither package). Only the first call's `wasmDir`
+ * matters: the runtime can be initialised once per process.
  */
 export function loadShellParser(opts: { wasmDir?: string } = {}): Promise<ShellParser> {
-  loading ??= createParser(opts.wasmDir).catch((err: unknown) => {
+  loading ??= createParser(opts.wasmDir ?? __dirname).catch((err: unknown) => {
     loading = undefined;
     throw err;
   });

@@ -241,7 +241,8 @@ suite("Inversion in VS Code", () => {
     await setSetting("model", undefined);
     try {
       await waitFor("the default model", () => api.status()?.modelPath === shipped, 30_000);
-      assert.match(api.statusBarText(), /inversion-shell \(default model\)/);
+      // Named while it waits, loads and once ready.
+      await waitFor("the status bar naming the default model", () => /inversion-shell \(default model\)/.test(api.statusBarText()), 10_000);
       const doc = await openShell("archive.sh");
       const text = await waitFor("a hover with a reading", async () => {
         const t = await hoverText(doc.uri, new vscode.Position(0, 1));
