@@ -11,8 +11,8 @@ type Handler = (...args: never[]) => unknown;
 
 export const COMMANDS: Record<string, (ctx: Ctx) => Handler> = {
   "inversion.runCycles": (ctx) => (overrides?: RunOverrides) => runCycles(ctx, overrides),
-  "inversion.stopRun": (ctx) => () => stopRun(ctx),
   "inversion.resumeRun": (ctx) => (runDir?: string) => resumeRun(ctx, runDir),
+  "inversion.stopRun": (ctx) => () => stopRun(ctx),
   "inversion.showPanel": (ctx) => (runDir?: string) => ProgressPanel.show(ctx.extension.extensionUri, ctx.backend, typeof runDir === "string" ? runDir : undefined),
   "inversion.openRun": (ctx) => (runDir?: string) => openRun(ctx, runDir),
   "inversion.scoreAtCursor": (ctx) => () => scoreAtCursor(ctx),
@@ -26,13 +26,13 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
   return Object.entries(COMMANDS).map(([id, make]) => vscode.commands.registerCommand(id, make(ctx)));
 }
 
-async function stopRun(ctx: Ctx): Promise<StopRunRequest.Result> {
 /** Continues a run after its last complete cycle (e.g. after a cancel). */
 async function resumeRun(ctx: Ctx, runDir?: string): Promise<unknown> {
   const dir = typeof runDir === "string" ? runDir : await pickRun(ctx, "Resume an Inversion run");
   return dir ? runCycles(ctx, { out: dir, resume: true }) : undefined;
 }
 
+async function stopRun(ctx: Ctx): Promise<StopRunRequest.Result> {
   const r = await ctx.client.sendRequest(StopRunRequest.type);
   if (!r.stopped) void vscode.window.setStatusBarMessage("Inversion: no run in progress", 3000);
   return r;

@@ -40,6 +40,7 @@ import { ModelHost } from "./modelHost";
 import { note, req, req0 } from "./protocolTypes";
 import { RunRequests } from "./runRequests";
 import { hoverMarkdown, noModelHover } from "./hover";
+import { manPageSection } from "./manHover";
 import { CommandScoreCache, unscorable } from "./scoring";
 import { SelfCheckHost } from "./selfCheckHost";
 import { defaultModelPath } from "../check/defaultModel";
@@ -150,14 +151,16 @@ export class InversionServer {
     try {
       const entry = await this.commandAt(params.textDocument.uri, params.position.line, params.position.character);
       if (!entry) return null;
+      // The man pages' half needs no model; a page that cannot be read only drops that half.
+      const man = await manPageSection(entry.text, await this.parser(), abortOn(token).signal).catch(() => null);
       const problem = modelProblem(this.settings.model);
-      if (problem) return { contents: { kind: "markdown", value: noModelHover(problem) } };
+      if (problem) return { contents: { kind: "markdown", value: [noModelHover(problem), man].filter(Boolean).join("\n\n---\n\n") } };
       const r = await this.score(entry, token);
-      if (!r) return null;
+      if (!r) return man ? { contents: { kind: "markdown", value: man } } : null;
       const engine = await this.host.get();
       const check = engine ? await Promise.race([this.selfChecks.of(engine), new Promise<null>((res) => setTimeout(() => res(null), 50))]) : null;
       return {
-        contents: { kind: "markdown", value: hoverMarkdown({ score: r, check }) },
+        contents: { kind: "markdown", value: hoverMarkdown({ score: r, check, sections: man ? [man] : [] }) },
         range: { start: { line: r.range.startLine, character: r.range.startCol }, end: { line: r.range.endLine, character: r.range.endCol } },
       };
     } catch (err) {
