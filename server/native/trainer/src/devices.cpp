@@ -6,6 +6,7 @@
 #include "ggml-backend.h"
 #include "gguf.h"
 
+#include <cstdio>
 #include <memory>
 #include <set>
 #include <stdexcept>
@@ -20,8 +21,10 @@ struct CtxFree { void operator()(ggml_context * c) const { ggml_free(c); } };
 std::set<ggml_type> weight_types(const std::string & model_path) {
     ggml_context * meta = nullptr;
     gguf_init_params ip = { /*no_alloc*/ true, /*ctx*/ &meta };
+    if (FILE * f = std::fopen(model_path.c_str(), "rb")) std::fclose(f);
+    else throw std::runtime_error("base model not found: " + model_path);
     gguf_context * g = gguf_init_from_file(model_path.c_str(), ip);
-    if (!g) throw std::runtime_error("not a valid GGUF file: " + model_path);
+    if (!g) throw std::runtime_error("base model is not a valid GGUF file (corrupt or truncated?): " + model_path);
     std::set<ggml_type> types = { GGML_TYPE_F32 };
     for (int64_t i = 0; i < gguf_get_n_tensors(g); ++i) types.insert(gguf_get_tensor_type(g, i));
     gguf_free(g);

@@ -59,7 +59,7 @@ process.on("message", (m) => {
   if (m && m.type === "cancel") { addon.cancel(); return; }
   if (m && m.type === "probe") {
     try { process.send({ type: "devices", devices: addon.devices(m.options) }); }
-    catch (e) { process.send({ type: "error", message: String(e && e.message || e) }); }
+    catch (e) { process.send({ type: "error", message: String(e && e.message || e) }, die); }
     return;
   }
   if (!m || m.type !== "train") return;
@@ -141,6 +141,8 @@ export function runNativeTraining(
       if (settled) return;
       settled = true;
       if (killTimer) clearTimeout(killTimer);
+      // the child ends itself when its channel closes (and removes its temporary files)
+      if (child.connected) child.disconnect();
       hooks.signal?.removeEventListener("abort", onAbort);
       if (err) {
         cleanupFiles();
