@@ -128,7 +128,7 @@ function toRow(pair: Pair, c: Candidate, parser: ShellParser): Row {
     lift: c.score.value,
     liftBitsPerToken: lift.liftBitsPerToken!,
     reconstructionF1: lift.reconstructionF1!,
-    seed: c.altScores!.seed!.value,
+    seed: c.altScores!.original!.value,
     logpCommand: cr.logpCommand!,
     commandTokens: cr.commandTokens!,
     logpTask: cr.logpTask!,
