@@ -1,4 +1,5 @@
 // Checks a script's comments against its commands with a calibrated model (the same rule in the editor and the CLI).
+import { MAX_TASK_CHARS } from "../engine/tasks";
 import type { ScriptCommand, ShellParser } from "../shell/parser";
 import { judgeComment, type CommentJudgement } from "./calibration";
 import { intentWithoutDirectives, isIgnored, readDirectives } from "./directives";
@@ -27,7 +28,9 @@ export function checkableEntries(entries: ScriptCommand[], text: string, maxComm
   const directives = readDirectives(text);
   return entries.filter((e) => {
     const c = e.text.trim();
-    return intentWithoutDirectives(e.intent) !== "" && c !== "" && c.length <= maxCommandChars && !isIgnored(directives, e.startLine);
+    const intent = intentWithoutDirectives(e.intent);
+    // a comment block longer than a task (a licence or usage header above a command) states no intent for it
+    return intent !== "" && intent.length <= MAX_TASK_CHARS && c !== "" && c.length <= maxCommandChars && !isIgnored(directives, e.startLine);
   });
 }
 
