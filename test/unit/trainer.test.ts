@@ -474,6 +474,16 @@ describe("learning-rate schedule, checkpoints and resume", { skip }, () => {
     });
   }
 
+  test("a fresh run replaces an old checkpoint of the other mode in its directory, removing its weights", async () => {
+    const checkpointDir = await mkdtemp(join(dir, "ckpt-"));
+    const options = { ...request(long), masking: "none" as const, checkpointDir };
+    const old = await runNativeTraining({ ...options, mode: "full", outPath: out("ckpt-full"), maxSteps: 1 });
+    assert.ok(old.paused && existsSync(old.checkpointWeights));
+    const fresh = await runNativeTraining({ ...options, outPath: out("ckpt-lora"), maxSteps: 1 });
+    assert.ok(fresh.paused && existsSync(fresh.checkpointWeights));
+    assert.ok(!existsSync(old.checkpointWeights), "the old checkpoint's weights are removed");
+  });
+
   test("a checkpoint made for other data is refused with the action to take", async () => {
     const checkpointDir = await mkdtemp(join(dir, "ckpt-"));
     const options = { ...request(long), masking: "none" as const, checkpointDir };

@@ -883,16 +883,31 @@ static void save_weights(const std::string & path, llama_model * model, llama_ad
                     { "inversion.steps", std::to_string(step) } });
 }
 
+// The weights file an existing state.bin names (header only; "" when there is none or it is unreadable): a fresh run
+// replaces an old checkpoint in its directory and removes that file.
+static std::string existing_checkpoint_weights(const Options & o) {
+    std::ifstream f(ckpt_path(o, "state.bin"), std::ios::binary);
+    if (!f.good()) return "";
+    try {
+        char magic[8];
+        f.read(magic, 8);
+        if (!f || memcmp(magic, CKPT_MAGIC, 8) != 0) return "";
+        f.seekg(1 + 4 * 8, std::ios::cur);  // mode, step, iter, data hash, loss sum
+        return get_str(f);
+    } catch (const std::exception &) {
+        return "";
+    }
+}
+
+// Writes weights then state (the commit point); removes the previous checkpoint's weights file.
 static std::string write_checkpoint(const Options & o, StepState & s, llama_model * model, llama_adapter_lora * adapter,
                              const std::string & arch, int64_t step, uint64_t data_hash, double loss_sum,
-                             uint32_t orig_n_ctx_train) {
+                             uint32_t orig_n_ctx_train, const std::string & previous_weights) {
     const std::string weights_name = std::string(o.full ? "weights-" : "adapter-") + std::to_string(step) + ".gguf";
     const std::string weights_tmp = ckpt_path(o, weights_name + ".tmp");
     save_weights(weights_tmp, model, adapter, o, arch, step, orig_n_ctx_train);
     if (std::rename(weights_tmp.c_str(), ckpt_path(o, weights_name).c_str()) != 0) fail("failed to write checkpoint weights in " + o.checkpoint_dir);
 
-    CheckpointState previous;
-    const bool had_previous = read_checkpoint(o, previous);
     const std::string state_tmp = ckpt_path(o, "state.bin.tmp");
     {
         std::ofstream f(state_tmp, std::ios::binary | std::ios::trunc);
@@ -922,7 +937,7 @@ static std::string write_checkpoint(const Options & o, StepState & s, llama_mode
         if (!f) fail("failed to write the checkpoint state in " + o.checkpoint_dir + " (disk full?)");
     }
     if (std::rename(state_tmp.c_str(), ckpt_path(o, "state.bin").c_str()) != 0) fail("failed to move the checkpoint state into place in " + o.checkpoint_dir);
-    if (had_previous && previous.weights_file != weights_name) std::remove(ckpt_path(o, previous.weights_file).c_str());
+    if (!previous_weights.empty() && previous_weights != weights_name) std::remove(ckpt_path(o, previous_weights).c_str());
     return ckpt_path(o, weights_name);
 }
 
@@ -1080,10 +1095,13 @@ struct Trainer {
         return loss;
     }
 
-    std::string checkpoint_weights;
+    std::string checkpoint_weights;  // the last checkpoint's weights file (full path)
 
     void checkpoint(int64_t step, double loss_sum) {
-        checkpoint_weights = write_checkpoint(o, s, model.get(), adapter.adapter, base.architecture, step, data_hash, loss_sum, orig_n_ctx_train);
+        const size_t dir_len = o.checkpoint_dir.size() + 1;
+        const std::string previous = checkpoint_weights.empty() ? existing_checkpoint_weights(o) : checkpoint_weights.substr(dir_len);
+        checkpoint_weights = write_checkpoint(o, s, model.get(), adapter.adapter, base.architecture, step, data_hash, loss_sum,
+                                              orig_n_ctx_train, previous);
     }
 
     void save_final(Result & r, int64_t step) {
