@@ -324,6 +324,29 @@ describe("quantized bases and full mode", { skip }, () => {
   });
 });
 
+describe("gradients reach every trained weight", { skip }, () => {
+  // llama.cpp stores K and V in the KV cache and attends over views of the cache, a graph leaf: without the
+  // trainer's rerouting no gradient reaches attn_k/attn_v, and llama_opt never trains token_embd.
+  const moved = (before: Float32Array, after: Float32Array): number => after.reduce((m, v, i) => Math.max(m, Math.abs(v - before[i]!)), 0);
+
+  test("full mode changes attn_k, attn_v (every layer) and the input embeddings", async () => {
+    const r = await createTrainer("full").train(request({ outPath: out("full-kv"), learningRate: 1e-3, epochs: 2 }));
+    const [base, trained] = [parseGguf(await readFile(f32Path)), parseGguf(await readFile(r.outPath))];
+    const blocks = Number(base.kv.get("llama.block_count"));
+    const names = ["token_embd.weight", ...Array.from({ length: blocks }, (_, b) => [`blk.${b}.attn_k.weight`, `blk.${b}.attn_v.weight`]).flat()];
+    for (const name of names) assert.ok(moved(f32Tensor(base, name), f32Tensor(trained, name)) > 1e-5, `${name} did not train`);
+  });
+
+  test("LoRA on attn_k and attn_v learns (their B matrices start at zero)", async () => {
+    const r = await new LlamaTrainer().train(request({ outPath: out("lora-kv"), targets: ["attn_k", "attn_v"], epochs: 3 }));
+    const adapter = parseGguf(await readFile(r.outPath));
+    for (const name of ["blk.0.attn_k.weight.lora_b", "blk.0.attn_v.weight.lora_b"]) {
+      const b = f32Tensor(adapter, name);
+      assert.ok(b.some((v) => v !== 0), `${name} is still zero`);
+    }
+  });
+});
+
 describe("cancel and errors", { skip }, () => {
   test("aborting stops training within a second and writes nothing", async () => {
     const ac = new AbortController();

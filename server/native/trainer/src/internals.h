@@ -13,6 +13,7 @@ struct ggml_opt_context;
 struct llama_adapter_lora;
 struct llama_context;
 struct llama_model;
+struct ggml_opt_result;
 
 namespace inv::internals {
 
@@ -31,6 +32,10 @@ int64_t lora_make_trainable(llama_adapter_lora * adapter);
 // Model tensors flagged trainable by llama_opt_init (full mode), and their element count.
 std::vector<ggml_tensor *> model_trainable_tensors(llama_model * model);
 int64_t model_tensor_count(llama_model * model);
+// llama_opt_init never trains token_embd.weight ("FIXME" in llama.cpp), which leaves a model trained from scratch
+// with random input embeddings. Its backward (GET_ROWS_BACK) exists on the CPU: this marks it trainable when it is
+// F32 and not shared with the output projection. Call after llama_opt_init; true when it was marked.
+bool model_train_input_embeddings(llama_model * model);
 
 // llama_opt_init overwrites the model's n_ctx_train; restore it before saving the model.
 void model_set_n_ctx_train(llama_model * model, uint32_t n_ctx_train);
@@ -46,6 +51,13 @@ void release_graph_nodes(llama_model * model);
 
 // The optimizer context that llama_opt_init made for `ctx`.
 ggml_opt_context * context_opt(llama_context * ctx);
+
+// One training (train = true) or forward-only step on one window of n_ctx_train tokens: llama.cpp's
+// llama_context::opt_epoch_iter for a single window, except that reads of the KV cache are rerouted so the
+// attention's K and V receive gradients (llama.cpp's own path trains no attn_k/attn_v weight). labels[i] is
+// the token that should follow tokens[i]. Returns the number of cache tensors rerouted (2 per attention layer).
+int opt_window(llama_context * ctx, const llama_model * model, const int32_t * tokens, const int32_t * labels, bool train,
+               ggml_opt_result * result);
 
 // The optimizer state of a ggml_opt context (AdamW moments by parameter name, step counter).
 struct Moments {

@@ -1028,6 +1028,7 @@ struct Trainer {
         op.get_opt_pars_ud = &s;
         op.optimizer_type = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
         llama_opt_init(ctx.get(), model.get(), op);
+        if (o.full) internals::model_train_input_embeddings(model.get());
         s.opt_ctx = internals::context_opt(ctx.get());
         internals::opt_check_layout(s.opt_ctx);
 
@@ -1055,10 +1056,22 @@ struct Trainer {
         s.eval_loss_n = 0;
     }
 
+    // One window through llama.cpp's training graph (internals::opt_window: attention K/V receive gradients).
+    void run_window(bool train, ggml_opt_result_t result) {
+        const auto * tokens = (const int32_t *) ggml_opt_dataset_data(ds)->data;
+        const auto * labels = (const int32_t *) ggml_opt_dataset_labels(ds)->data;
+        try {
+            internals::opt_window(ctx.get(), model.get(), tokens, labels, train, result);
+        } catch (const std::exception & e) {
+            fail(std::string("training step failed: ") + e.what(), true);
+        }
+    }
+
     void forward_only(const Window & w, bool want_probs) {
         load_window(w);
         s.want_probs = want_probs;
-        llama_opt_epoch(ctx.get(), ds, nullptr, nullptr, /*idata_split*/ 0, nullptr, cb_eval);
+        run_window(false, nullptr);
+        cb_eval(false, s.opt_ctx, ds, nullptr, 0, 0, 0);
         if (!s.error.empty()) fail(s.error);
         if (!s.eval_done) fail("the forward pass did not run", true);
     }
@@ -1082,7 +1095,7 @@ struct Trainer {
         if (s.masking) forward_only(w, true);
         else load_window(w);
         ggml_opt_result_reset(res);
-        llama_opt_epoch(ctx.get(), ds, res, nullptr, /*idata_split*/ 1, nullptr, nullptr);
+        run_window(true, res);
         if (!s.error.empty()) fail(s.error);
         double loss = 0;
         if (s.masking) {
