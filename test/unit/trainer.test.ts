@@ -337,6 +337,35 @@ describe("gradients reach every trained weight", { skip }, () => {
     for (const name of names) assert.ok(moved(f32Tensor(base, name), f32Tensor(trained, name)) > 1e-5, `${name} did not train`);
   });
 
+  test("the K/V update is a descent direction by node-llama-cpp's own loss, not just a change", async () => {
+    // One AdamW step moves each weight by about lr * sign(gradient). Moving attn_k/attn_v alone further along that
+    // step must lower the loss node-llama-cpp computes, and moving them against it must raise it.
+    const [prompt, completion] = [EXAMPLES[0]!.prompt, EXAMPLES[0]!.completion];
+    const r = await createTrainer("full").train(request({ examples: [EXAMPLES[0]!], outPath: out("kv-step"), learningRate: 1e-3, epochs: 1, batchSize: 1 }));
+    const [baseBytes, stepped] = [await readFile(f32Path), parseGguf(await readFile(r.outPath))];
+    const base = parseGguf(baseBytes);
+    const along = async (factor: number): Promise<string> => {
+      const bytes = Buffer.from(baseBytes);
+      for (const t of base.tensors.filter((x) => /attn_[kv]\.weight$/.test(x.name))) {
+        const [before, after] = [f32Tensor(base, t.name), f32Tensor(stepped, t.name)];
+        before.forEach((v, i) => bytes.writeFloatLE(v + factor * (after[i]! - v), t.dataOffset + 4 * i));
+      }
+      const path = out(`kv-along-${factor}`);
+      await writeFile(path, bytes);
+      return path;
+    };
+    const logP = async (path: string): Promise<number> => {
+      const model = await (await getLlama()).loadModel({ modelPath: path });
+      try {
+        return await completionLogP(model, prompt, completion);
+      } finally {
+        await model.dispose();
+      }
+    };
+    const [minus, zero, plus] = [await logP(await along(-5)), await logP(f32Path), await logP(await along(5))];
+    assert.ok(minus < zero && zero < plus, `log p: against the step ${minus}, base ${zero}, along it ${plus}`);
+  });
+
   test("LoRA on attn_k and attn_v learns (their B matrices start at zero)", async () => {
     const r = await new LlamaTrainer().train(request({ outPath: out("lora-kv"), targets: ["attn_k", "attn_v"], epochs: 3 }));
     const adapter = parseGguf(await readFile(r.outPath));
