@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the shipped shell model (models/inversion-shell.gguf) from ../shared/data/tldr-pages and seed 1:
 # data split and corpus, vocabulary, initial model, training (checkpointed: rerun this script to resume after a
-# kill or in a later session), then the F16 copy and its record. About 2 hours on 2 cores.
+# kill or in a later session), then the F16 copy and its record. About 1.5 hours on 2 quiet cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DIR="${1:-${INVERSION_SHELL_TRAIN_DIR:-$HOME/.cache/inversion/shell-train}}"

@@ -3,12 +3,13 @@
 // The adapter tensors are made trainable through llama.cpp internals (internals.cpp: the one file that
 // touches them, pinned to this llama.cpp version); every model tensor is frozen by the param filter.
 // internals.cpp also raises llama.cpp's graph budget for training (deep models), clears ggml-opt's
-// gradient accumulators before each step (llama_opt would otherwise sum every past gradient), and
-// reads/writes the AdamW state for checkpoints.
+// gradient accumulators before each step (llama_opt would otherwise sum every past gradient), runs each
+// window itself (opt_window: llama.cpp's training step with the KV-cache reads rerouted so attention K/V
+// get gradients), trains token_embd in full mode, and reads/writes the AdamW state for checkpoints.
 //
 // Loss masking ("softmax" mode): ggml's cross-entropy backward is (softmax(logits) - labels) per
 // row, with no ignore index. Before each optimizer step we run the same window forward-only on the
-// same training context (llama_opt_epoch with idata_split = 0), take its logits, and compute their
+// same training context (opt_window with train = false), take its logits, and compute their
 // softmax with ggml_soft_max on the CPU backend. On the CPU backend that op runs exactly the same
 // float instructions as the softmax inside GGML_OP_CROSS_ENTROPY_LOSS_BACK (vec_max, vec_soft_max,
 // vec_scale by (float)(1.0/sum)), and the forward logits are bit-identical to the training pass's,
