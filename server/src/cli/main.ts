@@ -145,11 +145,9 @@ async function demoOptions(v: Values): Promise<RunOptions> {
   process.stdout.write(
     `Demo: ${v.model ? model : `the shipped shell model (${DEFAULT_MODEL_FILE})`}: it writes tasks, commands for them and reads each\n` +
       "command back; gated, high-scoring answers train a LoRA adapter each cycle. After every cycle the model is scored\n" +
-      `on ${DEMO_HELD_OUT}: tldr-pages pairs (CC BY 4.0) it never trained on. Selection threshold ${v.threshold ?? "0.1"}\n` +
-      "(runs default to 0.5, which this small model's answers rarely reach).\n\n",
+      `on ${DEMO_HELD_OUT}: tldr-pages pairs (CC BY 4.0) it never trained on.\n\n`,
   );
-  // The shipped model's lift rarely reaches the run default (0.5), so the demo selects above 0.1 and says so.
-  const defaults = { cycles: "2", tasks: "16", candidates: "3", threshold: "0.1" };
+  const defaults = { cycles: "2", tasks: "16", candidates: "3" };
   return runOptions({ ...defaults, ...v, eval: v.eval ?? heldOut }, model, join(dir, "run"));
 }
 
