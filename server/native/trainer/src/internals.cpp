@@ -212,7 +212,7 @@ static void check_identity_cells(ggml_cgraph * gf, uint32_t n_tokens) {
 }
 
 int opt_window(llama_context * lctx, const llama_model * model, const int32_t * tokens, const int32_t * labels, bool train,
-               ggml_opt_result * result) {
+               ggml_opt_result * result, const std::function<void()> & after_eval) {
     llama_context & self = *lctx;
     const llama_cparams & cparams = self.*member_of(CtxCparams());
     ggml_opt_context_t opt_ctx = context_opt(lctx);
@@ -276,6 +276,7 @@ int opt_window(llama_context * lctx, const llama_model * model, const int32_t * 
         ggml_backend_tensor_set(one_hot, &one, ((size_t) i * one_hot->ne[0] + labels[i]) * sizeof(float), sizeof(float));
     }
     ggml_opt_eval(opt_ctx, result);
+    if (after_eval) after_eval();
     if (mctx->next()) throw std::runtime_error("the training window was split into several micro-batches");
     return rerouted;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -55,9 +56,11 @@ ggml_opt_context * context_opt(llama_context * ctx);
 // One training (train = true) or forward-only step on one window of n_ctx_train tokens: llama.cpp's
 // llama_context::opt_epoch_iter for a single window, except that reads of the KV cache are rerouted so the
 // attention's K and V receive gradients (llama.cpp's own path trains no attn_k/attn_v weight). labels[i] is
-// the token that should follow tokens[i]. Returns the number of cache tensors rerouted (2 per attention layer).
+// the token that should follow tokens[i]. after_eval runs once the graph is computed, while its tensors (the
+// optimizer context's outputs, labels and graph) still exist. Returns the number of cache tensors rerouted (2 per
+// attention layer).
 int opt_window(llama_context * ctx, const llama_model * model, const int32_t * tokens, const int32_t * labels, bool train,
-               ggml_opt_result * result);
+               ggml_opt_result * result, const std::function<void()> & after_eval);
 
 // The optimizer state of a ggml_opt context (AdamW moments by parameter name, step counter).
 struct Moments {

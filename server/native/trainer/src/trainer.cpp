@@ -37,6 +37,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -1058,11 +1059,11 @@ struct Trainer {
     }
 
     // One window through llama.cpp's training graph (internals::opt_window: attention K/V receive gradients).
-    void run_window(bool train, ggml_opt_result_t result) {
+    void run_window(bool train, ggml_opt_result_t result, const std::function<void()> & after_eval = {}) {
         const auto * tokens = (const int32_t *) ggml_opt_dataset_data(ds)->data;
         const auto * labels = (const int32_t *) ggml_opt_dataset_labels(ds)->data;
         try {
-            internals::opt_window(ctx.get(), model.get(), tokens, labels, train, result);
+            internals::opt_window(ctx.get(), model.get(), tokens, labels, train, result, after_eval);
         } catch (const std::exception & e) {
             fail(std::string("training step failed: ") + e.what(), true);
         }
@@ -1071,8 +1072,7 @@ struct Trainer {
     void forward_only(const Window & w, bool want_probs) {
         load_window(w);
         s.want_probs = want_probs;
-        run_window(false, nullptr);
-        cb_eval(false, s.opt_ctx, ds, nullptr, 0, 0, 0);
+        run_window(false, nullptr, [this] { cb_eval(false, s.opt_ctx, ds, nullptr, 0, 0, 0); });
         if (!s.error.empty()) fail(s.error);
         if (!s.eval_done) fail("the forward pass did not run", true);
     }
