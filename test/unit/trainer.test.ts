@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Llama, LlamaModel, Token } from "node-llama-cpp" with { "resolution-mode": "import" };
+import { BENCH_SHAPES, benchModel } from "../../server/src/engine/benchModels";
 import { writeFixtureModel } from "../../server/src/engine/fixtureModel";
 import { gguf, writeGguf } from "../../server/src/engine/gguf/writer";
 import {
@@ -364,6 +365,16 @@ describe("gradients reach every trained weight", { skip }, () => {
     };
     const [minus, zero, plus] = [await logP(await along(-5)), await logP(f32Path), await logP(await along(5))];
     assert.ok(minus < zero && zero < plus, `log p: against the step ${minus}, base ${zero}, along it ${plus}`);
+  });
+
+  test("at real shape (Qwen2.5-0.5B shape, 24 layers, 32k vocabulary, Q4_K_M) LoRA B on attn_k/attn_v leaves zero in every layer", async () => {
+    const shape = BENCH_SHAPES["qwen2.5-0.5b"];
+    const base = await benchModel(shape, "Q4_K_M", { threads: 1, quantize: (q) => loadAddon().quantize(q) });
+    const r = await new LlamaTrainer().train(request({ baseModelPath: base, outPath: out("real-kv"), targets: ["attn_k", "attn_v"], epochs: 2, batchSize: 1, learningRate: 1e-3 }));
+    const adapter = parseGguf(await readFile(r.outPath));
+    for (let b = 0; b < shape.blockCount; b++) {
+      for (const m of ["attn_k", "attn_v"]) assert.ok(f32Tensor(adapter, `blk.${b}.${m}.weight.lora_b`).some((v) => v !== 0), `blk.${b}.${m} B is still zero`);
+    }
   });
 
   test("LoRA on attn_k and attn_v learns (their B matrices start at zero)", async () => {

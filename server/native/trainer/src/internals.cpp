@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #ifndef INV_LLAMA_CPP_TAG
 #error "INV_LLAMA_CPP_TAG must be defined by the build (scripts/build-native.mjs)"
@@ -169,14 +170,14 @@ static ggml_tensor * cache_with_current(ggml_context * ctx, ggml_tensor * store,
 // the new nodes are ordered before their readers) and how many cache tensors were rerouted.
 static ggml_cgraph * route_kv_gradients(ggml_context * ctx, ggml_cgraph * gf, uint32_t n_tokens, int & rerouted) {
     std::unordered_map<const ggml_tensor *, ggml_tensor *> store_of;  // cache leaf -> its SET_ROWS node
-    std::unordered_map<const ggml_tensor *, bool> store_chain;        // the store and the cache view it writes into
+    std::unordered_set<const ggml_tensor *> store_chain;              // the store and the cache view it writes into
     for (int i = 0; i < ggml_graph_n_nodes(gf); ++i) {
         ggml_tensor * node = ggml_graph_node(gf, i);
         if (node->op != GGML_OP_SET_ROWS || !is_kv_cache(node->view_src)) continue;
         if (store_of.count(node->view_src)) throw std::runtime_error("a KV cache is written twice in one training graph");
         store_of[node->view_src] = node;
-        store_chain[node] = true;
-        store_chain[node->src[2]] = true;  // SET_ROWS: src[0] values, src[1] indices, src[2] destination
+        store_chain.insert(node);
+        store_chain.insert(node->src[2]);  // SET_ROWS: src[0] values, src[1] indices, src[2] destination
     }
     std::unordered_map<const ggml_tensor *, ggml_tensor *> copy_of;
     for (int i = 0; i < ggml_graph_n_nodes(gf); ++i) {

@@ -1062,11 +1062,14 @@ struct Trainer {
     void run_window(bool train, ggml_opt_result_t result, const std::function<void()> & after_eval = {}) {
         const auto * tokens = (const int32_t *) ggml_opt_dataset_data(ds)->data;
         const auto * labels = (const int32_t *) ggml_opt_dataset_labels(ds)->data;
+        int rerouted = 0;
         try {
-            internals::opt_window(ctx.get(), model.get(), tokens, labels, train, result, after_eval);
+            rerouted = internals::opt_window(ctx.get(), model.get(), tokens, labels, train, result, after_eval);
         } catch (const std::exception & e) {
             fail(std::string("training step failed: ") + e.what(), true);
         }
+        // without the rerouting, attention K/V would silently get no gradient again
+        if (rerouted == 0 && !llama_model_is_recurrent(model.get())) fail("the training graph has no KV cache reads to route gradients through (unsupported model layout)", true);
     }
 
     void forward_only(const Window & w, bool want_probs) {
