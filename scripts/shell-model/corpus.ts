@@ -6,12 +6,13 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { answerText, forwardPrompt, inversePrompt, taskWriterPrompt } from "../../server/src/engine/prompts";
 import { mulberry32, shuffled } from "../../server/src/engine/random";
+import { concreteCommand } from "./concrete";
 import { loadShellSplit, type ShellPair } from "./split";
 
 export interface CorpusExample {
   prompt: string;
   completion: string;
-  kind: "forward" | "forward-long" | "inverse" | "task-writer";
+  kind: "forward" | "forward-long" | "inverse" | "inverse-concrete" | "task-writer";
 }
 
 export interface CorpusOptions {
@@ -46,6 +47,27 @@ export function buildCorpus(train: readonly ShellPair[], opts: CorpusOptions = D
     return out.filter((e) => e.prompt.length + e.completion.length <= opts.maxChars);
   });
   return shuffled(examples, mulberry32(opts.seed + 1));
+}
+
+/** Concrete forms per pair in the second stage (each with its own paths and choices). */
+export const CONCRETE_VARIANTS = 2;
+
+/**
+ * The second stage's corpus: the first stage's examples again, plus command -> task for every pair with the command
+ * written as a script writes it (concrete paths, one alternative, `tar -czf`), so readings of real commands follow
+ * the page's descriptions. Pairs whose concrete form equals the original add nothing.
+ */
+export function buildRefineCorpus(train: readonly ShellPair[], opts: CorpusOptions = DEFAULT_CORPUS_OPTIONS): CorpusExample[] {
+  const random = mulberry32(opts.seed + 2);
+  const concrete = train.flatMap((pair) =>
+    Array.from({ length: CONCRETE_VARIANTS }, () => {
+      const command = concreteCommand(pair.command, random);
+      const task = random() < opts.descriptionOnlyShare ? pair.task : pair.toolTask;
+      const e = example("inverse-concrete", inversePrompt(command).plain, task);
+      return command === pair.command || e.prompt.length + e.completion.length > opts.maxChars ? [] : [e];
+    }).flat(),
+  );
+  return shuffled([...buildCorpus(train, opts), ...concrete], mulberry32(opts.seed + 3));
 }
 
 export const exampleText = (e: CorpusExample): string => e.prompt + e.completion;

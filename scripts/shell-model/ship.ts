@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_MODEL_FILE } from "../../server/src/check/defaultModel";
 import { loadAddon } from "../../server/src/engine/train";
+import { FIRST_STAGE_FILES } from "./refine";
 
 const SHIP_LIMIT_BYTES = 16 * 1024 * 1024;
 const root = resolve(__dirname, "..", "..");
@@ -33,6 +34,11 @@ async function main(): Promise<void> {
   const build = JSON.parse(readFileSync(join(dir, "build.json"), "utf8")) as Record<string, unknown>;
   delete build.files;
   const curve = readJsonl(join(dir, "curve.jsonl")) as { wallSeconds?: number }[];
+  const wallSeconds = (c: { wallSeconds?: number }[]): number => c.reduce((sum, x) => sum + (x.wallSeconds ?? 0), 0);
+  const firstStageArgs = join(dir, FIRST_STAGE_FILES.trainArgs);
+  const firstStage = existsSync(firstStageArgs)
+    ? { training: JSON.parse(readFileSync(firstStageArgs, "utf8")) as unknown, curve: readJsonl(join(dir, FIRST_STAGE_FILES.curve)) as { wallSeconds?: number }[] }
+    : null;
   const record = {
     kind: "inversion-shell-model",
     file: DEFAULT_MODEL_FILE,
@@ -43,8 +49,9 @@ async function main(): Promise<void> {
     license: "CC BY 4.0 (derived from tldr-pages, by the tldr-pages team and contributors)",
     build,
     training: JSON.parse(readFileSync(join(dir, "train-args.json"), "utf8")) as unknown,
-    trainingWallSeconds: curve.reduce((sum, c) => sum + (c.wallSeconds ?? 0), 0),
+    trainingWallSeconds: wallSeconds(curve) + (firstStage ? wallSeconds(firstStage.curve) : 0),
     curve,
+    ...(firstStage ? { firstStage } : {}),
   };
   writeFileSync(join(root, "models", "inversion-shell.json"), JSON.stringify(record, null, 2) + "\n");
   console.log(`ship: ${out} (${(bytes / 1048576).toFixed(1)} MiB), record models/inversion-shell.json`);

@@ -234,7 +234,7 @@ suite("Inversion in VS Code", () => {
     await waitFor("hover after restart", async () => /reads this command as/.test(await hoverText(doc.uri, new vscode.Position(2, 2))), 90_000);
   });
 
-  test("with no model set, the default model reads a common command and the status bar says it is the default", async function () {
+  test("with no model set, the default model reads tar -czf as archiving or compressing and the status bar says it is the default", async function () {
     this.timeout(300_000);
     const shipped = path.join(vscode.extensions.getExtension(EXT_ID)!.extensionPath, DEFAULT_MODEL_FILE);
     const original = userModel();
@@ -249,7 +249,7 @@ suite("Inversion in VS Code", () => {
         return /reads this command as/.test(t) && t;
       }, 180_000);
       const reading = /the model reads this command as: “(.*?)”/s.exec(text)?.[1];
-      assert.ok(reading && reading.trim() !== "", `a reading in: ${text}`);
+      assert.match(reading ?? "", /archiv|compress/i, `a reading about archiving in: ${text}`);
     } finally {
       await vscode.commands.executeCommand("inversion.selectModel", original);
     }
