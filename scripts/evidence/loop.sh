@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 MODEL="${1:-models/inversion-shell.gguf}"
 OUT="${2:-../runs/evidence/loop}"
 EVAL="${EVAL:-models/tldr-heldout.jsonl}"
-CYCLES="${CYCLES:-10}" TASKS="${TASKS:-64}" CANDIDATES="${CANDIDATES:-4}" EPOCHS="${EPOCHS:-4}" LORA_LR="${LORA_LR:-2e-4}"
+CYCLES="${CYCLES:-10}" TASKS="${TASKS:-16}" CANDIDATES="${CANDIDATES:-4}" EPOCHS="${EPOCHS:-4}" LORA_LR="${LORA_LR:-2e-4}"
 THRESHOLD="${THRESHOLD:-0.5}" CR_THRESHOLD="${CR_THRESHOLD:-0}" SEED="${SEED:-1}" THREADS="${THREADS:-1}" JOBS="${JOBS:-2}"
 SVG="${SVG:-docs/results-shell.svg}"
 [ -f "$MODEL" ] || { echo "loop.sh: no model at $MODEL" >&2; exit 2; }
@@ -22,12 +22,12 @@ EVAL_SIZE="${EVAL_SIZE:-300}"
 VARIANTS=("no-select --select all" "main --compare-scorers" "seed-scorer --scorer seed"
   "coder-reviewer --scorer coder-reviewer --threshold $CR_THRESHOLD" "no-train --train none")
 
-# Seconds per unit, measured 2026-12-01 on this project's 2-core machine with a checkpoint of the shell model (4.2M
-# parameters), 1 thread, niced, beside a training run (a candidate generated and scored with a second scorer 42 ms,
-# lift only 17-22 ms; an external pair 32-36 ms with the seed score, 18 ms without; LoRA 58-76 ms per example and
-# epoch). One main cycle of the defaults took 42 s, one no-select cycle 97 s (78 s of it training 256 examples x 4).
-# The selecting variants are projected as if every task were accepted: the projection is an upper bound.
-PER_CANDIDATE=0.045 PER_EVAL_PAIR=0.035 PER_TRAIN_EXAMPLE_EPOCH=0.076
+# Seconds per unit, measured 2026-12-01 on this project's 2-core machine with the shipped shell model (4.2M
+# parameters), 1 thread, two runs side by side: a candidate generated and scored 40-55 ms, an external pair 47 ms,
+# LoRA 0.225 s per example and epoch (no-select's 10th cycle: 640 examples x 4 epochs in 575 s). The 10 x 16
+# protocol took 57 min wall (no-select alone); the selecting variants are projected as if every task were accepted,
+# an upper bound.
+PER_CANDIDATE=0.055 PER_EVAL_PAIR=0.047 PER_TRAIN_EXAMPLE_EPOCH=0.225
 projection() {
   awk -v c="$CYCLES" -v t="$TASKS" -v n="$CANDIDATES" -v e="$EPOCHS" -v p="$EVAL_SIZE" -v j="$JOBS" \
       -v g="$PER_CANDIDATE" -v q="$PER_EVAL_PAIR" -v x="$PER_TRAIN_EXAMPLE_EPOCH" 'BEGIN {
