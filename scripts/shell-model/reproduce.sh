@@ -2,7 +2,7 @@
 # Reproduces the shipped shell model (models/inversion-shell.gguf) from ../shared/data/tldr-pages and seed 1:
 # data split and corpus, vocabulary, initial model, first-stage training from scratch, second-stage training on the
 # corpus with concrete command forms added (refine.ts), then the F16 copy and its record. Every training is
-# checkpointed: rerun this script to resume after a kill or in a later session. About 2.3 hours on 2 quiet cores.
+# checkpointed: rerun this script to resume after a kill or in a later session. About 2 hours on 2 quiet cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DIR="${1:-${INVERSION_SHELL_TRAIN_DIR:-$HOME/.cache/inversion/shell-train}}"
