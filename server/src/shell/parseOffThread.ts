@@ -15,8 +15,6 @@ export interface ParseBudget {
 
 /** Real scripts of 2 MB (the default inversion.maxFileBytes) have ~150k nodes; 2 MB of `#a\nb\n` has 1.6 million. */
 export const PARSE_BUDGET: ParseBudget = { timeMs: 15_000, maxNodes: 1_000_000, heapMb: 2048 };
-/** How long a job may wait for the worker to load the parser before its own time budget starts. */
-const WORKER_START_MS = 30_000;
 
 /** The script was not parsed: over a budget, or the worker failed. The message says which, for the log. */
 export class ParseRefusedError extends Error {
@@ -57,15 +55,11 @@ export class ScriptParseWorker {
       };
       const onMessage = (reply: ParseReply): void => {
         if (reply.id !== job.id) return;
-        if ("started" in reply) {
-          clearTimeout(timer);
-          timer = setTimeout(() => stop(`parsing took over ${this.budget.timeMs / 1000} s`), this.budget.timeMs);
-        } else settle("entries" in reply ? reply.entries : new ParseRefusedError(reply.refused));
+        settle("entries" in reply ? reply.entries : new ParseRefusedError(reply.refused));
       };
       const onError = (err: Error): void => stop(`the parser worker failed: ${err.message}`);
       const onExit = (code: number): void => stop(`the parser worker exited with code ${code}`);
-      // A fresh worker first loads the parser; on a starved machine that alone can outlast a short budget.
-      let timer = setTimeout(() => stop(`the parser did not start within ${WORKER_START_MS / 1000} s`), WORKER_START_MS);
+      const timer = setTimeout(() => stop(`parsing took over ${this.budget.timeMs / 1000} s`), this.budget.timeMs);
       worker.on("message", onMessage).on("error", onError).on("exit", onExit);
       worker.postMessage(job);
     });

@@ -10,16 +10,12 @@ export interface ParseJob {
   maxNodes: number;
 }
 
-/**
- * `started` once the parser is loaded and parsing begins (the time budget starts there), then `entries` when parsed,
- * else `refused`: why the script was not parsed (for the log).
- */
-export type ParseReply = { id: number; started: true } | { id: number; entries: ScriptCommand[] } | { id: number; refused: string };
+/** `entries` when parsed, else `refused`: why the script was not parsed (for the log). */
+export type ParseReply = { id: number; entries: ScriptCommand[] } | { id: number; refused: string };
 
 async function answer(job: ParseJob): Promise<ParseReply> {
   try {
     const parser = await loadShellParser({ wasmDir: __dirname });
-    parentPort?.postMessage({ id: job.id, started: true } satisfies ParseReply);
     return { id: job.id, entries: parser.parseScript(job.text, { maxNodes: job.maxNodes }) };
   } catch (err) {
     return { id: job.id, refused: err instanceof ScriptTooLargeError ? err.message : `the shell parser failed: ${(err as Error).message}` };
