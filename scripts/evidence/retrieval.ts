@@ -4,10 +4,7 @@
 //   node --import tsx scripts/evidence/retrieval.ts [TLDR_DIR]
 import { loadShellSplit, type ShellPair } from "../shell-model/split";
 import { loadShellParser } from "../../server/src/shell/parser";
-import { nlc2cmdScore } from "../../server/src/eval/nlc2cmd";
-import { exactMatch } from "../../server/src/eval/match";
-import { mean } from "../../server/src/eval/stats";
-import { firstUtility } from "../shell-model/evaluate";
+import { scoreAnswers } from "../shell-model/evaluate";
 
 type Vector = Map<string, number>;
 
@@ -57,18 +54,7 @@ async function main(): Promise<void> {
   const parser = await loadShellParser();
   const index = new TaskIndex(split.train);
   const answers = split.heldOut.map((p) => index.nearest(p.task).command);
-  const right = split.heldOut.map((p, i) => {
-    const predicted = firstUtility(answers[i]!, parser);
-    return predicted !== null && predicted === firstUtility(p.command, parser) ? 1 : 0;
-  });
-  console.log(JSON.stringify({
-    heldOut: split.heldOut.length,
-    heldOutSha256: split.hash,
-    train: split.train.length,
-    firstUtility: mean(right),
-    nlc2cmd: mean(split.heldOut.map((p, i) => nlc2cmdScore(answers[i]!, p.command, parser))),
-    exact: mean(split.heldOut.map((p, i) => (exactMatch(answers[i]!, p.command) ? 1 : 0))),
-  }));
+  console.log(JSON.stringify({ heldOutSha256: split.hash, train: split.train.length, ...scoreAnswers(split.heldOut, answers, parser) }));
 }
 
 void main().catch((err: Error) => {

@@ -27,6 +27,20 @@ export function firstUtility(command: string, parser: ShellParser): string | nul
   return parser.parseCommand(command).utilities[0]?.name ?? null;
 }
 
+/** Held-out scores of one answer per pair: first-utility accuracy, mean NLC2CMD, exact-match rate. */
+export function scoreAnswers(pairs: readonly HeldOutPair[], answers: readonly string[], parser: ShellParser): Omit<ShellModelScores, "samples"> {
+  const hit = pairs.map((p, i) => {
+    const predicted = firstUtility(answers[i]!, parser);
+    return predicted !== null && predicted === firstUtility(p.command, parser) ? 1 : 0;
+  });
+  return {
+    n: pairs.length,
+    firstUtility: mean(hit),
+    nlc2cmd: mean(pairs.map((p, i) => nlc2cmdScore(answers[i]!, p.command, parser))),
+    exact: mean(pairs.map((p, i) => (exactMatch(answers[i]!, p.command) ? 1 : 0))),
+  };
+}
+
 export async function evaluateShellModel(modelPath: string, heldOutFile: string, opts: { size: number; threads: number }): Promise<ShellModelScores> {
   const pairs = readFileSync(heldOutFile, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as HeldOutPair).slice(0, opts.size);
   const parser = await loadShellParser();
@@ -38,15 +52,8 @@ export async function evaluateShellModel(modelPath: string, heldOutFile: string,
       const chunk = pairs.slice(i, i + 4);
       predictions.push(...(await Promise.all(chunk.map(async (p) => cleanCommand(await session.complete(forwardPrompt(p.task), { maxTokens: 48 }))))));
     }
-    const hit = pairs.map((p, i) => {
-      const predicted = firstUtility(predictions[i]!, parser);
-      return predicted !== null && predicted === firstUtility(p.command, parser) ? 1 : 0;
-    });
     return {
-      n: pairs.length,
-      firstUtility: mean(hit),
-      nlc2cmd: mean(pairs.map((p, i) => nlc2cmdScore(predictions[i]!, p.command, parser))),
-      exact: mean(pairs.map((p, i) => (exactMatch(predictions[i]!, p.command) ? 1 : 0))),
+      ...scoreAnswers(pairs, predictions, parser),
       samples: pairs.slice(0, 5).map((p, i) => ({ task: p.task, reference: p.command, prediction: predictions[i]! })),
     };
   } finally {
