@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Engine, MAX_COMMAND_CHARS } from "../server/src/engine/api";
 import { loadShellParser, type ScriptCommand, type ShellParser } from "../server/src/shell/parser";
-import { defaultModelPath, DEFAULT_MODEL_FILE } from "../server/src/check/defaultModel";
+import { defaultModelPath, DEFAULT_MODEL_FILE } from "../server/src/knowledge/shipped";
 import { checkableEntries, checkComment } from "../server/src/check/lint";
 import { intentWithoutDirectives } from "../server/src/check/directives";
 import { selfCheck, selfCheckSentence } from "../server/src/check/selfCheck";

@@ -4,8 +4,8 @@
 //  3. coverage: the share of flags in the held-out tldr commands for which a paragraph is found
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { explainCommand } from "../server/src/manpages/explain";
-import { ManLibrary } from "../server/src/manpages/library";
+import { explainCommand } from "../server/src/knowledge/manpages/explain";
+import { ManLibrary } from "../server/src/knowledge/manpages/library";
 import { loadPairs, splitPairs } from "../server/src/eval/dataset";
 import { DEFAULT_EVAL_SIZE } from "../server/src/eval/external";
 import { loadShellParser, type ShellParser } from "../server/src/shell/parser";

@@ -4,7 +4,7 @@ import * as vscode from "vscode";
 import { existsSync } from "node:fs";
 import { DidChangeConfigurationNotification, LanguageClient, RevealOutputChannelOn, State, TransportKind, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
 import type { ServerStatus, WebviewState } from "../../common/protocol";
-import { DEFAULT_MODEL_FILE } from "../../server/src/check/defaultModel";
+import { DEFAULT_MODEL_FILE } from "../../common/shipped";
 import { registerCommands } from "./commands";
 import { readSettings } from "./config";
 import { Ctx } from "./ctx";

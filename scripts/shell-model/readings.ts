@@ -5,7 +5,7 @@
 //   node --import tsx scripts/shell-model/readings.ts [MODEL] [--threads N]
 import { parseArgs } from "node:util";
 import { Engine } from "../../server/src/engine/api";
-import { defaultModelPath } from "../../server/src/check/defaultModel";
+import { defaultModelPath } from "../../server/src/knowledge/shipped";
 
 export const COMMON_COMMANDS: readonly (readonly [string, RegExp])[] = [
   ["tar -czf logs.tgz /var/log", /archiv|compress/i],

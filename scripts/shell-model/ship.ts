@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_MODEL_FILE } from "../../server/src/check/defaultModel";
+import { DEFAULT_MODEL_FILE } from "../../server/src/knowledge/shipped";
 import { loadAddon } from "../../server/src/engine/train";
 import { FIRST_STAGE_FILES } from "./refine";
 

@@ -35,7 +35,7 @@ import { writeFixtureModel } from "../../server/src/engine/api";
 import { COMMENTED_SCRIPT } from "../helpers/scripts";
 import { LENIENT, STRICT, UNFIT, seedSelfCheck } from "../helpers/selfCheck";
 import { cleanReading } from "../../server/src/lsp/codeActions";
-import { DEFAULT_MODEL_FILE } from "../../server/src/check/defaultModel";
+import { DEFAULT_MODEL_FILE } from "../../server/src/knowledge/shipped";
 import { oneLine } from "../../server/src/check/findings";
 import {
   ListRunsRequest,

@@ -5,8 +5,8 @@ import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { before, describe, it } from "node:test";
-import { explainCommand, type CommandExplanation, type ProgramNote } from "../../server/src/manpages/explain";
-import { ManLibrary } from "../../server/src/manpages/library";
+import { explainCommand, type CommandExplanation, type ProgramNote } from "../../server/src/knowledge/manpages/explain";
+import { ManLibrary } from "../../server/src/knowledge/manpages/library";
 import { loadShellParser, type ShellParser } from "../../server/src/shell/parser";
 
 const NEEDED = ["man1/tar.1.gz", "man1/find.1.gz", "man1/git-commit.1.gz", "man1/rm.1.gz"].map((p) => join("/usr/share/man", p));

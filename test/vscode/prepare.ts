@@ -2,7 +2,7 @@
 //   node --import tsx test/vscode/prepare.ts DIR USER_DATA_DIR   (for the desktop test-electron launch configuration)
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { defaultModelPath } from "../../server/src/check/defaultModel";
+import { defaultModelPath } from "../../server/src/knowledge/shipped";
 import { writeFixtureModel } from "../../server/src/engine/api";
 import { COMMENTED_SCRIPT } from "../helpers/scripts";
 import { STRICT, seedSelfCheck } from "../helpers/selfCheck";

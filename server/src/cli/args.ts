@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from "../engine/api";
 import { RUN_PARAMS, RUN_PARAM_KEYS, checkRunParams, defaultRunParams, fromCliText, type RunParamKey, type RunParams } from "../../../common/runParams";
 import type { ProgressLine } from "./progress";
-import { DEFAULT_MODEL_FILE, defaultModelPath } from "../check/defaultModel";
+import { DEFAULT_MODEL_FILE, defaultModelPath } from "../knowledge/shipped";
 
 export class UsageError extends Error {}
 

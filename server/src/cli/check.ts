@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { MAX_COMMAND_CHARS, type Engine } from "../engine/api";
 import { loadShellParser } from "../shell/parser";
-import { defaultModelPath } from "../check/defaultModel";
+import { defaultModelPath } from "../knowledge/shipped";
 import type { Finding } from "../check/findings";
 import { checkScript } from "../check/lint";
 import { selfCheck, selfCheckSentence, type SelfCheckResult } from "../check/selfCheck";

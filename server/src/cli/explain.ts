@@ -1,7 +1,7 @@
 // `inversion explain "COMMAND"`: each program and flag of COMMAND with its paragraph from the local man pages.
 import { loadShellParser } from "../shell/parser";
-import { explainCommand, type CommandExplanation, type ProgramNote } from "../manpages/explain";
-import { sharedManLibrary } from "../manpages/library";
+import { explainCommand, type CommandExplanation, type ProgramNote } from "../knowledge/manpages/explain";
+import { sharedManLibrary } from "../knowledge/manpages/library";
 import { UsageError, type Values } from "./args";
 
 export async function cmdExplain(v: Values, rest: string[]): Promise<number> {

@@ -10,7 +10,7 @@ import { FILES, makeDirs, readJsonl } from "../engine/store";
 import { checkExternalRow } from "../engine/records";
 import { cliHelp, RunParamError } from "../../../common/runParams";
 import { UsageError, modelOf, num, options, runOptions, type Values } from "./args";
-import { DEFAULT_MODEL_FILE, packageRoot } from "../check/defaultModel";
+import { DEFAULT_MODEL_FILE, packageRoot } from "../knowledge/shipped";
 import { cmdEval, cmdRepair, cmdRun, cmdWarmStart, withEngine } from "./commands";
 import { cmdCheck } from "./check";
 import { cmdExplain } from "./explain";

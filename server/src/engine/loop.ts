@@ -15,8 +15,8 @@ import { loadShellParser, type ShellParser } from "../shell/parser";
 import { evaluateExternal, loadEvalSet, type EvalSet } from "../eval/external";
 import { checkRunParams, defaultRunParams, withCurrentNames, type RunParams } from "../../../common/runParams";
 import { warmStartRecordPath } from "./warmstart";
-import { groundingStats } from "../manpages/grounding";
-import { sharedManLibrary } from "../manpages/library";
+import { groundingStats } from "./grounding";
+import { sharedManLibrary } from "../knowledge/manpages/library";
 import { RUN_RECORD_VERSION } from "./records";
 
 /** A run: its parameters (common/runParams.ts, declared once) plus what only a run from files has. */

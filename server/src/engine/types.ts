@@ -127,7 +127,7 @@ export interface ExternalEval {
   spearmanSeed?: number;
 }
 
-/** Grounding of readings against local man pages over a cycle's candidates (see manpages/grounding.ts). */
+/** Grounding of readings against local man pages over a cycle's candidates (see engine/grounding.ts). */
 export interface GroundingStats {
   /** Candidates with a reading and at least one program that has a man page: the ones checked. */
   examples: number;

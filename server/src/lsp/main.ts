@@ -43,7 +43,7 @@ import { hoverMarkdown, noModelHover } from "./hover";
 import { manPageSection } from "./manHover";
 import { CommandScoreCache, unscorable } from "./scoring";
 import { SelfCheckHost } from "./selfCheckHost";
-import { defaultModelPath } from "../check/defaultModel";
+import { defaultModelPath } from "../knowledge/shipped";
 import { modelProblem } from "./modelHost";
 import { normalizeSettings } from "./settings";
 import { StatusReporter } from "./statusReporter";

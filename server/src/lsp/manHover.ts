@@ -1,8 +1,8 @@
 // The hover's grounded half: what the local man pages say each program and flag of the command does. It needs no
 // model, so it shows with none configured.
 import type { ShellParser } from "../shell/parser";
-import { explainCommand, type CommandExplanation, type ProgramNote } from "../manpages/explain";
-import { sharedManLibrary } from "../manpages/library";
+import { explainCommand, type CommandExplanation, type ProgramNote } from "../knowledge/manpages/explain";
+import { sharedManLibrary } from "../knowledge/manpages/library";
 
 const MAX_FLAG_TEXT = 160;
 

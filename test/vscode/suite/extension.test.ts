@@ -6,7 +6,7 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 import type { InversionApi } from "../../../client/src/extension";
 import { ReloadModelRequest, type HostToWebview, type RunCyclesRequest, type WebviewToHost } from "../../../common/protocol";
-import { DEFAULT_MODEL_FILE } from "../../../server/src/check/defaultModel";
+import { DEFAULT_MODEL_FILE } from "../../../server/src/knowledge/shipped";
 
 const EXT_ID = "inversion.inversion";
 let api: InversionApi;

@@ -1,9 +1,9 @@
-// The model used when none is configured (the CLI's --model, the extension's inversion.model): one declaration.
+// Where the package's shipped files are on this machine (their names are declared in common/shipped.ts).
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { DEFAULT_MODEL_FILE, EXAMPLE_INDEX_FILE } from "../../../common/shipped";
 
-/** Relative to the package root (the repository, or the installed extension). */
-export const DEFAULT_MODEL_FILE = "models/inversion-shell.gguf";
+export { DEFAULT_MODEL_FILE, EXAMPLE_INDEX_FILE };
 
 /** The package root: the nearest directory above this module whose package.json is Inversion's. */
 export function packageRoot(from = __dirname): string | null {
@@ -21,5 +21,12 @@ export function packageRoot(from = __dirname): string | null {
 export function defaultModelPath(): string | null {
   const root = packageRoot();
   const file = root ? join(root, DEFAULT_MODEL_FILE) : null;
+  return file && existsSync(file) ? file : null;
+}
+
+/** The shipped example index's absolute path when it is installed, else null. */
+export function exampleIndexPath(): string | null {
+  const root = packageRoot();
+  const file = root ? join(root, EXAMPLE_INDEX_FILE) : null;
   return file && existsSync(file) ? file : null;
 }

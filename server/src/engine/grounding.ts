@@ -2,10 +2,10 @@
 // heuristic marks, both lexical: a documented flag the reading does not account for (no word of the reading matches
 // the flag's names, its paragraph's distinctive words or its value), and an action the reading names (delete,
 // compress, download, …) that no program, subcommand or flag paragraph of the command mentions, synonyms included.
-import type { Candidate, GroundingStats } from "../engine/types";
+import type { Candidate, GroundingStats } from "./types";
 import type { ShellParser } from "../shell/types";
-import { explainCommand, type CommandExplanation, type FlagNote } from "./explain";
-import type { ManLibrary } from "./library";
+import { explainCommand, type CommandExplanation, type FlagNote } from "../knowledge/manpages/explain";
+import type { ManLibrary } from "../knowledge/manpages/library";
 
 export interface GroundingCheck {
   /** False when no program of the command has a page: nothing can be checked. */

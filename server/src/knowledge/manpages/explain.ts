@@ -1,7 +1,7 @@
 // A command explained from the man pages on this machine: each program (and subcommand) with its one-line
 // description and each flag with its paragraph. Computed once as a plain view object that the CLI, the hover and
 // the grounding check all read. Nothing from the command is ever run.
-import type { ShellParser, Utility } from "../shell/types";
+import type { ShellParser, Utility } from "../../shell/types";
 import type { LoadedPage, ManLibrary } from "./library";
 import { readOptions, type OptionUse } from "./options";
 
