@@ -2,6 +2,7 @@
 //   client  client/src/extension.ts      -> dist/client.js          (cjs, node, external vscode)
 //   server  server/src/server.ts         -> dist/server.js          (cjs, node)
 //           server/src/shell/parseWorker.ts -> dist/parseWorker.js  (its worker thread: whole-script parses)
+//           server/src/knowledge/manpages/pageWorker.ts -> dist/manPageWorker.js  (server's and cli's: man pages)
 //   cli     server/src/cli/main.ts       -> dist/cli.js             (cjs, node; only when the file exists)
 //   webview webview/src/main.ts          -> webview/dist/main.js    (iife, browser)
 //   tests   test/vscode/suite/*.ts       -> dist/test/vscode/*.js   (cjs, node, external vscode + mocha)
@@ -94,6 +95,11 @@ if (want("server"))
   builds.push({
     name: "parse worker",
     options: { ...nodeCommon, entryPoints: [join(root, "server/src/shell/parseWorker.ts")], outfile: join(root, "dist/parseWorker.js") },
+  });
+if (want("server") || want("cli"))
+  builds.push({
+    name: "man page worker",
+    options: { ...nodeCommon, entryPoints: [join(root, "server/src/knowledge/manpages/pageWorker.ts")], outfile: join(root, "dist/manPageWorker.js") },
   });
 if (want("cli") && existsSync(join(root, "server/src/cli/main.ts")))
   builds.push({

@@ -1,4 +1,4 @@
-// `inversion check` as a quality measure (issue 10, item 4), with the default model:
+// `inversion check` as a quality measure (issues 10 and 18), with the grounded score and the default model's readings:
 //  - false warnings per 100 commented commands on real, correct scripts (every /etc/init.d/* and 20 commented
 //    shell scripts under /usr/bin);
 //  - the share of seeded mismatches caught: the same scripts with each comment moved to the next commented command.
@@ -11,9 +11,14 @@ import { defaultModelPath, DEFAULT_MODEL_FILE } from "../server/src/knowledge/sh
 import { checkableEntries, checkComment } from "../server/src/check/lint";
 import { intentWithoutDirectives } from "../server/src/check/directives";
 import { selfCheck, selfCheckSentence } from "../server/src/check/selfCheck";
+import { groundedSource, shippedGrounding, type Grounding } from "../server/src/check/grounded";
 
 interface Tally {
   commented: number;
+  /** Commented commands the grounded score can judge (a program people's examples know; not `[`, `set`, …). */
+  judgeable: number;
+  judgeableSwaps: number;
+  judgeableCaught: number;
   warnings: number;
   infos: number;
   swaps: number;
@@ -45,15 +50,16 @@ export function benchScripts(parser: ShellParser): string[] {
   return [...initd, ...usrBin];
 }
 
-async function measureScript(engine: Engine, parser: ShellParser, file: string, check: Awaited<ReturnType<typeof selfCheck>>, tally: Tally): Promise<void> {
+async function measureScript(engine: Engine, grounding: Grounding, parser: ShellParser, file: string, check: Awaited<ReturnType<typeof selfCheck>>, tally: Tally): Promise<void> {
   const text = isText(file);
   if (!text) return;
   const entries = checkableEntries(parser.parseScript(text), text, MAX_COMMAND_CHARS);
   const readingOf = (command: string): Promise<string> => engine.invert(command);
-  const deps = { model: engine, check, readingOf };
+  const deps = { grounding, check, readingOf };
   for (const [i, entry] of entries.entries()) {
     tally.commented++;
     const own = await checkComment(entry, deps);
+    if (own.support.judgeable) tally.judgeable++;
     if (own.finding?.severity === "warning") tally.warnings++;
     else if (own.finding) tally.infos++;
     const next = entries[(i + 1) % entries.length]!;
@@ -63,6 +69,8 @@ async function measureScript(engine: Engine, parser: ShellParser, file: string, 
     tally.swaps++;
     if (r.finding?.severity === "warning") tally.caughtWarning++;
     if (r.finding) tally.caughtAny++;
+    if (r.support.judgeable) tally.judgeableSwaps++;
+    if (r.support.judgeable && r.finding) tally.judgeableCaught++;
   }
 }
 
@@ -72,19 +80,22 @@ export async function benchCheck(): Promise<void> {
   if (!modelPath) throw new Error(`no default model (${DEFAULT_MODEL_FILE}); set INVERSION_MODEL`);
   const parser = await loadShellParser();
   const scripts = benchScripts(parser);
+  const grounding = shippedGrounding(async () => parser);
+  if ("error" in grounding) throw new Error(grounding.error);
   const engine = await Engine.open({ modelPath, gpu: "auto", threads: Number(process.env.INVERSION_THREADS) || undefined });
   try {
-    const check = await selfCheck(engine);
+    const check = await selfCheck(groundedSource(grounding));
     console.log(`model ${modelPath}: ${selfCheckSentence(check)} (AUC ${check.auc.toFixed(3)})\n`);
-    const tally: Tally = { commented: 0, warnings: 0, infos: 0, swaps: 0, caughtWarning: 0, caughtAny: 0 };
+    const tally: Tally = { commented: 0, judgeable: 0, judgeableSwaps: 0, judgeableCaught: 0, warnings: 0, infos: 0, swaps: 0, caughtWarning: 0, caughtAny: 0 };
     const t0 = performance.now();
-    for (const file of scripts) await measureScript(engine, parser, file, check, tally);
+    for (const file of scripts) await measureScript(engine, grounding, parser, file, check, tally);
     const seconds = (performance.now() - t0) / 1000;
     const per100 = (n: number): string => (tally.commented ? ((100 * n) / tally.commented).toFixed(1) : "n/a");
     const share = (n: number): string => (tally.swaps ? `${((100 * n) / tally.swaps).toFixed(0)}%` : "n/a");
-    console.log("| scripts | commented commands | false warnings / 100 | also info / 100 | seeded swaps | caught (warning) | caught (warning or info) | seconds |");
-    console.log("|---|---|---|---|---|---|---|---|");
-    console.log(`| ${scripts.length} | ${tally.commented} | ${per100(tally.warnings)} | ${per100(tally.infos)} | ${tally.swaps} | ${share(tally.caughtWarning)} | ${share(tally.caughtAny)} | ${seconds.toFixed(0)} |`);
+    const judged = (n: number): string => (tally.judgeableSwaps ? `${((100 * n) / tally.judgeableSwaps).toFixed(0)}% of ${tally.judgeableSwaps}` : "n/a");
+    console.log("| scripts | commented commands | judgeable | false warnings / 100 | also info / 100 | seeded swaps | caught (warning) | caught (warning or info) | caught among judgeable swaps | seconds |");
+    console.log("|---|---|---|---|---|---|---|---|---|---|");
+    console.log(`| ${scripts.length} | ${tally.commented} | ${tally.judgeable} | ${per100(tally.warnings)} | ${per100(tally.infos)} | ${tally.swaps} | ${share(tally.caughtWarning)} | ${share(tally.caughtAny)} | ${judged(tally.judgeableCaught)} | ${seconds.toFixed(0)} |`);
     console.log("\nTargets with the default model: ≤ 5 false warnings per 100 commented commands, ≥ 70% of swaps caught.");
   } finally {
     await engine.dispose();

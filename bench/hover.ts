@@ -19,7 +19,7 @@ import {
   WorkDoneProgressCreateRequest,
   createProtocolConnection,
 } from "vscode-languageserver-protocol/node";
-import { STRICT, seedSelfCheck } from "../test/helpers/selfCheck";
+import { FIT, seedSelfCheck, shippedGroundedIdentity } from "../test/helpers/selfCheck";
 import { BENCH_THREADS, median, percentile, realShapeModels } from "./common";
 
 const ROOT = resolve(__dirname, "..");
@@ -40,8 +40,8 @@ export async function benchHover(): Promise<void> {
 
 async function measureHover(modelPath: string): Promise<{ cold: { p50: number; p95: number }; cached: { p50: number; p95: number }; peakRssMb: number }> {
   const tmp = mkdtempSync(join(tmpdir(), "inversion-bench-hover-"));
-  // A seeded self-check: the hover's footer reads it; measuring it here would only add minutes of scoring first.
-  seedSelfCheck(join(tmp, "xdg", "inversion", "self-check"), modelPath, STRICT);
+  // A seeded self-check of the comment check: the hover reads it; measuring it here would only add scoring first.
+  seedSelfCheck(join(tmp, "xdg", "inversion", "self-check"), shippedGroundedIdentity(), FIT);
   const proc = spawn(process.execPath, [join(ROOT, "dist/server.js"), "--stdio"], {
     stdio: ["pipe", "pipe", "ignore"],
     detached: true,

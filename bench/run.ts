@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     ["hover", async () => (await import("./hover.js")).benchHover()],
     ["protocol", async () => (await import("./protocol.js")).benchProtocol()],
     ["check", async () => (await import("./check.js")).benchCheck()],
+    ["examples", async () => (await import("./examples.js")).benchExamples()],
   ];
   for (const [name, bench] of realShape) {
     if (only && only !== name) continue;

@@ -13,7 +13,7 @@ export type { ScoreResult };
 // ---------------------------------------------------------------------------------------------------------------
 
 /** The run parameters that are editor settings (declared in common/runParams.ts). */
-type SettingRunParams = Pick<RunParams, "gpu" | "threads" | "cycles" | "tasks" | "candidates" | "threshold" | "temperature" | "learningRate" | "loraRank" | "train" | "seed">;
+type SettingRunParams = Pick<RunParams, "gpu" | "threads" | "cycles" | "tasks" | "candidates" | "threshold" | "temperature" | "learningRate" | "loraRank" | "train" | "seed" | "examples">;
 
 export interface InversionSettings extends SettingRunParams {
   /** Local .gguf path or `hf:` URI; "" when none is set. Relative paths are resolved by the client. */
@@ -48,6 +48,7 @@ export const DEFAULT_SETTINGS: InversionSettings = {
   loraRank: RUN_DEFAULTS.loraRank,
   train: RUN_DEFAULTS.train,
   seed: RUN_DEFAULTS.seed,
+  examples: RUN_DEFAULTS.examples,
   hoverAdapter: "best",
   diagnostics: { enabled: true, maxCommandsPerPass: 20, debounceMs: 400 },
   runsDirectory: "",

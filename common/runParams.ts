@@ -98,6 +98,13 @@ export const RUN_PARAMS = {
   judge: { ...choice(["base", "policy"] as const, "base"), flag: "judge", description: "Which weights score: the frozen base model or the adapter being trained." },
   heldOutTasks: { ...int(0, 10000, 0), flag: "held-out", description: "Held-out tasks (0: a quarter of --tasks, at least 4)." },
   evalSize: { ...int(1, 100000, 300), flag: "eval-size", description: "Pairs in the seeded held-out split of --eval." },
+  examples: {
+    ...int(0, 8, 3),
+    flag: "examples",
+    setting: "examples",
+    description:
+      "Examples written by people (the shipped example index) placed in the model's prompts for writing and reading commands, nearest first; 0 leaves them out.",
+  },
   gpu: {
     ...choice(["auto", "off"] as const, "auto"),
     flag: "gpu",
@@ -167,7 +174,7 @@ export class RunParamError extends RangeError {
 export function checkRunParams(values: Partial<Record<RunParamKey, unknown>>, naming: ParamNaming = cliName): void {
   const problems: string[] = [];
   for (const key of RUN_PARAM_KEYS) {
-    if (!(key in values) || values[key] === undefined) continue;
+    if (!Object.hasOwn(values, key) || values[key] === undefined) continue;
     const problem = paramProblem(key, values[key]);
     if (problem) problems.push(`${naming(key)} ${problem}.`);
   }

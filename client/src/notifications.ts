@@ -31,9 +31,10 @@ function onStatus(ctx: Ctx, s: ServerStatus): void {
     ctx.shownNoModel = true;
     void ctx.missingModel("Inversion needs a local model (.gguf) for hovers, diagnostics and runs.");
   }
-  if (s.selfCheck && !s.selfCheck.fit && s.modelPath && !ctx.shownUnfit.has(s.modelPath)) {
-    ctx.shownUnfit.add(s.modelPath);
-    void vscode.window.showInformationMessage(`Inversion: ${s.selfCheck.summary}`, "Select model").then((c) => c && vscode.commands.executeCommand("inversion.selectModel"));
+  // The comment check rests on the example index and man pages, not the model: said once per window, with the log.
+  if (s.selfCheck && !s.selfCheck.fit && !ctx.shownUnfit.has("comment-check")) {
+    ctx.shownUnfit.add("comment-check");
+    void vscode.window.showInformationMessage(`Inversion: ${s.selfCheck.summary}`, "Show log").then((c) => c && ctx.output.show(true));
   }
 }
 

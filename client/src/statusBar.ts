@@ -94,7 +94,7 @@ export class StatusBar implements vscode.Disposable {
       tip.appendMarkdown(`Model: ${s.model}${s.modelPath ? ` — \`${s.modelPath}\`` : ""}\n\n`);
       if (s.modelPath === this.defaultModelPath) tip.appendMarkdown("This is the default model shipped with Inversion, a small shell model; set `inversion.model` to use your own.\n\n");
       tip.appendMarkdown(`Hover adapter: ${s.adapterPath ? `\`${s.adapterPath}\`` : "base model"}\n\n`);
-      tip.appendMarkdown(`${s.selfCheck ? s.selfCheck.summary : "Self-check: not measured yet."}\n\n`);
+      tip.appendMarkdown(`${s.selfCheck ? s.selfCheck.summary : "Comment checks: measuring themselves."}\n\n`);
       if (s.message) tip.appendMarkdown(`${s.message.replace(/\n/g, " ")}\n\n`);
       tip.appendMarkdown(`Run: ${s.run}${s.runDir ? ` — \`${s.runDir}\`` : ""}\n\n`);
       tip.appendMarkdown(`Server pid ${s.pid}`);

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { loadModel } from "../../server/src/engine/runtime";
 import { ModelSession } from "../../server/src/engine/session";
-import { forwardPrompt } from "../../server/src/engine/prompts";
+import { forwardPrompt, type Shot } from "../../server/src/engine/prompts";
 import { cleanCommand } from "../../server/src/engine/text";
 import { loadShellParser, type ShellParser } from "../../server/src/shell/parser";
 import { nlc2cmdScore } from "../../server/src/eval/nlc2cmd";
@@ -41,7 +41,14 @@ export function scoreAnswers(pairs: readonly HeldOutPair[], answers: readonly st
   };
 }
 
-export async function evaluateShellModel(modelPath: string, heldOutFile: string, opts: { size: number; threads: number }): Promise<ShellModelScores> {
+/** Retrieved examples for a held-out task (none: the plain prompt). */
+export type ShotsFor = (pair: HeldOutPair) => Shot[];
+
+export async function evaluateShellModel(
+  modelPath: string,
+  heldOutFile: string,
+  opts: { size: number; threads: number; shotsFor?: ShotsFor },
+): Promise<ShellModelScores> {
   const pairs = readFileSync(heldOutFile, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as HeldOutPair).slice(0, opts.size);
   const parser = await loadShellParser();
   const loaded = await loadModel({ modelPath, gpu: "off", threads: opts.threads, contextSize: 256 });
@@ -50,7 +57,7 @@ export async function evaluateShellModel(modelPath: string, heldOutFile: string,
     const predictions: string[] = [];
     for (let i = 0; i < pairs.length; i += 4) {
       const chunk = pairs.slice(i, i + 4);
-      predictions.push(...(await Promise.all(chunk.map(async (p) => cleanCommand(await session.complete(forwardPrompt(p.task), { maxTokens: 48 }))))));
+      predictions.push(...(await Promise.all(chunk.map(async (p) => cleanCommand(await session.complete(forwardPrompt(p.task, opts.shotsFor?.(p) ?? []), { maxTokens: 48 }))))));
     }
     return {
       ...scoreAnswers(pairs, predictions, parser),

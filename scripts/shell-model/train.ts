@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runNativeTraining } from "../../server/src/engine/train";
 import type { NativeProgress } from "../../server/src/engine/train/native";
-import { evaluateShellModel } from "./evaluate";
+import { evaluateShellModel, type ShotsFor } from "./evaluate";
+import { sameTaskOrCommand, trainingIndex, validationSplit } from "./grounded";
+import { loadShellSplit } from "./split";
 
 // Defaults are the shipped model's settings. lr 8e-4 diverged within 400 steps here; 1 thread, because ggml's
 // spinning thread barrier made 2 threads 2.6x slower than 1 (146 vs 375 tok/s) while other work shared the 2 cores.
@@ -29,6 +31,8 @@ const { values: args } = parseArgs({
     "checkpoint-every": { type: "string", default: "180" },
     "eval-size": { type: "string", default: "300" },
     measure: { type: "string" },
+    /** Score checkpoints with this many retrieved examples in each prompt (grounded.ts's stage). */
+    shots: { type: "string", default: "0" },
   },
 });
 
@@ -89,6 +93,14 @@ async function measure(seconds: number): Promise<void> {
     lossFirst: losses[0], lossLast: losses.at(-1) }));
 }
 
+/** Shots for the checkpoint scores: from the training pairs the grounded corpus trains on, never the pair itself. */
+function checkpointShots(): ShotsFor | undefined {
+  const k = Number(args.shots);
+  if (!k) return undefined;
+  const index = trainingIndex(validationSplit(loadShellSplit("../shared/data/tldr-pages").train).fit);
+  return (pair) => index.byTask(pair.task, { k, exclude: sameTaskOrCommand(pair) }).map((h) => ({ task: h.example.description, command: h.example.command }));
+}
+
 async function chunk(): Promise<boolean> {
   const started = Date.now();
   const progress: NativeProgress[] = [];
@@ -101,7 +113,11 @@ async function chunk(): Promise<boolean> {
     },
   });
   const weights = result.paused ? result.checkpointWeights : finalPath;
-  const evaluation = await evaluateShellModel(weights, heldOutFile, { size: Number(args["eval-size"]), threads: Number(args.threads) });
+  const evaluation = await evaluateShellModel(weights, heldOutFile, {
+    size: Number(args["eval-size"]),
+    threads: Number(args.threads),
+    shotsFor: checkpointShots(),
+  });
   const losses = progress.map((p) => p.loss);
   const record = {
     at: new Date().toISOString(),

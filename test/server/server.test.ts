@@ -32,8 +32,7 @@ import {
   type PublishDiagnosticsParams,
 } from "vscode-languageserver-protocol/node";
 import { writeFixtureModel } from "../../server/src/engine/api";
-import { COMMENTED_SCRIPT } from "../helpers/scripts";
-import { LENIENT, STRICT, UNFIT, seedSelfCheck } from "../helpers/selfCheck";
+import { COMMENTED_SCRIPT, MATCHING_SCRIPT } from "../helpers/scripts";
 import { cleanReading } from "../../server/src/lsp/codeActions";
 import { DEFAULT_MODEL_FILE } from "../../server/src/knowledge/shipped";
 import { oneLine } from "../../server/src/check/findings";
@@ -60,9 +59,8 @@ before(async () => {
   assert.ok(existsSync(SERVER), `missing ${SERVER}: run npm run build first`);
   tmp = mkdtempSync(join(tmpdir(), "inversion-server-"));
   fixture = await writeFixtureModel(join(tmp, "fixture.gguf"));
-  seedSelfCheck(selfCheckDir(), fixture, STRICT);
 });
-/** The self-check cache the spawned servers read: seeding it makes the random fixture behave as a fit model. */
+/** The self-check cache the spawned servers read (the comment check's, measured for real unless a test seeds it). */
 const selfCheckDir = (): string => join(tmp, "xdg", "inversion", "self-check");
 after(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -188,13 +186,7 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     await s?.close();
   });
 
-  /** Seeds the fixture's self-check and reloads the model, so the server reads the new calibration. */
-  async function calibrate(dist: typeof STRICT): Promise<void> {
-    seedSelfCheck(selfCheckDir(), fixture, dist);
-    await s.conn.sendRequest(ReloadModelRequest.type);
-  }
-
-  test("a fit model that reads both comments as wrong: two warnings with rule, docs link and two quick fixes", async () => {
+  test("comments about other programs: two warnings quoting an example with its source, a docs link and two quick fixes", async () => {
     const uri = open(s, "a.sh", COMMENTED_SCRIPT);
     const diags = await waitFor("diagnostics", () => {
       const d = lastDiagnostics(s, uri);
@@ -207,7 +199,8 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     assert.match(diags[0]!.codeDescription!.href, /^file:.*\/docs\/SCORING\.md#comment-warnings$/);
     const reading = cleanReading((diags[0]!.data as { reading: string }).reading);
     assert.notEqual(reading, "", "the fixture always produces a reading");
-    assert.equal(diags[0]!.message, `The comment says “list all files in the temp directory”; the model reads the command as: ${oneLine((diags[0]!.data as { reading: string }).reading)}`);
+    assert.match(diags[0]!.message as string, /^The comment says “make the script executable”; an example of `rm [^`]*` \(.+?\) says “[^”]+”; the model reads it as: /);
+    assert.ok((diags[0]!.message as string).endsWith(oneLine(reading)), "the model's reading closes the message");
 
     const actions = (await s.conn.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range: diags[0]!.range, context: { diagnostics: [diags[0]!] } })) as {
       title: string;
@@ -219,22 +212,13 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     );
   });
 
-  test("matching comments raise nothing; an unfit model raises nothing and reports its self-check", async () => {
-    const uri = open(s, "calibrated.sh", COMMENTED_SCRIPT);
-    await waitFor("two warnings", () => lastDiagnostics(s, uri)?.length === 2, 60_000);
-    const n = s.diagnostics.get(uri)!.length;
-    await calibrate(LENIENT);
-    await waitFor("cleared for matching comments", () => s.diagnostics.get(uri)!.length > n && lastDiagnostics(s, uri)!.length === 0, 60_000);
-    await calibrate(UNFIT);
-    const status = await waitFor("unfit status", () => s.statuses.find((x) => x.selfCheck?.fit === false), 60_000);
-    assert.equal(status.selfCheck!.summary, "This model tells a matching comment from a wrong one 52% of the time (below 75%), so comment warnings are off.");
-    assert.equal(lastDiagnostics(s, uri)!.length, 0);
-    await calibrate(STRICT);
-    await waitFor("warnings again", () => lastDiagnostics(s, uri)!.length === 2, 60_000);
+  test("comments that say what their commands do raise nothing", async () => {
+    const uri = open(s, "matching.sh", MATCHING_SCRIPT);
+    await waitFor("empty diagnostics", () => lastDiagnostics(s, uri)?.length === 0, 60_000);
   });
 
   test("# inversion: ignore silences the command below; ignore-file the whole script", async () => {
-    const uri = open(s, "ignore.sh", COMMENTED_SCRIPT.replace("# count lines", "# inversion: ignore\n# count lines"));
+    const uri = open(s, "ignore.sh", COMMENTED_SCRIPT.replace("# compress the logs", "# inversion: ignore\n# compress the logs"));
     const d = await waitFor("one warning", () => lastDiagnostics(s, uri)?.length === 1 && lastDiagnostics(s, uri), 60_000);
     assert.equal(d[0]!.range.start.line, 2);
     const file = open(s, "ignore-file.sh", COMMENTED_SCRIPT + "# inversion: ignore-file\n");
@@ -244,35 +228,32 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
   test("edits re-score only the changed document version", async () => {
     const uri = open(s, "edit.sh", COMMENTED_SCRIPT);
     await waitFor("diagnostics", () => lastDiagnostics(s, uri)?.length === 2, 30_000);
-    const text = COMMENTED_SCRIPT + "\n# print the date\ndate\n";
+    const text = COMMENTED_SCRIPT + "\n# show the kernel version\ndf -h /\n";
     await s.conn.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version: 2 }, contentChanges: [{ text }] });
     const p = await waitFor("diagnostics v2", () => s.diagnostics.get(uri)!.find((d) => d.version === 2 && d.diagnostics.length === 3));
     assert.equal(p.diagnostics.length, 3);
   });
 
-  test("hover: the whole reading, a verdict in words, details and the self-check in the footer", async () => {
+  test("hover: the nearest example with its source and licence, the model's reading, a grounded verdict, the man pages", async () => {
     const uri = open(s, "hover.sh", COMMENTED_SCRIPT);
     await waitFor("self-check measured", () => s.statuses.some((x) => x.selfCheck), 60_000);
     const hover = await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 3 } });
     const md = (hover!.contents as unknown as { value: string }).value;
     const paragraphs = md.split("\n\n");
-    assert.match(paragraphs[0]!, /^\*\*Inversion\*\* — the model reads this command as: “.+”$/s);
-    assert.equal(paragraphs[1], "Comment: “list all files in the temp directory”");
-    assert.equal(paragraphs[2], "⚠ The model reads this differently from the comment.");
-    // The man pages' half (manHover.ts) sits under the verdict: a heading, then one block per program.
-    assert.equal(paragraphs[3], "**From the man pages**");
-    assert.match(paragraphs[4]!, /^`ls`/);
-    paragraphs.splice(3, 2);
-    // Other sections (the man page's) may sit between the verdict and the details; details and footer close it.
-    assert.equal(paragraphs.at(-3), "---");
-    assert.match(paragraphs.at(-2)!, /^<sub>Details: comment support -?\d+\.\d\d bits\/token \(score \d\.\d\d\) · reading support -?\d+\.\d\d bits\/token .*\[How scoring works\]\(file:.*SCORING\.md\)<\/sub>$/);
-    assert.match(paragraphs.at(-1)!, /^<sub>This model tells a matching comment from a wrong one 95% of the time\. \(base model\)<\/sub>$/);
+    assert.equal(paragraphs[0], "**Inversion** — `rm -rf build`");
+    // someone else's text: its source at a commit, its authors and its licence, linked
+    assert.match(paragraphs[1]!, /^\*\*Example\*\* from \[[^\]]+\]\(https:\/\/github\.com\/[^/]+\/[^/]+\/blob\/[0-9a-f]{40}\/[^)]+\) \([^,]+, \[(CC BY 4\\\.0|CC0 1\\\.0|MIT)\]\(https:\/\/[^)]+\)\): `rm [^`]*` — “.+”$/);
+    assert.match(paragraphs[2]!, /^\*\*Model\*\* — the model reads this command as: “.+”$/s);
+    assert.equal(paragraphs[3], "Comment: “make the script executable”");
+    assert.match(paragraphs[4]!, /^⚠ The comment shares almost nothing with what examples( of commands like this| and the man page \(rm\\\(1\\\)\)) say \(its words are what other programs do\)\.$/);
+    assert.equal(paragraphs.at(-2), "---");
+    assert.match(paragraphs.at(-1)!, /^<sub>Details: comment support 0\.\d{3} \(examples 0\.\d\d, (man page 0\.\d\d|no man page)\) · model's lift for the comment -?\d+\.\d\d bits per word piece\. Comment checks \(examples and man pages\) tell a matching comment from a wrong one \d+% of the time\. \[How scoring works\]\(file:.*SCORING\.md\)<\/sub>$/);
     assert.doesNotMatch(md, /logp|taskTokens|Fidelity/);
     assert.deepEqual(hover!.range!.start, { line: 2, character: 0 });
     // A command without a comment: no comment line and no verdict.
     const h2 = await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 6, character: 1 } });
     const md2 = (h2!.contents as unknown as { value: string }).value;
-    assert.doesNotMatch(md2, /Comment:|matches|differently|unsure/);
+    assert.doesNotMatch(md2, /Comment:|matches|shares almost nothing|neither/);
     // No command under the cursor: no hover.
     assert.equal(await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 3, character: 0 } }), null);
   });
@@ -299,7 +280,7 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     s.settings.diagnostics.maxCommandsPerPass = 5;
     await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
     const lines: string[] = [];
-    for (let i = 0; lines.length < 50_000; i++) lines.push(`# show line ${i}`, `echo ${i}`);
+    for (let i = 0; lines.length < 50_000; i++) lines.push(`# compress the logs folder into archive ${i}`, `df -h /mnt/disk${i}`);
     const uri = uriOf("big.sh");
     // The editor shows lines 40,000-40,030: scoring starts there.
     await s.conn.sendNotification(VisibleRangesNotification.type, { uri, ranges: [{ startLine: 40_000, endLine: 40_030 }] });
@@ -391,9 +372,13 @@ describe("language server without a usable model", { timeout: 60_000 }, () => {
       assert.match(m.reason, /does not exist/);
       await waitFor("missing status", () => s.statuses.at(-1)?.model === "missing");
       const uri = open(s, "nomodel.sh", COMMENTED_SCRIPT);
-      await waitFor("empty diagnostics", () => lastDiagnostics(s, uri)?.length === 0);
+      // The comment check rests on examples and man pages: it warns without a model, quoting the examples only.
+      const diags = await waitFor("two warnings without a model", () => lastDiagnostics(s, uri)?.length === 2 && lastDiagnostics(s, uri));
+      assert.doesNotMatch(diags[0]!.message as string, /the model reads/);
       const hover = await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 1 } });
-      assert.match((hover!.contents as unknown as { value: string }).value, /does not exist.*\[Select a model\]\(command:inversion\.selectModel\)/s);
+      const md = (hover!.contents as unknown as { value: string }).value;
+      assert.match(md, /\*\*Example\*\* from \[[^\]]+\]\(https:/);
+      assert.match(md, /does not exist.*\[Select a model\]\(command:inversion\.selectModel\)/s);
       await assert.rejects(s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 1 } }), /does not exist.*Select model/s);
       // Config changes that keep the same missing model do not repeat the message.
       await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
@@ -412,11 +397,12 @@ describe("language server without a usable model", { timeout: 60_000 }, () => {
       const uri = open(s, "corrupt.sh", COMMENTED_SCRIPT);
       await waitFor("error status", () => s.statuses.some((x) => x.model === "error"), 30_000);
       assert.ok(s.statuses.find((x) => x.model === "error")!.message, "the error says why");
-      await waitFor("empty diagnostics", () => lastDiagnostics(s, uri)?.length === 0);
-      // No model reading, only the man pages' half, which needs no model.
-      const manOnly = await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 1 } });
-      assert.match((manOnly!.contents as unknown as { value: string }).value, /^\*\*From the man pages\*\*\n\n`ls`/);
-      assert.doesNotMatch((manOnly!.contents as unknown as { value: string }).value, /reads this command as/);
+      // No model reading: the example and the man pages, which need no model.
+      const grounded = await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 1 } });
+      const md = (grounded!.contents as unknown as { value: string }).value;
+      assert.match(md, /\*\*Example\*\* from \[[^\]]+\]\(https:/);
+      assert.match(md, /\*\*From the man pages\*\*\n\n`rm`/);
+      assert.doesNotMatch(md, /reads this command as/);
       const loads = s.logs.filter((l) => /Loading model/.test(l)).length;
       await s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 5, character: 1 } });
       assert.equal(s.logs.filter((l) => /Loading model/.test(l)).length, loads, "no reload until the settings change");
@@ -459,7 +445,9 @@ describe("language server in the packaged extension's layout", { timeout: 60_000
     symlinkSync(join(ROOT, "node_modules", "node-llama-cpp"), join(pkg, "node_modules", "node-llama-cpp"));
     const s = await startServer({}, join(bundle, "server.js"));
     try {
-      open(s, "packaged.sh", COMMENTED_SCRIPT);
+      const uri = open(s, "packaged.sh", COMMENTED_SCRIPT);
+      // a hover asks for the model's reading (the comment check alone needs no model)
+      void s.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 2, character: 1 } });
       const loaded = await waitFor("the model loaded or failed", () => s.statuses.find((x) => x.model === "ready" || x.model === "error"), 30_000);
       assert.equal(loaded.model, "ready", loaded.message ?? "");
     } finally {

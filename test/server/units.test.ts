@@ -55,6 +55,7 @@ test("resolveHoverAdapter: base, best (best held-out cycle of the latest run), e
       cycle, startedAt: "2026-01-01T00:00:00Z", seed: cycle, tasks: { train: 2, heldOut: 2 }, timings: {},
       before: stats(0.1), after: stats(after), selection: stats(0.1), adapterPath: adapter, train: null, external: null,
     });
+    for (const name of ["a1", "a2", "a3"]) writeFileSync(join(run, "adapters", `${name}.gguf`), "an adapter");
     writeFileSync(join(run, "cycles.jsonl"), [rec(1, 0.3, "adapters/a1.gguf"), rec(2, 0.6, "adapters/a2.gguf"), rec(3, 0.4, "adapters/a3.gguf")].map((r) => JSON.stringify(r)).join("\n") + "\n");
     assert.equal(await resolveHoverAdapter("best", root, () => undefined), join(run, "adapters/a2.gguf"));
     assert.equal(await resolveHoverAdapter("base", root, () => undefined), null);

@@ -100,7 +100,7 @@ test("Ctrl-C in the middle of a run exits 130 and leaves a resumable store", asy
   assert.equal(r.code, 130, r.stderr);
   const cycles = (await readFile(join(out, "cycles.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { cycle: number });
   assert.ok(cycles.length >= 1 && cycles.length < 4, `${cycles.length} cycles`);
-  const resumed = await cli(["run", "--out", out, "--resume", "--threads", "1"]);
+  const resumed = await cli(["run", "--model", model, "--out", out, "--resume", "--threads", "1"]);
   assert.equal(resumed.code, 0, resumed.stderr);
   const all = (await readFile(join(out, "cycles.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { cycle: number });
   assert.deepEqual(all.map((c) => c.cycle), [1, 2, 3, 4]);

@@ -1,21 +1,22 @@
-// The hostile-input corpus (issue 11): each test feeds one bad input that hung, corrupted or misled before, and
-// asserts the one outcome that is promised instead (docs/RELIABILITY.md).
+// The hostile-input corpus (issues 11 and 23): each test feeds one bad input that hung, corrupted or misled before,
+// and asserts the one outcome that is promised instead (docs/RELIABILITY.md).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { mkdir, readFile, readdir, symlink, writeFile } from "node:fs/promises";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { dirname, join, resolve, sep } from "node:path";
 import { tempDir, fixtureModel } from "../helpers/fixture";
-import { checkModelFile } from "../../server/src/engine/runtime";
+import { checkModelFile, resolveModelPath, withStallLimit } from "../../server/src/engine/runtime";
 import { runLoop, DEFAULT_RUN_OPTIONS, bestAdapter, readRun } from "../../server/src/engine/api";
 import type { RunOptions } from "../../server/src/engine/loop";
 import { CorruptRunError, RunStore, repairRun } from "../../server/src/engine/store";
 import { lockRunDir, RunLockedError, LOCK_FILE } from "../../server/src/engine/runLock";
 import { trainerExitMessage } from "../../server/src/engine/train/index";
-import { addonPath } from "../../server/src/engine/train/native";
+import { addonPath, gpuBackendLibs, searchRoots } from "../../server/src/engine/train/native";
 import { RunManager, runOverridesOf } from "../../server/src/lsp/runs";
-import { modelProblem } from "../../server/src/lsp/modelHost";
+import { modelProblem, resolveHoverAdapter } from "../../server/src/lsp/modelHost";
 import { runOptions as cliRunOptions, type Values } from "../../server/src/cli/args";
 import { RunParamError } from "../../common/runParams";
 import { isWebviewToHost } from "../../common/protocol";
@@ -207,7 +208,8 @@ test("a run's records cannot point the hover model at an adapter outside the run
   const record = JSON.parse((await readFile(join(out, "cycles.jsonl"), "utf8")).trim()) as Record<string, unknown>;
   const after = { candidates: 1, acceptedTasks: 1, acceptanceRate: 1, meanScore: 0.9, distinctCommands: 1, distinctPrograms: 1 };
   await writeFile(join(out, "cycles.jsonl"), JSON.stringify({ ...record, after, adapterPath: "../../../etc/evil.gguf" }) + "\n");
-  assert.equal(await bestAdapter(out), null);
+  await assert.rejects(bestAdapter(out), /^Error: The adapter \.\.\/\.\.\/\.\.\/etc\/evil\.gguf named in .* is refused/);
+  await writeFile(join(out, "adapters", "cycle-001.gguf"), "an adapter");
   await writeFile(join(out, "cycles.jsonl"), JSON.stringify({ ...record, after, adapterPath: "adapters/cycle-001.gguf" }) + "\n");
   assert.equal(await bestAdapter(out), join(out, "adapters", "cycle-001.gguf"));
 });
@@ -289,4 +291,106 @@ test("a seeded run repeats byte for byte", async () => {
   const examples = await readFile(join(a, "examples.jsonl"), "utf8");
   assert.ok(examples.length > 0);
   assert.equal(await readFile(join(b, "examples.jsonl"), "utf8"), examples);
+});
+
+// 23 (hostile review) --------------------------------------------------------------------------------------------
+const inside = (root: string) => (p: string): boolean => p === root || p.startsWith(root + sep);
+
+test("a folder's node_modules never supplies the trainer's native libraries", () => {
+  const folder = join(dir, "workspace-with-libs");
+  const gpu = `${process.platform}-${process.arch}-cuda`;
+  const pkg = join(folder, "node_modules", "@node-llama-cpp", gpu);
+  const lib = join(pkg, "bins", gpu, "libggml-cuda.so");
+  mkdirSync(dirname(lib), { recursive: true });
+  writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: `@node-llama-cpp/${gpu}`, version: "3.22.1" }));
+  writeFileSync(lib, "planted");
+  const cwd = process.cwd();
+  process.chdir(folder);
+  try {
+    const roots = searchRoots();
+    assert.deepEqual(
+      { fromFolder: [...roots, ...gpuBackendLibs()].filter(inside(folder)), outsideThePackage: roots.filter((r) => !inside(ROOT)(r)) },
+      { fromFolder: [], outsideThePackage: [] },
+    );
+  } finally {
+    process.chdir(cwd);
+  }
+});
+
+async function recordOf(out: string): Promise<Record<string, unknown>> {
+  return JSON.parse((await readFile(join(out, "cycles.jsonl"), "utf8")).trim().split("\n").at(-1)!) as Record<string, unknown>;
+}
+
+test("a resumed run loads the model it is given, never the one its config.json names", async () => {
+  const out = join(dir, "resume-model");
+  await runLoop(small(out));
+  const planted = await fixtureModel(dir, "planted.gguf");
+  const config = JSON.parse(await readFile(join(out, "config.json"), "utf8")) as Record<string, unknown>;
+  await writeFile(join(out, "config.json"), JSON.stringify({ ...config, modelPath: planted }));
+  const cycles = await readFile(join(out, "cycles.jsonl"), "utf8");
+  await assert.rejects(runLoop(small(out, { resume: true, cycles: 2 })), (err: Error) =>
+    err.message.startsWith(`${resolve(out)} was recorded with the model ${planted}, but the model given is ${model}.`),
+  );
+  assert.equal(await readFile(join(out, "cycles.jsonl"), "utf8"), cycles, "nothing ran");
+});
+
+test("a model server that resets every connection fails the download after 3 tries, in seconds", { timeout: 60_000 }, async () => {
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
+  await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/evil.gguf`;
+  const t0 = Date.now();
+  try {
+    await assert.rejects(resolveModelPath(url, { modelsDirectory: join(dir, "downloads") }), (err: Error) =>
+      err.message.startsWith(`Could not download ${url}: 127.0.0.1 did not answer in 3 tries`),
+    );
+    assert.deepEqual({ connections, fast: Date.now() - t0 < 20_000 }, { connections: 3, fast: true });
+  } finally {
+    server.close();
+  }
+});
+
+test("a download that receives nothing for the stall limit is given up, and its signal aborted", async () => {
+  let given: AbortSignal | undefined;
+  const silent = (signal: AbortSignal): Promise<never> => ((given = signal), new Promise<never>(() => undefined));
+  await assert.rejects(withStallLimit(silent, undefined, 100), { message: "no data arrived for 0.1 s, so the download was given up" });
+  assert.equal(given?.aborted, true);
+});
+
+test("a resume refuses a recorded adapter outside the run's adapters/, naming the file and the run", async () => {
+  const out = join(dir, "resume-escape");
+  await runLoop(small(out));
+  await mkdir(join(dir, "outside"), { recursive: true });
+  await writeFile(join(dir, "outside", "x.gguf"), "planted");
+  await writeFile(join(out, "cycles.jsonl"), JSON.stringify({ ...(await recordOf(out)), adapterPath: "../outside/x.gguf" }) + "\n");
+  await assert.rejects(runLoop(small(out, { resume: true, cycles: 2 })), (err: Error) =>
+    err.message.startsWith(`The adapter ../outside/x.gguf named in ${join(resolve(out), "cycles.jsonl")} is refused: its real path`),
+  );
+});
+
+test("the best adapter of a run is refused when a symbolic link leads out of the run", async () => {
+  const runs = join(dir, "symlinked-runs");
+  const out = join(runs, "run-1");
+  await runLoop(small(out));
+  await mkdir(join(dir, "outside"), { recursive: true });
+  await writeFile(join(dir, "outside", "real.gguf"), "planted");
+  await symlink(join(dir, "outside", "real.gguf"), join(out, "adapters", "link.gguf"));
+  const after = { candidates: 1, acceptedTasks: 1, acceptanceRate: 1, meanScore: 0.99, distinctCommands: 1, distinctPrograms: 1 };
+  await writeFile(join(out, "cycles.jsonl"), JSON.stringify({ ...(await recordOf(out)), after, adapterPath: "adapters/link.gguf" }) + "\n");
+  await assert.rejects(bestAdapter(out), (err: Error) => err.message.startsWith(`The adapter adapters/link.gguf named in ${join(out, "cycles.jsonl")} is refused: its real path`));
+  const logs: string[] = [];
+  assert.equal(await resolveHoverAdapter("best", runs, (m) => logs.push(m)), null);
+  assert.ok(logs.some((m) => m.includes("adapters/link.gguf") && m.includes(out)), logs.join("\n"));
+});
+
+test("a runCycles request naming a prototype key (constructor, __proto__, toString) is refused", () => {
+  for (const key of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+    const params = JSON.parse(`{"overrides": {"${key}": 1}}`) as unknown;
+    assert.throws(() => runOverridesOf(params), { message: `Unknown run overrides: ${key}.` }, key);
+  }
+  assert.throws(() => runOverridesOf(JSON.parse('{"constructor": 1}')), { message: "Unknown fields of the run request: constructor." });
+  assert.throws(() => runOverridesOf({ workDoneToken: {} }), { message: "workDoneToken must be a string or a number." });
 });

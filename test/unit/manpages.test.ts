@@ -241,6 +241,56 @@ describe("grounding", () => {
   });
 });
 
+describe("issue 23: pages read as man reads them", () => {
+  it("shell builtins with no page of their own are named as builtins", async () => {
+    const e = await explain("set -e; . ./env; shift; umask 022; cd /tmp; export A=1; source f");
+    assert.deepEqual(e.programs.map((p) => [p.program, p.page, p.builtin]), [
+      ["set", null, true], [".", null, true], ["shift", null, true], ["umask", null, true], ["cd", null, true], ["export", null, true], ["source", null, true],
+    ]);
+  });
+
+  it("a builtin's line points to bash's help, on the command line and in the hover", async () => {
+    const e = await explain("cd /tmp");
+    assert.deepEqual([explanationText(e), manPageMarkdown(e)], ["cd: shell builtin: see `help cd` in bash\n", "**From the man pages**\n\n`cd`: shell builtin: see `help cd` in bash"]);
+  });
+
+  it("nothing after a bare -- is a flag", async () => {
+    const [frob] = (await explain("frob -v -- -x --file out")).programs;
+    assert.deepEqual(frob!.flags.map((f) => f.flag), ["-v"]);
+  });
+
+  it("`[` finds its page ([.1, as test(1) is installed)", async () => {
+    writeFileSync(join(root, "man1/[.1"), ".TH TEST 1\n.SH NAME\ntest, [ \\- check file types and compare values\n");
+    assert.equal((await library.page("["))?.page.description, "check file types and compare values");
+  });
+
+  it("a NAME section of several lines (.br between them) is described by its first line", () => {
+    const page = parseManPage(".TH BZIP2 1\n.SH NAME\nbzip2, bunzip2 \\- a block-sorting file compressor\n.br\nbzcat \\- decompresses files to stdout\n");
+    assert.equal(page.description, "a block-sorting file compressor");
+  });
+
+  it("help2man's .HP tag and .IP body make an option paragraph (sed -e)", () => {
+    const page = parseManPage(".TH SED 1\n.SH OPTIONS\n.HP\n\\fB\\-e\\fR script, \\fB\\-\\-expression\\fR=\\fI\\,script\\/\\fR\n.IP\nadd the script to the commands to be executed\n.HP\n\\fB\\-n\\fR\n.IP\nquiet\n");
+    assert.deepEqual(page.items.map((i) => [i.flags, i.value, i.text]), [
+      [["-e", "--expression"], "required", "add the script to the commands to be executed"],
+      [["-n"], "none", "quiet"],
+    ]);
+  });
+
+  it("an .IP option inside an item's .RS block is an option paragraph of its own (dpkg --info)", () => {
+    const page = parseManPage(
+      '.TH DPKG 1\n.SH ACTIONS\n.IP "\\fBdpkg-deb actions\\fR" 4\nSee dpkg-deb.\n.RS 4\n.IP "\\fB\\-c\\fR, \\fB\\-\\-contents\\fR \\fIarchive\\fR" 4\nList contents.\n' +
+        '.IP "\\fB\\-I\\fR, \\fB\\-\\-info\\fR \\fIarchive\\fR" 4\nShow information.\n.RE\n.IP "\\fB\\-\\-version\\fR" 4\nVersion.\n',
+    );
+    assert.deepEqual(page.items.map((i) => [i.tag, i.text]), [
+      ["-c, --contents archive", "List contents."],
+      ["-I, --info archive", "Show information."],
+      ["dpkg-deb actions", "See dpkg-deb.\n\n-c, --contents archive List contents.\n\n-I, --info archive Show information."],
+      ["--version", "Version."],
+    ]);
+  });
+});
+
 async function withoutFile(file: string, run: () => Promise<void>): Promise<void> {
   const saved = readFileSync(file);
   rmSync(file);

@@ -88,3 +88,47 @@ describe("real man pages", { skip }, () => {
     assert.deepEqual(JSON.parse(cli.stdout), await explain("tar -xzvf a.tgz"));
   });
 });
+
+/** The reason to skip a test when its page is not installed here (these pages are not among those CI installs). */
+const unless = (...pages: string[]): { skip: string | false } => {
+  const absent = pages.map((p) => join("/usr/share/man", p)).filter((p) => !existsSync(p));
+  return { skip: absent.length ? `not installed here: ${absent.join(", ")}` : false };
+};
+
+describe("real man pages read as man reads them (issue 23)", () => {
+  before(async () => {
+    parser ??= await loadShellParser();
+  });
+
+  it("`[` is explained from test(1)'s page", unless("man1/[.1.gz"), async () => {
+    assert.equal(program(await explain("[ -f x ]"), "[").description, "check file types and compare values");
+  });
+
+  it("sed -e is found in sed's help2man page (.HP tag, .IP body)", unless("man1/sed.1.gz"), async () => {
+    const [flag] = program(await explain("sed -e s/a/b/ file"), "sed").flags;
+    assert.deepEqual([flag?.flag, flag?.value, flag?.found, flag?.text], ["-e", "s/a/b/", true, "add the script to the commands to be executed"]);
+  });
+
+  it("dpkg --info is found among the dpkg-deb actions nested in dpkg's page", unless("man1/dpkg.1.gz"), async () => {
+    const [flag] = program(await explain("dpkg --info pkg.deb"), "dpkg").flags;
+    assert.deepEqual([flag?.flag, flag?.found, flag?.text], ["--info", true, "Show information about a package."]);
+  });
+
+  it("grep -v -- '-cert.pub$': the pattern after -- is not read as flags", unless("man1/grep.1.gz"), async () => {
+    const grep = program(await explain("grep -v -- '-cert.pub$' keys"), "grep");
+    assert.deepEqual(grep.flags.map((f) => f.flag), ["-v"]);
+  });
+
+  it("start-stop-daemon … -- --system: the daemon's arguments are not its flags", unless("man8/start-stop-daemon.8.gz"), async () => {
+    const ssd = program(await explain("start-stop-daemon --start --exec /usr/bin/dbus-daemon -- --system"), "start-stop-daemon");
+    assert.deepEqual(ssd.flags.map((f) => f.flag), ["--start", "--exec"]);
+  });
+
+  it("bunzip2 is described by its own line of bzip2's NAME section", unless("man1/bunzip2.1.gz"), async () => {
+    assert.equal(program(await explain("bunzip2 -k x.bz2"), "bunzip2").description, "a block-sorting file compressor, v1.0.8");
+  });
+
+  it("bzcat is described by its own line of bzip2's NAME section", unless("man1/bzcat.1.gz"), async () => {
+    assert.equal(program(await explain("bzcat x.bz2"), "bzcat").description, "decompresses files to stdout");
+  });
+});

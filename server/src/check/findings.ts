@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { CommentJudgement } from "./calibration";
+import type { GroundedSupport } from "./grounded";
 
 export const RULE_CODE = "intent-mismatch";
 export type FindingSeverity = "warning" | "info";
@@ -19,8 +20,12 @@ export interface Finding {
   message: string;
   intent: string;
   command: string;
+  /** What the quick fix offers as the comment: the model's reading, else the nearest example's description. */
   reading: string;
-  liftBits: number;
+  /** Where `reading` comes from: "the model", or the example's source ("tldr-pages (common, linux)"). */
+  readingSource: string;
+  /** The grounded score (grounded.ts combineSupport). */
+  support: number;
 }
 
 /** Where the rule is documented: docs/SCORING.md beside the bundle or the sources, as a file URL. */
@@ -40,19 +45,25 @@ export function oneLine(text: string, max = 120): string {
   return `${cut.slice(0, Math.max(cut.lastIndexOf(" "), max - 20)).trimEnd()}…`;
 }
 
-export function findingMessage(intent: string, reading: string): string {
-  const r = reading.trim() ? `the model reads the command as: ${oneLine(reading)}` : "the model could not read the command";
-  return `The comment says “${oneLine(intent, 80)}”; ${r}`;
+/** The comment, then what the examples (with their source) and, when there is one, the model say instead. */
+export function findingMessage(intent: string, support: GroundedSupport, modelReading: string | null): string {
+  const nearest = support.nearest;
+  const examples = nearest
+    ? `an example of \`${oneLine(nearest.example.command, 60)}\` (${nearest.source.name}) says “${oneLine(nearest.example.description)}”`
+    : "no example or man page for this command shares its words";
+  const model = modelReading?.trim() ? `; the model reads it as: ${oneLine(modelReading)}` : "";
+  return `The comment says “${oneLine(intent, 80)}”; ${examples}${model}`;
 }
 
 export function toFinding(
   entry: { startLine: number; startCol: number; endLine: number; endCol: number; text: string },
   intent: string,
-  reading: string,
-  liftBits: number,
+  support: GroundedSupport,
+  modelReading: string | null,
   judgement: CommentJudgement,
 ): Finding | null {
   if (judgement.verdict !== "differs") return null;
+  const fromModel = !!modelReading?.trim();
   return {
     line: entry.startLine,
     col: entry.startCol,
@@ -60,10 +71,11 @@ export function toFinding(
     endCol: entry.endCol,
     severity: judgement.strength === "strong" ? "warning" : "info",
     code: RULE_CODE,
-    message: findingMessage(intent, reading),
+    message: findingMessage(intent, support, modelReading),
     intent,
     command: entry.text,
-    reading,
-    liftBits,
+    reading: fromModel ? modelReading!.trim() : (support.nearest?.example.description ?? ""),
+    readingSource: fromModel ? "the model" : (support.nearest?.source.name ?? ""),
+    support: support.score,
   };
 }

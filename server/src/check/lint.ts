@@ -1,25 +1,24 @@
-// Checks a script's comments against its commands with a calibrated model (the same rule in the editor and the CLI).
+// Checks a script's comments against its commands with the grounded score (the same rule in the editor and the CLI).
 import { MAX_TASK_CHARS } from "../engine/tasks";
 import type { ScriptCommand, ShellParser } from "../shell/parser";
-import { judgeComment, type CommentJudgement } from "./calibration";
+import { judgeSupport, type CommentJudgement } from "./calibration";
 import { intentWithoutDirectives, isIgnored, readDirectives } from "./directives";
 import { toFinding, type Finding } from "./findings";
-import { liftOf, type LiftSource, type SelfCheckResult } from "./selfCheck";
+import { groundedSupport, type GroundedSupport, type Grounding } from "./grounded";
+import type { SelfCheckResult } from "./selfCheck";
 
 export interface CommentCheck {
   intent: string;
-  liftBits: number;
+  support: GroundedSupport;
   judgement: CommentJudgement;
-  /** The model's reading, made only when the comment differs (it is what the message shows). */
-  reading: string | null;
   finding: Finding | null;
 }
 
 export interface CommentCheckDeps {
-  model: LiftSource;
+  grounding: Grounding;
   check: SelfCheckResult;
-  /** The model's reading of a command (callers cache it). */
-  readingOf: (command: string, signal?: AbortSignal) => Promise<string>;
+  /** The model's reading of a command, when a model is at hand (callers cache it); asked only for a finding. */
+  readingOf?: (command: string, signal?: AbortSignal) => Promise<string>;
   signal?: AbortSignal;
 }
 
@@ -36,20 +35,20 @@ export function checkableEntries(entries: ScriptCommand[], text: string, maxComm
 
 export async function checkComment(entry: ScriptCommand, deps: CommentCheckDeps): Promise<CommentCheck> {
   const intent = intentWithoutDirectives(entry.intent);
-  const liftBits = await liftOf(deps.model, intent, entry.text, deps.signal);
-  return judgeLift(entry, liftBits, deps);
+  const support = await groundedSupport(deps.grounding, intent, entry.text, deps.signal);
+  return judgeGrounded(entry, support, deps);
 }
 
-/** The verdict on a comment whose lift is known; the model reads the command only when the comment differs. */
-export async function judgeLift(entry: ScriptCommand, liftBits: number, deps: Omit<CommentCheckDeps, "model">): Promise<CommentCheck> {
+/** The verdict on a comment whose support is known; the model reads the command only when the comment differs. */
+export async function judgeGrounded(entry: ScriptCommand, support: GroundedSupport, deps: Omit<CommentCheckDeps, "grounding">): Promise<CommentCheck> {
   const intent = intentWithoutDirectives(entry.intent);
-  const judgement = judgeComment(liftBits, deps.check);
-  if (judgement.verdict !== "differs") return { intent, liftBits, judgement, reading: null, finding: null };
-  const reading = await deps.readingOf(entry.text, deps.signal);
-  return { intent, liftBits, judgement, reading, finding: toFinding(entry, intent, reading, liftBits, judgement) };
+  const judgement = judgeSupport(support, deps.check);
+  if (judgement.verdict !== "differs") return { intent, support, judgement, finding: null };
+  const reading = deps.readingOf ? await deps.readingOf(entry.text, deps.signal).catch(() => null) : null;
+  return { intent, support, judgement, finding: toFinding(entry, intent, support, reading, judgement) };
 }
 
-/** Every finding of a script, in document order. An unfit model finds nothing. */
+/** Every finding of a script, in document order. An unfit check finds nothing. */
 export async function checkScript(
   parser: ShellParser,
   text: string,

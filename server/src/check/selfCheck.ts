@@ -1,7 +1,8 @@
-// The model self-check: how well a model (with its adapter) tells a comment that matches a command from one that
-// does not. Each pair's command is scored (lift, bits per intent token) against its own intent and against two
-// other pairs' intents; the separation is the ROC AUC of matched over mismatched lifts. Both distributions are kept:
-// comment warnings are calibrated against them (calibration.ts). Results are cached per model and adapter content.
+// The self-check: how well the comment score tells a comment that matches a command from one that does not. Each
+// pair's command is scored against its own intent and against two other pairs' intents; the separation is the ROC
+// AUC of matched over mismatched scores. The product's comment score is the grounded one (grounded.ts: examples
+// and man pages), so the check measures what the warnings rest on; a model's lift can be checked the same way
+// (scripts, benchmarks). Results are cached per source identity (index or model content) and pair set.
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
@@ -10,9 +11,9 @@ import { join } from "node:path";
 import { SELF_CHECK_PAIRS, type IntentPair } from "./selfCheckPairs";
 
 /**
- * Below this AUC a model is unfit to judge comments: warnings are off and hovers say so. A model that knows no shell
- * scores about 0.5 here (the random fixture and stories260K do); chance plus the spread of a 60-pair estimate
- * stays well under 0.75, and at 0.75 three out of four (matched, mismatched) orderings are already right.
+ * Below this AUC a comment score is unfit to judge comments: warnings are off and hovers say so. A score that knows
+ * no shell is about 0.5 here (the random fixture model's lift is); chance plus the spread of a 60-pair estimate stays
+ * well under 0.75, and at 0.75 three out of four (matched, mismatched) orderings are already right.
  */
 export const SELF_CHECK_FLOOR = 0.75;
 
@@ -20,19 +21,27 @@ export const SELF_CHECK_FLOOR = 0.75;
 const MISMATCH_OFFSETS = [17, 31] as const;
 
 export interface SelfCheckResult {
-  /** Identifies the model and adapter content and the pair set the result was measured with. */
+  /** Identifies the scored source (index or model content) and the pair set the result was measured with. */
   fingerprint: string;
-  modelPath: string;
-  adapterPath: string | null;
-  /** ROC AUC of matched over mismatched lifts: the probability that a matching comment outscores a wrong one. */
+  /** What the score rests on, in words ("examples and man pages", "the model's lift"). */
+  basis: string;
+  /** ROC AUC of matched over mismatched scores: the probability that a matching comment outscores a wrong one. */
   auc: number;
   floor: number;
   /** auc ≥ floor: comment warnings are on. */
   fit: boolean;
-  /** Lifts (bits per intent token), sorted ascending. */
+  /** Scores, sorted ascending. */
   matched: number[];
   mismatched: number[];
   measuredAt: string;
+}
+
+/** A comment score: higher means the comment agrees more with the command. */
+export interface SupportSource {
+  /** Changes when the score's inputs change (index content, model and adapter content). */
+  readonly identity: string;
+  readonly basis: string;
+  support(intent: string, command: string, signal?: AbortSignal): Promise<number>;
 }
 
 /** Anything that can score an intent against a command by lift; Engine satisfies it. */
@@ -58,23 +67,31 @@ export function rocAuc(matched: readonly number[], mismatched: readonly number[]
   return wins / (matched.length * mismatched.length);
 }
 
-export async function measureSelfCheck(model: LiftSource, fingerprint: string, opts: { signal?: AbortSignal; pairs?: readonly IntentPair[] } = {}): Promise<SelfCheckResult> {
+/** The model's lift as a comment score (bits per intent token), identified by model and adapter content. */
+export function liftSupport(model: LiftSource): SupportSource {
+  return {
+    identity: `lift\0${fileDigest(model.modelPath)}\0${model.adapterPath ? fileDigest(model.adapterPath) : "base"}`,
+    basis: "the model's lift",
+    support: (intent, command, signal) => liftOf(model, intent, command, signal),
+  };
+}
+
+export async function measureSelfCheck(source: SupportSource, fingerprint: string, opts: { signal?: AbortSignal; pairs?: readonly IntentPair[] } = {}): Promise<SelfCheckResult> {
   const pairs = opts.pairs ?? SELF_CHECK_PAIRS;
   const matched: number[] = [];
   const mismatched: number[] = [];
   for (const [i, pair] of pairs.entries()) {
-    matched.push(await liftOf(model, pair.intent, pair.command, opts.signal));
+    matched.push(await source.support(pair.intent, pair.command, opts.signal));
     for (const k of MISMATCH_OFFSETS) {
       const other = pairs[(i + k) % pairs.length]!;
-      if (other.intent !== pair.intent) mismatched.push(await liftOf(model, other.intent, pair.command, opts.signal));
+      if (other.intent !== pair.intent) mismatched.push(await source.support(other.intent, pair.command, opts.signal));
     }
   }
   const auc = rocAuc(matched, mismatched);
   const asc = (a: number, b: number): number => a - b;
   return {
     fingerprint,
-    modelPath: model.modelPath,
-    adapterPath: model.adapterPath,
+    basis: source.basis,
     auc,
     floor: SELF_CHECK_FLOOR,
     fit: auc >= SELF_CHECK_FLOOR,
@@ -90,7 +107,7 @@ export function defaultSelfCheckCacheDir(): string {
 }
 
 /** Hash of a file's size, first and last MiB: identifies model content without reading gigabytes. */
-function fileDigest(path: string): string {
+export function fileDigest(path: string): string {
   const h = createHash("sha256");
   const size = statSync(path).size;
   h.update(String(size));
@@ -107,20 +124,20 @@ function fileDigest(path: string): string {
   return h.digest("hex");
 }
 
-export function selfCheckFingerprint(modelPath: string, adapterPath: string | null, pairs: readonly IntentPair[] = SELF_CHECK_PAIRS): string {
+export function selfCheckFingerprint(identity: string, pairs: readonly IntentPair[] = SELF_CHECK_PAIRS): string {
   const h = createHash("sha256");
-  h.update(fileDigest(modelPath)).update("\0").update(adapterPath ? fileDigest(adapterPath) : "base").update("\0");
+  h.update(identity).update("\0");
   h.update(JSON.stringify([pairs, MISMATCH_OFFSETS, SELF_CHECK_FLOOR]));
   return h.digest("hex").slice(0, 32);
 }
 
-/** The cached result for this model and adapter, or a fresh measurement (then cached). */
-export async function selfCheck(model: LiftSource, opts: { cacheDir?: string; signal?: AbortSignal } = {}): Promise<SelfCheckResult> {
-  const fingerprint = selfCheckFingerprint(model.modelPath, model.adapterPath);
+/** The cached result for this source, or a fresh measurement (then cached). */
+export async function selfCheck(source: SupportSource, opts: { cacheDir?: string; signal?: AbortSignal } = {}): Promise<SelfCheckResult> {
+  const fingerprint = selfCheckFingerprint(source.identity);
   const file = join(opts.cacheDir ?? defaultSelfCheckCacheDir(), `${fingerprint}.json`);
   const cached = await readCached(file, fingerprint);
   if (cached) return cached;
-  const result = await measureSelfCheck(model, fingerprint, { signal: opts.signal });
+  const result = await measureSelfCheck(source, fingerprint, { signal: opts.signal });
   await writeCached(file, result).catch(() => undefined);
   return result;
 }
@@ -142,9 +159,9 @@ async function writeCached(file: string, result: SelfCheckResult): Promise<void>
   await rename(tmp, file);
 }
 
-/** "This model tells a matching comment from a wrong one 91% of the time." */
+/** "Comment checks (examples and man pages) tell a matching comment from a wrong one 93% of the time." */
 export function selfCheckSentence(r: SelfCheckResult): string {
   const pct = Math.round(r.auc * 100);
-  const base = `This model tells a matching comment from a wrong one ${pct}% of the time`;
+  const base = `Comment checks (${r.basis}) tell a matching comment from a wrong one ${pct}% of the time`;
   return r.fit ? `${base}.` : `${base} (below ${Math.round(r.floor * 100)}%), so comment warnings are off.`;
 }

@@ -6,6 +6,7 @@ import { loadShellParser } from "../shell/parser";
 import { defaultModelPath } from "../knowledge/shipped";
 import type { Finding } from "../check/findings";
 import { checkScript } from "../check/lint";
+import { groundedSource, shippedGrounding, type Grounding } from "../check/grounded";
 import { selfCheck, selfCheckSentence, type SelfCheckResult } from "../check/selfCheck";
 import { oneOf, type Values } from "./args";
 import { withEngine } from "./commands";
@@ -22,17 +23,22 @@ export interface FileReport {
 export async function cmdCheck(v: Values, files: string[]): Promise<number> {
   const format = oneOf(typeof v.format === "string" ? v.format : undefined, "format", ["text", "json"] as const, "text");
   v.model ??= process.env.INVERSION_MODEL || defaultModelPath() || undefined;
+  const grounding = shippedGrounding(() => loadShellParser());
+  if ("error" in grounding) {
+    process.stderr.write(`inversion: comment checks are unavailable: ${grounding.error}\n`);
+    return 2;
+  }
   return withEngine(v, async (engine) => {
-    const check = await selfCheck(engine);
+    const check = await selfCheck(groundedSource(grounding));
     const reports: FileReport[] = [];
-    for (const file of files) reports.push(await checkFile(engine, check, file));
+    for (const file of files) reports.push(await checkFile(engine, grounding, check, file));
     process.stdout.write(format === "json" ? JSON.stringify(jsonReport(engine, check, reports), null, 2) + "\n" : textReport(check, reports, files.length === 0));
     const failed = reports.some((r) => r.error || r.findings.some((f) => f.severity === "warning"));
     return failed ? 1 : 0;
   });
 }
 
-async function checkFile(engine: Engine, check: SelfCheckResult, file: string): Promise<FileReport> {
+async function checkFile(engine: Engine, grounding: Grounding, check: SelfCheckResult, file: string): Promise<FileReport> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -41,7 +47,7 @@ async function checkFile(engine: Engine, check: SelfCheckResult, file: string): 
   }
   const parser = await loadShellParser();
   const readingOf = (command: string, signal?: AbortSignal): Promise<string> => engine.invert(command, { signal });
-  const r = await checkScript(parser, text, { model: engine, check, readingOf, maxCommandChars: MAX_COMMAND_CHARS });
+  const r = await checkScript(parser, text, { grounding, check, readingOf, maxCommandChars: MAX_COMMAND_CHARS });
   return { file, ...r };
 }
 

@@ -116,6 +116,7 @@ export async function withEngine<T>(v: Values, fn: (e: Engine) => Promise<T>): P
     gpu: param(v, "gpu"),
     threads: param(v, "threads"),
     adapterPath: v.adapter ?? null,
+    examples: param(v, "examples"),
   });
   try {
     return await fn(engine);

@@ -18,12 +18,18 @@ export function explanationText(e: CommandExplanation): string {
 
 function programText(p: ProgramNote): string {
   const name = p.subcommand ? `${p.program} ${p.subcommand}` : p.program;
-  const lines = [p.page ? `${name}: ${p.subcommandText ?? p.description ?? "(no description)"}  [${p.page}]` : `${name}: no manual page found on this machine`];
+  const lines = [p.page ? `${name}: ${p.subcommandText ?? p.description ?? "(no description)"}  [${p.page}]` : `${name}: ${noPageText(p)}`];
   const labels = p.flags.map((f) => (f.value !== undefined ? `${f.flag} ${f.value}` : f.flag));
   const width = Math.min(24, Math.max(0, ...labels.map((l) => l.length)));
   p.flags.forEach((f, i) => {
-    const text = f.found ? f.text || "(documented, no text)" : p.page ? `(not in ${p.page})` : "(no manual page)";
+    const text = f.found ? f.text || "(documented, no text)" : p.page ? `(not in ${p.page})` : p.unreadable ? "(page not read)" : "(no manual page)";
     lines.push(`  ${labels[i]!.padEnd(width)}  ${text}`);
   });
   return lines.join("\n") + "\n";
+}
+
+function noPageText(p: ProgramNote): string {
+  if (p.unreadable !== undefined) return `page could not be read: ${p.unreadable}`;
+  if (p.builtin) return `shell builtin: see \`help ${p.program}\` in bash`;
+  return "no manual page found on this machine";
 }

@@ -11,6 +11,8 @@ import { checkExternalRow } from "../engine/records";
 import { cliHelp, RunParamError } from "../../../common/runParams";
 import { UsageError, modelOf, num, options, runOptions, type Values } from "./args";
 import { DEFAULT_MODEL_FILE, packageRoot } from "../knowledge/shipped";
+import { shippedExamples } from "../knowledge/examples/shared";
+import { exampleUrl } from "../knowledge/examples/links";
 import { cmdEval, cmdRepair, cmdRun, cmdWarmStart, withEngine } from "./commands";
 import { cmdCheck } from "./check";
 import { cmdExplain } from "./explain";
@@ -20,7 +22,8 @@ const USAGE = `inversion: a local model that improves at turning intent into she
 Usage:
   inversion demo [--out DIR]                     a short run on a tiny model the project writes itself
   inversion run [--model M] --out RUN_DIR [options] run self-improvement cycles
-  inversion run --out RUN_DIR --resume           continue a run after its last complete cycle
+  inversion run [--model M] --out RUN_DIR --resume   continue a run after its last complete cycle, with the
+                                                 model (and --eval, --commands) it was started with
   inversion repair RUN_DIR                       cut a run with a corrupt log line back to its last intact cycle
   inversion report RUN_DIR                       a table per cycle
   inversion report --compare RUN_A RUN_B ... [--svg FILE]   runs side by side (and as an SVG chart)
@@ -55,8 +58,10 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "run": {
       if (!v.out) throw new UsageError("Pass --out RUN_DIR: the directory the run is written to.");
-      const opts = v.resume ? { ...runOptions(v, "(from the run)", v.out), cycles: num(v.cycles, "cycles", 0) } : runOptions(v, modelOf(v), v.out);
-      return cmdRun(v, opts);
+      // A resume takes its model (and --eval, --commands) from the flags as a new run does, never from the run
+      // directory, which refuses files other than those it was started with. Its --cycles 0 keeps the recorded count.
+      const opts = runOptions(v, modelOf(v), v.out);
+      return cmdRun(v, v.resume ? { ...opts, cycles: num(v.cycles, "cycles", 0) } : opts);
     }
     case "demo":
       return cmdRun(v, await demoOptions(v));
@@ -103,7 +108,15 @@ export async function main(argv: string[]): Promise<number> {
     case "invert": {
       if (rest.length !== 1) throw new UsageError('Usage: inversion invert --model M "COMMAND"');
       const reading = await withEngine(v, (e) => e.invert(rest[0]!));
-      process.stdout.write((v.json ? JSON.stringify({ reconstruction: reading }) : reading) + "\n");
+      const index = shippedExamples();
+      const hit = index ? index.nearestFor(rest[0]!) : null;
+      const example = hit && { description: hit.example.description, command: hit.example.command, source: hit.source.name, licence: hit.source.licence, url: exampleUrl(hit) };
+      if (v.json) process.stdout.write(JSON.stringify({ reconstruction: reading, example }) + "\n");
+      else {
+        // the model's reading first (what scripts read); then someone else's text, marked as such
+        process.stdout.write(`${reading}\n`);
+        if (example) process.stdout.write(`example (${example.source}, ${example.licence}): ${example.command} — ${example.description}\n`);
+      }
       return 0;
     }
     case "explain":

@@ -7,6 +7,7 @@ import { generateCommands, invertCommand, scoreCommand } from "./candidates";
 import { validateTask } from "./tasks";
 import { loadShellParser, type ShellParser } from "../shell/parser";
 import { RunStore } from "./store";
+import { promptShots, type ShotSource } from "./shots";
 
 export { runLoop, DEFAULT_RUN_OPTIONS, type RunOptions, type RunControl, type RunSummary } from "./loop";
 export { latestRun, bestAdapter } from "./store";
@@ -22,6 +23,8 @@ export interface ModelOptions {
   adapterPath?: string | null;
   /** Parallel sequences for generation and scoring. */
   sequences?: number;
+  /** Retrieved examples (from the shipped example index) in each prompt for writing and reading commands; 0: none. */
+  examples?: number;
 }
 
 export const MAX_COMMAND_CHARS = 2000;
@@ -38,6 +41,7 @@ export class Engine {
     private readonly loaded: LoadedModel,
     private readonly session: ModelSession,
     private readonly parser: ShellParser,
+    private readonly shots: ShotSource,
   ) {}
 
   static async open(opts: ModelOptions, ctl: { signal?: AbortSignal; onProgress?: (msg: string, fraction?: number) => void } = {}): Promise<Engine> {
@@ -45,7 +49,7 @@ export class Engine {
     const loaded = await loadModel({ ...opts, signal: ctl.signal, onProgress: ctl.onProgress });
     try {
       const session = await ModelSession.create(loaded, { adapterPath: opts.adapterPath ?? null, sequences: opts.sequences ?? 2 });
-      return new Engine(loaded, session, parser);
+      return new Engine(loaded, session, parser, promptShots(opts.examples ?? 0));
     } catch (err) {
       await loaded.model.dispose();
       throw err;
@@ -66,7 +70,7 @@ export class Engine {
 
   /** The model's greedy reading of a command. The command is never executed. */
   async invert(command: string, ctl: { signal?: AbortSignal } = {}): Promise<string> {
-    return invertCommand(this.session, validateCommand(command), ctl.signal);
+    return invertCommand(this.session, validateCommand(command), ctl.signal, this.shots);
   }
 
   async score(
@@ -76,7 +80,7 @@ export class Engine {
   ): Promise<{ score: ScoreResult; reconstruction: string; altScores: Record<string, ScoreResult>; gates: { gate: string; pass: boolean; reason: string }[] }> {
     const main = ctl.scorer ? scorerByName(ctl.scorer) : liftScorer;
     const others = ctl.compare ? [scorerByName(main.name === "lift" ? "original" : "lift")] : [];
-    return scoreCommand(this.session, { main, others }, this.parser, validateTask(task), validateCommand(command), ctl.signal, ctl.reconstruction);
+    return scoreCommand(this.session, { main, others }, this.parser, validateTask(task), validateCommand(command), ctl.signal, ctl.reconstruction, this.shots);
   }
 
   async generate(task: string, n: number, ctl: { signal?: AbortSignal; temperature?: number; seed?: number } = {}): Promise<string[]> {
@@ -85,6 +89,7 @@ export class Engine {
       temperature: ctl.temperature ?? 0.7,
       seed: ctl.seed ?? 1,
       signal: ctl.signal,
+      shots: this.shots,
     });
     return out.map((c) => c.command);
   }

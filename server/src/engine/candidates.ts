@@ -6,28 +6,37 @@ import type { ShellParser } from "../shell/parser";
 import { forwardPrompt, inversePrompt } from "./prompts";
 import { cleanCommand, cleanSentence } from "./text";
 import { gatesPass, runGates } from "./gates";
+import { NO_SHOTS, type ShotSource } from "./shots";
 
 export interface CandidateOptions {
   candidates: number;
   temperature: number;
   seed: number;
   signal?: AbortSignal;
+  /** Retrieved examples for the prompts (none by default). */
+  shots?: ShotSource;
 }
+
+/** The longest answers generated, in tokens: a command, and a reading of one. */
+export const COMMAND_TOKENS = 64;
+export const READING_TOKENS = 48;
 
 /** N commands for a task, sampled concurrently on parallel sequences. */
 export async function generateCommands(session: ModelSession, task: string, opts: CandidateOptions): Promise<{ raw: string; command: string }[]> {
-  const raws = await session.completeMany(forwardPrompt(task), opts.candidates, {
+  const prompt = session.withShots((s) => forwardPrompt(task, s), (opts.shots ?? NO_SHOTS).forTask(task), COMMAND_TOKENS);
+  const raws = await session.completeMany(prompt, opts.candidates, {
     temperature: opts.temperature,
     seed: opts.seed,
-    maxTokens: 64,
+    maxTokens: COMMAND_TOKENS,
     signal: opts.signal,
   });
   return raws.map((raw) => ({ raw, command: cleanCommand(raw) }));
 }
 
 /** The model's greedy reading of a command: what users see in hovers. */
-export async function invertCommand(session: ModelSession, command: string, signal?: AbortSignal): Promise<string> {
-  return cleanSentence(await session.complete(inversePrompt(command), { maxTokens: 48, signal }));
+export async function invertCommand(session: ModelSession, command: string, signal?: AbortSignal, shots: ShotSource = NO_SHOTS): Promise<string> {
+  const prompt = session.withShots((s) => inversePrompt(command, s), shots.forCommand(command), READING_TOKENS);
+  return cleanSentence(await session.complete(prompt, { maxTokens: READING_TOKENS, signal }));
 }
 
 export interface ScoredCommand {
@@ -47,10 +56,11 @@ export async function scoreCommand(
   signal?: AbortSignal,
   /** A reading already computed for this command by the same model (hovers reuse it). */
   knownReconstruction?: string,
+  shots: ShotSource = NO_SHOTS,
 ): Promise<ScoredCommand> {
   const gates = runGates(parser, task, command);
   const judge = scorers.scorerSession ?? session;
-  const reconstruction = knownReconstruction ?? (command ? await invertCommand(judge, command, signal) : "");
+  const reconstruction = knownReconstruction ?? (command ? await invertCommand(judge, command, signal, shots) : "");
   const input = { task, command, reconstruction };
   const score = await scorers.main.score(judge, input, signal);
   const altScores: Record<string, ScoreResult> = {};
@@ -69,7 +79,7 @@ export async function candidatesForTask(
   const generated = await generateCommands(session, task.text, opts);
   return Promise.all(
     generated.map(async ({ raw, command }) => {
-      const s = await scoreCommand(session, scorers, parser, task.text, command, opts.signal);
+      const s = await scoreCommand(session, scorers, parser, task.text, command, opts.signal, undefined, opts.shots);
       const passed = gatesPass(s.gates);
       const rejectReason = !passed
         ? s.gates.filter((g) => !g.pass).map((g) => `${g.gate}: ${g.reason}`).join("; ")

@@ -7,10 +7,11 @@ import { AbortError, ModelSession, throwIfAborted } from "./session";
 import { scorerByName, type Scorer } from "./scorers";
 import { TaskPool, commandsFromText, tasksFromCommands, writeTasks } from "./tasks";
 import { candidatesForTask } from "./candidates";
+import { NO_SHOTS, promptShots, type ShotSource } from "./shots";
 import { acceptAll, phaseStats, selectCandidates } from "./selection";
-import { FILES, RunStore, appendJsonl, type StoredTasks } from "./store";
+import { FILES, RunStore, appendJsonl, runAdapterPath, type StoredTasks } from "./store";
 import { deriveSeed } from "./random";
-import { answerText, forwardPrompt, DEFAULT_TOPICS } from "./prompts";
+import { answerText, forwardPrompt, DEFAULT_TOPICS, type Prompt, type Shot } from "./prompts";
 import { loadShellParser, type ShellParser } from "../shell/parser";
 import { evaluateExternal, loadEvalSet, type EvalSet } from "../eval/external";
 import { checkRunParams, defaultRunParams, withCurrentNames, type RunParams } from "../../../common/runParams";
@@ -18,6 +19,7 @@ import { warmStartRecordPath } from "./warmstart";
 import { groundingStats } from "./grounding";
 import { sharedManLibrary } from "../knowledge/manpages/library";
 import { RUN_RECORD_VERSION } from "./records";
+import { isRemoteModelRef } from "../../../common/modelRef";
 
 /** A run: its parameters (common/runParams.ts, declared once) plus what only a run from files has. */
 export interface RunOptions extends RunParams {
@@ -74,19 +76,48 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
   }
 }
 
-/** The options of a new run, or those recorded for a resumed one (only the cycle count may be raised). */
+/**
+ * The options of a new run, or those recorded for a resumed one (only the cycle count may be raised). The files and
+ * URLs a run loads always come from the caller (the CLI's flags, the editor's settings), never from config.json.
+ */
 async function runOptionsFor(store: RunStore, options: RunOptions): Promise<RunOptions> {
   if (await store.exists()) {
     if (!options.resume) throw new Error(`${store.dir} already holds a run: pass --resume to continue it, or a new --out.`);
     // A run recorded with an older name for a choice (e.g. scorer `seed`) resumes under the current one.
     const saved = withCurrentNames(await store.readConfig<RunOptions>());
+    refuseOtherFiles(store.dir, saved, options);
+    const given = { modelPath: options.modelPath, out: options.out, evalSet: options.evalSet, commandsFile: options.commandsFile };
     // 0 keeps the recorded cycle count.
-    const opts = { ...saved, cycles: Math.max(saved.cycles, options.cycles), resume: true };
+    const opts = { ...saved, ...given, cycles: Math.max(saved.cycles, options.cycles), resume: true };
     validateRunOptions(opts);
     return opts;
   }
   if (options.resume) throw new Error(`Nothing to resume in ${store.dir}: it holds no run.`);
   return options;
+}
+
+/** The options naming a file or URL a run loads, and how each is given. */
+const LOADED_FILES = [
+  { key: "modelPath", what: "the model", how: "--model, or the setting inversion.model" },
+  { key: "evalSet", what: "the eval set", how: "--eval" },
+  { key: "commandsFile", what: "the commands file", how: "--commands" },
+] as const;
+
+/** A resume continues with the files it was started with: one recorded differently from the one given is refused, naming both. */
+function refuseOtherFiles(runDir: string, recorded: Partial<RunOptions>, given: RunOptions): void {
+  for (const { key, what, how } of LOADED_FILES) {
+    const [was, now] = [recorded[key], given[key]];
+    if (sameFile(was, now)) continue;
+    throw new Error(
+      `${runDir} was recorded with ${what} ${was || "(none)"}, but ${what} given is ${now || "(none)"}. ` +
+        `A run directory cannot choose the files a run loads: to continue this run, give ${was || "none"} as ${what} (${how}) if you trust it, or start a new run.`,
+    );
+  }
+}
+
+function sameFile(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  return isRemoteModelRef(a) || isRemoteModelRef(b) ? a.trim() === b.trim() : resolve(a) === resolve(b);
 }
 
 async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Promise<RunSummary> {
@@ -95,6 +126,9 @@ async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Pr
   const evalSet = opts.evalSet ? loadEvalSet(opts.evalSet, { seed: opts.seed, size: opts.evalSize }) : null;
   const lastComplete = opts.resume ? await store.repairForResume() : 0;
   const done = await store.cycles();
+  const lastAdapter = done.at(-1)?.adapterPath;
+  // Checked before the model loads: the adapter a resume continues from must lie inside the run.
+  const adapter = lastComplete > 0 && lastAdapter ? runAdapterPath(store.dir, lastAdapter) : null;
   if (opts.resume) {
     log(lastComplete >= opts.cycles ? `All ${opts.cycles} cycles are complete.` : `Resuming after cycle ${lastComplete}.`);
   }
@@ -126,12 +160,14 @@ async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Pr
     throw err;
   }
   const main = scorerByName(opts.scorer, opts.seed);
+  const shots = promptShots(opts.examples);
   const others: Scorer[] = opts.compareScorers ? [scorerByName(opts.scorer === "lift" ? "original" : "lift", opts.seed)] : [];
   const cycles: CycleRecord[] = [...done];
   const external = async (learner: ModelSession, cycle: number): Promise<ExternalEval | null> => {
     if (!evalSet) return null;
     const { summary, items } = await evaluateExternal(learner, base, parser, evalSet, {
       seed: opts.seed,
+      shots,
       compareSeed: opts.compareScorers,
       signal,
       onProgress: (d, total) => emit({ type: "phase", cycle, phase: "external eval", done: d, total, message: evalSet.file }),
@@ -143,11 +179,10 @@ async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Pr
     const tasks = (await store.readTasks()) ?? (await makeHeldOut(base, opts, signal, emit));
     if (!(await store.readTasks())) await store.writeTasks(tasks);
     const accepted = (await store.examples()).filter((c) => c.accepted && c.cycle <= lastComplete);
-    const adapter = lastComplete > 0 ? absoluteAdapter(store.dir, done[done.length - 1]!.adapterPath) : null;
     const heldOutBefore = done.length ? done[done.length - 1]!.after : null;
     const lastExternal = done.length ? done[done.length - 1]!.external : null;
 
-    const ctx: LoopContext = { opts, store, loaded, base, parser, trainer, main, others, sequences, signal, emit, log, external, tasks };
+    const ctx: LoopContext = { opts, store, loaded, base, parser, trainer, main, others, sequences, signal, emit, log, external, tasks, shots };
     const state: LoopState = { accepted, adapter, heldOutBefore, lastExternal };
     for (let cycle = lastComplete + 1; cycle <= opts.cycles; cycle++) cycles.push(await runCycle(ctx, state, cycle));
     return { runDir: store.dir, cycles, cancelled: false };
@@ -176,6 +211,8 @@ interface LoopContext {
   log: (message: string) => void;
   external: (learner: ModelSession, cycle: number) => Promise<ExternalEval | null>;
   tasks: StoredTasks;
+  /** Retrieved examples for the learner's prompts (--examples). */
+  shots: ShotSource;
 }
 
 /** What carries from one cycle to the next. */
@@ -297,7 +334,7 @@ async function trainStep(
 ): Promise<{ train: CycleRecord["train"]; trainSkipped?: string; adapter: string | null }> {
   const { opts, trainer, store, loaded } = ctx;
   if (!trainer) return { train: null, trainSkipped: "training disabled (--train none)", adapter: state.adapter };
-  const data = (opts.policy === "retrain" ? state.accepted : selected).map(toTrainExample);
+  const data = (opts.policy === "retrain" ? state.accepted : selected).map((c) => toTrainExample(c, ctx.shots, ctx.base));
   if (data.length === 0) return { train: null, trainSkipped: "no accepted examples to train on", adapter: state.adapter };
   ctx.emit({ type: "phase", cycle, phase: "train", done: 0, total: data.length, message: `training on ${data.length} examples` });
   const request: TrainRequest = {
@@ -349,18 +386,24 @@ function heldOutSeed(opts: RunOptions): number {
   return deriveSeed(opts.seed, "held-out-eval");
 }
 
-function absoluteAdapter(runDir: string, p: string | null): string | null {
-  return p ? resolve(runDir, p) : null;
-}
-
 /** The training tasks' stats, counting what selection kept: examples, and the tasks they answer. */
 function selectionStats(candidates: Candidate[], selected: Candidate[], tasks: number, threshold: number): CycleRecord["selection"] {
   const acceptedTasks = new Set(selected.map((c) => c.taskId)).size;
   return { ...phaseStats(candidates, threshold), acceptedExamples: selected.length, acceptedTasks, acceptanceRate: acceptedTasks / Math.max(1, tasks) };
 }
 
-export function toTrainExample(c: Candidate): TrainExample {
-  return { prompt: forwardPrompt(c.task).plain, completion: answerText(c.command) + "\n" };
+/** The prompt the learner will see for this task, its examples leaving out the pair itself and pairs sharing its
+ * task or command, as many as fit the context with the answer (`fit`: the session that will read it). */
+export function toTrainExample(c: Candidate, shots: ShotSource = NO_SHOTS, fit?: Pick<ModelSession, "withShots">): TrainExample {
+  const context = shots.forTask(c.task, { task: c.task, command: c.command });
+  const completion = answerText(c.command) + "\n";
+  // fitted with the completion in place, so the trainer's whole example (plus BOS and EOS) fits the context
+  const withAnswer = (s: readonly Shot[]): Prompt => {
+    const p = forwardPrompt(c.task, s);
+    return { ...p, plain: p.plain + completion };
+  };
+  const fitted = fit ? fit.withShots(withAnswer, context, 3).plain.slice(0, -completion.length) : forwardPrompt(c.task, context).plain;
+  return { prompt: fitted, completion };
 }
 
 /** One pass of generate → invert → score → gate over a list of tasks. */
@@ -390,6 +433,7 @@ async function runPhase(ctx: LoopContext, pass: PhasePass): Promise<Candidate[]>
         temperature: opts.temperature,
         seed: deriveSeed(seed, task.id),
         signal,
+        shots: ctx.shots,
       })),
     );
   }

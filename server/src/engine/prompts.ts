@@ -10,19 +10,39 @@ export interface Prompt {
 
 const oneLine = (s: string): string => s.replace(/\s+/g, " ").trim();
 
-export function forwardPrompt(task: string): Prompt {
+/** A retrieved example placed before the question (few-shot): someone's description of a command. */
+export interface Shot {
+  task: string;
+  command: string;
+}
+
+/** Shots in the plain layout, most similar last (nearest the question), a blank line after each, as in training. */
+function shotBlock(shots: readonly Shot[], line: (shot: Shot) => string): string {
+  return [...shots].reverse().map((shot) => `${line(shot)}\n\n`).join("");
+}
+
+function shotNote(shots: readonly Shot[], line: (shot: Shot) => string): string {
+  return shots.length ? `Examples written by people:\n${[...shots].reverse().map(line).join("\n")}\n\n` : "";
+}
+
+const forwardLine = (s: Shot): string => `Task: ${oneLine(s.task)}\nCommand: ${oneLine(s.command)}`;
+const inverseLine = (s: Shot): string => `Command: ${oneLine(s.command)}\nTask: ${oneLine(s.task)}`;
+
+/** `shots` are retrieved examples for tasks like this one, nearest first. */
+export function forwardPrompt(task: string, shots: readonly Shot[] = []): Prompt {
   return {
     system: "You turn a task into one POSIX shell command. Reply with the command only: no explanation, no code fence.",
-    user: `Task: ${oneLine(task)}`,
-    plain: `Task: ${oneLine(task)}\nCommand:`,
+    user: `${shotNote(shots, forwardLine)}Task: ${oneLine(task)}`,
+    plain: `${shotBlock(shots, forwardLine)}Task: ${oneLine(task)}\nCommand:`,
   };
 }
 
-export function inversePrompt(command: string): Prompt {
+/** `shots` are retrieved examples of commands like this one, nearest first. */
+export function inversePrompt(command: string, shots: readonly Shot[] = []): Prompt {
   return {
     system: "You explain shell commands. Reply with one short sentence: the task the command accomplishes.",
-    user: `Command: ${oneLine(command)}`,
-    plain: `Command: ${oneLine(command)}\nTask:`,
+    user: `${shotNote(shots, inverseLine)}Command: ${oneLine(command)}`,
+    plain: `${shotBlock(shots, inverseLine)}Command: ${oneLine(command)}\nTask:`,
   };
 }
 

@@ -86,6 +86,15 @@ async function getLlamaOnce(gpu: GpuSetting, threads: number): Promise<Llama> {
   return llamaPromise.llama;
 }
 
+/**
+ * node-llama-cpp's downloader (ipull) retries a failed request 150 times, about 12 minutes, and takes no limit. So the
+ * host must first answer one request in DOWNLOAD_TRIES tries (DOWNLOAD_TRY_MS each), and the download is given up
+ * once no data has arrived for DOWNLOAD_STALL_MS.
+ */
+export const DOWNLOAD_TRIES = 3;
+const DOWNLOAD_TRY_MS = 15_000;
+const DOWNLOAD_STALL_MS = 60_000;
+
 /** Resolves `hf:`/URL model references to a local file; offline, fails with how to pass a local file instead. */
 export async function resolveModelPath(ref: string, opts: Pick<RuntimeOptions, "modelsDirectory" | "signal" | "onProgress">): Promise<string> {
   const refused = modelRefProblem(ref);
@@ -95,19 +104,75 @@ export async function resolveModelPath(ref: string, opts: Pick<RuntimeOptions, "
   const offlineHint =
     "If this machine is offline, download the .gguf file elsewhere and pass its local path (--model /path/to/model.gguf, or the inversion.model setting).";
   const host = isHuggingFaceRef(ref) ? "huggingface.co" : new URL(ref).hostname;
-  // node-llama-cpp retries a failed download for minutes; an unresolvable host is answered at once instead.
+  // An unresolvable host is answered at once, a host that does not answer after a few tries in seconds.
   if (!(await hostResolves(host))) throw new ModelError(`Could not download ${ref}: cannot resolve ${host}.`, offlineHint);
+  const silence = await hostSilence(isHuggingFaceRef(ref) ? `https://${host}/` : ref, opts.signal);
+  if (silence) throw new ModelError(`Could not download ${ref}: ${host} did not answer in ${DOWNLOAD_TRIES} tries (${silence}).`, offlineHint);
   try {
-    return await nlc.resolveModelFile(ref, {
-      directory: opts.modelsDirectory,
-      cli: false,
-      signal: opts.signal,
-      onProgress: ({ totalSize, downloadedSize }) =>
-        opts.onProgress?.(`downloading ${ref}`, totalSize > 0 ? downloadedSize / totalSize : undefined),
-    });
+    return await withStallLimit(
+      (signal, progressed) =>
+        nlc.resolveModelFile(ref, {
+          directory: opts.modelsDirectory,
+          cli: false,
+          signal,
+          onProgress: ({ totalSize, downloadedSize }) => {
+            progressed();
+            opts.onProgress?.(`downloading ${ref}`, totalSize > 0 ? downloadedSize / totalSize : undefined);
+          },
+        }),
+      opts.signal,
+    );
   } catch (err) {
     if (opts.signal?.aborted) throw new ModelError(`Download of ${ref} was cancelled.`);
     throw new ModelError(`Could not download ${ref}: ${(err as Error).message}`, offlineHint);
+  }
+}
+
+/** Why `url` gave no HTTP answer in DOWNLOAD_TRIES tries (the last failure), or null once it answers (any status). */
+async function hostSilence(url: string, signal?: AbortSignal): Promise<string | null> {
+  let reason = "";
+  for (let attempt = 1; attempt <= DOWNLOAD_TRIES; attempt++) {
+    if (attempt > 1) await new Promise((r) => setTimeout(r, 500 * attempt));
+    const trySignal = AbortSignal.any([AbortSignal.timeout(DOWNLOAD_TRY_MS), ...(signal ? [signal] : [])]);
+    try {
+      const answer = await fetch(url, { method: "HEAD", signal: trySignal });
+      await answer.body?.cancel();
+      return null;
+    } catch (err) {
+      if (signal?.aborted) return null; // the download reports the cancel
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      reason = trySignal.aborted ? `no answer in ${DOWNLOAD_TRY_MS / 1000} s` : (cause?.code ?? cause?.message ?? (err as Error).message);
+    }
+  }
+  return reason;
+}
+
+/**
+ * Runs `download` with a signal that is aborted, and fails, once `progressed` has not been called for `stallMs` (from
+ * the start, then from each call): a download that receives nothing for that long is given up, not retried for ever.
+ */
+export async function withStallLimit<T>(
+  download: (signal: AbortSignal, progressed: () => void) => Promise<T>,
+  outer?: AbortSignal,
+  stallMs = DOWNLOAD_STALL_MS,
+): Promise<T> {
+  const stall = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let giveUp: (err: Error) => void = () => undefined;
+  const stalled = new Promise<never>((_, reject) => (giveUp = reject));
+  const arm = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stall.abort();
+      giveUp(new Error(`no data arrived for ${stallMs / 1000} s, so the download was given up`));
+    }, stallMs);
+  };
+  arm();
+  try {
+    const signal = outer ? AbortSignal.any([outer, stall.signal]) : stall.signal;
+    return await Promise.race([download(signal, arm), stalled]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -145,6 +145,18 @@ export class ModelSession {
     return this.tokenizeWith(prompt, "").tokens;
   }
 
+  /**
+   * The prompt with as many of its retrieved examples (nearest first) as leave `reserve` tokens of the context for
+   * the answer: the farthest are dropped first, and a question too long for any example gets none.
+   */
+  withShots<S>(build: (shots: readonly S[]) => Prompt, shots: readonly S[], reserve: number): Prompt {
+    for (let n = shots.length; n > 0; n--) {
+      const prompt = build(shots.slice(0, n));
+      if (this.promptTokens(prompt).length + reserve < this.loaded.contextSize) return prompt;
+    }
+    return build([]);
+  }
+
   /** One completion; plain-format prompts stop at the end of the line. */
   async complete(prompt: Prompt, opts: GenerateOptions = {}): Promise<string> {
     throwIfAborted(opts.signal);

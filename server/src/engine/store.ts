@@ -1,6 +1,7 @@
 // The run store: one directory per run. Whole files are replaced atomically (temp + rename); JSONL files are only
 // appended whole lines, and readers ignore a torn last line, so a killed run always leaves readable files.
 import { appendFile, copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { realpathSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, isAbsolute } from "node:path";
 import { checkCandidate, checkCycleRecord, checkExternalRow, checkRunConfig, type Checked } from "./records";
 import { lockRunDir, type RunLock } from "./runLock";
@@ -303,16 +304,48 @@ export function isInside(dir: string, path: string): boolean {
 }
 
 /**
- * The adapter of the cycle with the best held-out score after training. Only an adapter inside the run directory
- * counts: a run directory can come from anywhere (a cloned workspace), and its records must not point the model
- * at other files.
+ * `path`'s real path when it is a regular file whose real path lies inside `realDir` (a directory's real path: no
+ * symbolic link in it), else why not. Symbolic links are followed, so a link cannot lead out of the directory.
  */
-export async function bestAdapter(runDir: string): Promise<string | null> {
-  const cycles = await new RunStore(runDir).cycles();
+export function realFileInside(realDir: string, path: string): Checked<string> {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch (err) {
+    return { ok: false, reason: `it cannot be resolved (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
+  }
+  if (!isInside(realDir, real)) return { ok: false, reason: `its real path ${real} is outside ${realDir}` };
+  if (!statSync(real).isFile()) return { ok: false, reason: `${real} is not a regular file` };
+  return { ok: true, value: real };
+}
+
+/**
+ * The real path of an adapter a run's records name. A run directory can come from anywhere (a cloned workspace), so
+ * its records must not point the model or the trainer at other files: only a regular file inside the run's own
+ * adapters/ directory (real paths on both sides) is accepted; anything else throws, naming the file and the run.
+ */
+export function runAdapterPath(runDir: string, recorded: string): string {
+  const adapters = join(realpathSync(runDir), FILES.adapters);
+  const adapter = realFileInside(adapters, resolve(runDir, recorded));
+  if (adapter.ok) return adapter.value;
+  throw new Error(
+    `The adapter ${recorded} named in ${join(runDir, FILES.cycles)} is refused: ${adapter.reason}. ` +
+      `A run's records may name only files in its own ${FILES.adapters}/ directory: check where this run came from, or start a new run.`,
+  );
+}
+
+/** The cycle with the best held-out score after training among those that wrote an adapter, or null. */
+export function bestAdapterCycle(cycles: CycleRecord[]): CycleRecord | null {
   let best: CycleRecord | null = null;
   for (const c of cycles) {
-    if (!c.adapterPath || !c.after || !isInside(join(runDir, FILES.adapters), resolve(runDir, c.adapterPath))) continue;
+    if (!c.adapterPath || !c.after) continue;
     if (!best || c.after.meanScore > best.after!.meanScore) best = c;
   }
-  return best?.adapterPath ? resolve(runDir, best.adapterPath) : null;
+  return best;
+}
+
+/** The real path of the best cycle's adapter (runAdapterPath: refused unless inside the run), or null when none was trained. */
+export async function bestAdapter(runDir: string): Promise<string | null> {
+  const best = bestAdapterCycle(await new RunStore(runDir).cycles());
+  return best?.adapterPath ? runAdapterPath(runDir, best.adapterPath) : null;
 }

@@ -4,6 +4,8 @@ import type { ModelSession } from "../engine/session";
 import type { ShellParser } from "../shell/parser";
 import { throwIfAborted } from "../engine/session";
 import { forwardPrompt } from "../engine/prompts";
+import { NO_SHOTS, type ShotSource } from "../engine/shots";
+import { COMMAND_TOKENS } from "../engine/candidates";
 import { cleanCommand } from "../engine/text";
 import { liftScorer, originalScorer } from "../engine/scorers";
 import { loadPairs, splitPairs, type Pair } from "./dataset";
@@ -45,7 +47,7 @@ export async function evaluateExternal(
   judge: ModelSession,
   parser: ShellParser,
   set: EvalSet,
-  opts: { seed: number; compareSeed?: boolean; signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
+  opts: { seed: number; compareSeed?: boolean; signal?: AbortSignal; onProgress?: (done: number, total: number) => void; shots?: ShotSource },
 ): Promise<{ summary: ExternalEval; items: ExternalItem[] }> {
   const items: ExternalItem[] = [];
   const batch = Math.max(1, learner.parallelism);
@@ -63,9 +65,12 @@ async function evaluatePair(
   judge: ModelSession,
   parser: ShellParser,
   pair: Pair,
-  opts: { seed: number; compareSeed?: boolean; signal?: AbortSignal },
+  opts: { seed: number; compareSeed?: boolean; signal?: AbortSignal; shots?: ShotSource },
 ): Promise<ExternalItem> {
-  const prediction = cleanCommand(await learner.complete(forwardPrompt(pair.task), { maxTokens: 64, signal: opts.signal }));
+  // a user's eval file may hold pairs the index has: the pair and pairs sharing its task or command are left out
+  const shots = (opts.shots ?? NO_SHOTS).forTask(pair.task, pair);
+  const prompt = learner.withShots((s) => forwardPrompt(pair.task, s), shots, COMMAND_TOKENS);
+  const prediction = cleanCommand(await learner.complete(prompt, { maxTokens: COMMAND_TOKENS, signal: opts.signal }));
   const input = { task: pair.task, command: prediction, reconstruction: "" };
   const lift = prediction ? (await liftScorer.score(judge, input, opts.signal)).value : 0;
   const seed = opts.compareSeed && prediction ? (await originalScorer(opts.seed).score(judge, input, opts.signal)).value : undefined;

@@ -44,10 +44,12 @@ export function quickFixes(doc: TextDocument, params: CodeActionParams): CodeAct
   const uri = params.textDocument.uri;
   for (const d of params.context.diagnostics) {
     if (d.source !== DIAGNOSTIC_SOURCE) continue;
-    const reading = cleanReading((d.data as MismatchData | undefined)?.reading ?? "");
+    const data = d.data as MismatchData | undefined;
+    const reading = cleanReading(data?.reading ?? "");
     const replace = reading ? replaceComment(doc, d, reading) : null;
     if (replace) {
-      actions.push({ title: `Replace the comment with the model's reading: “${oneLine(reading, 60)}”`, kind: CodeActionKind.QuickFix, diagnostics: [d], edit: { changes: { [uri]: [replace] } } });
+      const whose = data?.readingSource === "the model" || !data?.readingSource ? "the model's reading" : `the example's description (${data.readingSource})`;
+      actions.push({ title: `Replace the comment with ${whose}: “${oneLine(reading, 60)}”`, kind: CodeActionKind.QuickFix, diagnostics: [d], edit: { changes: { [uri]: [replace] } } });
     }
     actions.push({ title: "Ignore this command (# inversion: ignore)", kind: CodeActionKind.QuickFix, diagnostics: [d], edit: { changes: { [uri]: [ignoreLine(doc, d)] } } });
   }

@@ -1,5 +1,5 @@
-// Background diagnostics where a comment and the command below it disagree, calibrated by the model's self-check
-// (off for a model that fails it). Debounced per
+// Background diagnostics where a comment and the command below it disagree, by the grounded score (examples and
+// man pages; off when its self-check fails or the example index is missing). Debounced per
 // document, cached by content hash (CommandScoreCache), cancelled by newer edits, and incremental: at most
 // `maxCommandsPerPass` new scores per pass, then the pass publishes what it has and continues shortly after.
 import type { Diagnostic } from "vscode-languageserver";
@@ -9,9 +9,9 @@ import type { InversionSettings } from "../../../common/protocol";
 import type { ScriptCommand, ShellParser } from "../shell/parser";
 import { MAX_COMMAND_CHARS, type Engine } from "../engine/api";
 import { ruleDocsUrl, type Finding } from "../check/findings";
-import { checkableEntries, judgeLift } from "../check/lint";
+import { checkableEntries, judgeGrounded } from "../check/lint";
 import { intentWithoutDirectives } from "../check/directives";
-import { liftOf } from "../check/selfCheck";
+import { groundedSupport, type GroundedSupport, type Grounding } from "../check/grounded";
 import type { SelfCheckResult } from "../check/selfCheck";
 import type { ModelHost } from "./modelHost";
 import type { CommandScoreCache } from "./scoring";
@@ -26,16 +26,20 @@ export const DIAGNOSTIC_SOURCE = "inversion";
 /** Carried by each diagnostic for the quick fixes. */
 export interface MismatchData {
   reading: string;
+  /** Where the reading comes from: "the model", or an example's source. */
+  readingSource: string;
   /** The command's first line (0-based). */
   line: number;
-  liftBits: number;
+  support: number;
 }
 
 export interface DiagnosticsDeps {
   queue: WorkQueue;
   host: ModelHost;
   scorer: CommandScoreCache;
-  selfCheck: (engine: Engine) => Promise<SelfCheckResult>;
+  /** The example index and man pages, or why there are none. */
+  grounding: () => Grounding | { error: string };
+  selfCheck: (grounding: Grounding) => Promise<SelfCheckResult>;
   parser: () => Promise<ShellParser>;
   settings: () => InversionSettings;
   getDocument: (uri: string) => TextDocument | undefined;
@@ -62,8 +66,8 @@ export class DiagnosticsScheduler {
   private readonly parseMs = new Map<string, number>();
   /** Visible line ranges per document (from the client); scored first. */
   private readonly visible = new Map<string, { startLine: number; endLine: number }[]>();
-  /** Lifts (bits per token) of comments for their commands, by (model and adapter fingerprint, comment, command). */
-  private readonly lifts = new LruCache<number>(20000);
+  /** Grounded support of comments for their commands, by (self-check fingerprint, comment, command). */
+  private readonly supports = new LruCache<GroundedSupport>(20000);
 
   constructor(private readonly deps: DiagnosticsDeps) {}
 
@@ -187,12 +191,12 @@ export class DiagnosticsScheduler {
     try {
       const targets = await this.targets(doc, signal);
       if (signal.aborted) return;
-      const engine = targets.length ? await this.deps.host.get(signal) : null;
+      const grounding = this.deps.grounding();
+      if ("error" in grounding || !targets.length) return publish([]);
+      const check = await this.deps.selfCheck(grounding);
       if (signal.aborted) return;
-      const check = engine ? await this.deps.selfCheck(engine) : null;
-      if (signal.aborted) return;
-      if (!engine || !check?.fit) return publish([]);
-      const { diagnostics, pending } = await this.scoreTargets(engine, check, targets, signal);
+      if (!check.fit) return publish([]);
+      const { diagnostics, pending } = await this.scoreTargets(grounding, check, targets, signal);
       if (signal.aborted) return;
       publish(diagnostics);
       if (pending) this.continueLater(uri, abort);
@@ -212,24 +216,23 @@ export class DiagnosticsScheduler {
   }
 
   /** Checks up to maxCommandsPerPass uncached comments (the rest from the cache); `pending` when some are left. */
-  private async scoreTargets(engine: Engine, check: SelfCheckResult, targets: ScriptCommand[], signal: AbortSignal): Promise<{ diagnostics: Diagnostic[]; pending: boolean }> {
+  private async scoreTargets(grounding: Grounding, check: SelfCheckResult, targets: ScriptCommand[], signal: AbortSignal): Promise<{ diagnostics: Diagnostic[]; pending: boolean }> {
     const { maxCommandsPerPass } = this.deps.settings().diagnostics;
     const diagnostics: Diagnostic[] = [];
     let computed = 0;
     let pending = false;
-    const readingOf = (command: string, s?: AbortSignal): Promise<string> => this.deps.queue.run(1, s, (s2) => this.deps.scorer.reading(engine, command, s2));
     for (const entry of targets) {
       if (signal.aborted) break;
       const intent = intentWithoutDirectives(entry.intent);
       const key = hashKey(check.fingerprint, intent, entry.text.trim());
-      let lift = this.lifts.get(key);
-      if (lift === undefined) {
+      let support = this.supports.get(key);
+      if (support === undefined) {
         if (computed >= maxCommandsPerPass) {
           pending = true;
           continue;
         }
         try {
-          lift = await this.deps.queue.run(1, signal, (s) => liftOf(engine, intent, entry.text, s), { preemptible: true });
+          support = await this.deps.queue.run(1, signal, (s) => groundedSupport(grounding, intent, entry.text, s), { preemptible: true });
         } catch (err) {
           if (signal.aborted) break;
           // A hover needed the model: finish this pass from the cache only, publish, and continue shortly.
@@ -241,15 +244,22 @@ export class DiagnosticsScheduler {
           if (err instanceof RangeError) continue;
           throw err;
         }
-        this.lifts.set(key, lift);
+        this.supports.set(key, support);
         computed++;
       }
-      const { finding } = await judgeLift(entry, lift, { check, readingOf, signal });
+      const { finding } = await judgeGrounded(entry, support, { check, readingOf: this.readingOf, signal });
       if (finding) diagnostics.push(toDiagnostic(finding));
     }
     diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
     return { diagnostics, pending };
   }
+
+  /** The model's reading for a finding's message, when a model is configured; none otherwise (the examples speak). */
+  private readonly readingOf = async (command: string, signal?: AbortSignal): Promise<string> => {
+    const engine = await this.deps.host.get(signal);
+    if (!engine) return "";
+    return this.deps.queue.run(1, signal, (s) => this.deps.scorer.reading(engine, command, s));
+  };
 
   /** Large script: continue with the next batch shortly (edits cancel this through `passes`). */
   private continueLater(uri: string, abort: AbortController): void {
@@ -264,7 +274,7 @@ export class DiagnosticsScheduler {
 }
 
 export function toDiagnostic(f: Finding): Diagnostic {
-  const data: MismatchData = { reading: f.reading, line: f.line, liftBits: f.liftBits };
+  const data: MismatchData = { reading: f.reading, readingSource: f.readingSource, line: f.line, support: f.support };
   return {
     range: { start: { line: f.line, character: f.col }, end: { line: f.endLine, character: f.endCol } },
     severity: f.severity === "warning" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,

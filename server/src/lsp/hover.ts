@@ -1,66 +1,89 @@
-// The hover: the model's whole reading, a verdict in words, optional sections from other sources (e.g. a man-page
-// summary), then the numbers folded into a details section with a link to how scoring works.
+// The hover, each part marked with where it comes from: the nearest example people wrote for this program (with its
+// source and licence: it is someone else's text), the model's reading (the model's), the comment's verdict (which
+// says what it rests on), then the man pages' flags, and the numbers folded into a details line.
 import type { CommandScore } from "../../../common/protocol";
-import { judgeComment, type Verdict } from "../check/calibration";
+import { judgeSupport, type Verdict } from "../check/calibration";
 import { ruleDocsUrl } from "../check/findings";
+import type { GroundedSupport } from "../check/grounded";
 import { selfCheckSentence, type SelfCheckResult } from "../check/selfCheck";
+import type { ExampleHit } from "../knowledge/examples/exampleIndex";
+import { exampleUrl } from "../knowledge/examples/links";
 
 export interface HoverInput {
-  score: CommandScore;
-  /** null while the self-check is still running. */
+  command: string;
+  /** The comment above the command (directives removed), or null. */
+  intent: string | null;
+  /** The model's reading and scores; null without a model. */
+  score: CommandScore | null;
+  /** The nearest example of the command's program. */
+  example: ExampleHit | null;
+  /** The comment's grounded support; null without a comment (or without the example index). */
+  support: GroundedSupport | null;
+  /** The comment check's self-check; null while it runs. */
   check: SelfCheckResult | null;
-  /** Markdown sections placed between the verdict and the details (e.g. the man page's summary). */
+  /** Markdown sections after the verdict (the man pages' flags). */
   sections?: string[];
+  /** Why there is no model reading (no model configured, a model that failed to load). */
+  noModel?: string;
 }
-
-const VERDICT_TEXT: Record<Verdict, string> = {
-  matches: "✓ This matches the comment.",
-  differs: "⚠ The model reads this differently from the comment.",
-  unsure: "The model is unsure whether this matches the comment.",
-};
 
 function mdEscape(s: string): string {
   return s.replace(/([\\`*_{}[\]()#+\-.!|<>])/g, "\\$1");
 }
 
-export function verdictLine(score: CommandScore, check: SelfCheckResult | null): string | null {
-  if (check && !check.fit) return `_The model is unsure: it failed its self-check, so its reading may not mean much._`;
-  if (!score.intent) return null;
-  const lift = score.agreement?.parts.liftBitsPerToken;
-  if (!check || lift === undefined) return VERDICT_TEXT.unsure;
-  return VERDICT_TEXT[judgeComment(lift, check).verdict];
+const code = (s: string): string => `\`${s.replace(/`/g, "'")}\``;
+
+export function exampleLine(hit: ExampleHit): string {
+  const s = hit.source;
+  return `**Example** from [${mdEscape(s.name)}](${exampleUrl(hit)}) (${mdEscape(s.attribution)}, [${mdEscape(s.licence)}](${s.licenceUrl})): ${code(hit.example.command)} — “${mdEscape(hit.example.description)}”`;
 }
 
-function details(score: CommandScore): string {
+function readingLine(input: HoverInput): string {
+  if (!input.score) return input.noModel ? `_No model reading: ${mdEscape(input.noModel)}_ [Select a model](command:inversion.selectModel)` : "";
+  const reading = input.score.reading.trim();
+  const adapter = input.score.adapterPath ? ` (with adapter ${mdEscape(input.score.adapterPath.split(/[\\/]/).pop() ?? "")})` : "";
+  return `**Model** — the model${adapter} reads this command as: ${reading ? `“${mdEscape(reading)}”` : "_(nothing: it produced no reading)_"}`;
+}
+
+const VERDICT_TEXT: Record<Verdict, string> = {
+  matches: "✓ The comment matches what",
+  differs: "⚠ The comment shares almost nothing with what",
+  unsure: "The comment neither clearly matches nor clearly differs from what",
+};
+
+export function verdictLine(support: GroundedSupport | null, check: SelfCheckResult | null): string | null {
+  if (!support) return null;
+  if (check && !check.fit) return `_Comment checks are off: ${mdEscape(selfCheckSentence(check))}_`;
+  if (!check) return "_The comment check is still measuring itself._";
+  const { verdict, otherProgram } = judgeSupport(support, check);
+  const basis = support.parts.man === null ? "examples of commands like this say" : `examples and the man page${support.pages.length > 1 ? "s" : ""} (${support.pages.map(mdEscape).join(", ")}) say`;
+  const about = verdict === "differs" && otherProgram ? " (its words are what other programs do)" : "";
+  return `${VERDICT_TEXT[verdict]} ${basis}${about}.`;
+}
+
+function details(input: HoverInput): string {
   const parts: string[] = [];
-  const bits = (v: number | undefined): string => (v === undefined ? "n/a" : `${v.toFixed(2)} bits/token`);
-  if (score.agreement) parts.push(`comment support ${bits(score.agreement.parts.liftBitsPerToken)} (score ${score.agreement.value.toFixed(2)})`);
-  if (score.fidelity) parts.push(`reading support ${bits(score.fidelity.parts.liftBitsPerToken)} (score ${score.fidelity.value.toFixed(2)})`);
+  if (input.support) {
+    const man = input.support.parts.man === null ? "no man page" : `man page ${input.support.parts.man.toFixed(2)}`;
+    parts.push(`comment support ${input.support.score.toFixed(3)} (examples ${input.support.parts.examples.toFixed(2)}, ${man})`);
+  }
+  const lift = input.score?.agreement?.parts.liftBitsPerToken;
+  if (lift !== undefined) parts.push(`model's lift for the comment ${lift.toFixed(2)} bits per word piece`);
   const numbers = parts.length ? parts.join(" · ") : "no scores";
-  return `<sub>Details: ${numbers}. [How scoring works](${ruleDocsUrl().replace(/#.*$/, "")})</sub>`;
+  const fitness = input.check ? ` ${selfCheckSentence(input.check)}` : "";
+  return `<sub>Details: ${numbers}.${fitness} [How scoring works](${ruleDocsUrl().replace(/#.*$/, "")})</sub>`;
 }
 
-function footer(score: CommandScore, check: SelfCheckResult | null): string {
-  const model = score.adapterPath ? `adapter ${mdEscape(score.adapterPath.split(/[\\/]/).pop() ?? "")}` : "base model";
-  const fitness = check ? selfCheckSentence(check) : "The model's self-check is still running.";
-  return `<sub>${fitness} (${model})</sub>`;
-}
-
-export function hoverMarkdown({ score, check, sections = [] }: HoverInput): string {
-  const reading = score.reading.trim();
+export function hoverMarkdown(input: HoverInput): string {
   const out = [
-    `**Inversion** — the model reads this command as: ${reading ? `“${mdEscape(reading)}”` : "_(nothing: it produced no reading)_"}`,
-    score.intent ? `Comment: “${mdEscape(score.intent)}”` : "",
-    verdictLine(score, check) ?? "",
-    ...sections,
+    `**Inversion** — ${code(input.command.trim())}`,
+    input.example ? exampleLine(input.example) : "",
+    readingLine(input),
+    input.intent ? `Comment: “${mdEscape(input.intent)}”` : "",
+    verdictLine(input.support, input.check) ?? "",
+    ...(input.sections ?? []),
     "---",
-    details(score),
-    footer(score, check),
+    details(input),
   ];
   return out.filter(Boolean).join("\n\n");
-}
-
-/** Shown when there is no model: why, and the command that fixes it. */
-export function noModelHover(reason: string): string {
-  return `**Inversion** — ${mdEscape(reason)} [Select a model](command:inversion.selectModel) to see what it reads this command as.`;
 }

@@ -39,7 +39,9 @@ import { DiagnosticsScheduler } from "./diagnostics";
 import { ModelHost } from "./modelHost";
 import { note, req, req0 } from "./protocolTypes";
 import { RunRequests } from "./runRequests";
-import { hoverMarkdown, noModelHover } from "./hover";
+import { hoverMarkdown } from "./hover";
+import { groundedSupport, shippedGrounding, type Grounding } from "../check/grounded";
+import { intentWithoutDirectives } from "../check/directives";
 import { manPageSection } from "./manHover";
 import { CommandScoreCache, unscorable } from "./scoring";
 import { SelfCheckHost } from "./selfCheckHost";
@@ -84,7 +86,8 @@ export class InversionServer {
       queue: this.queue,
       host: this.host,
       scorer: this.scores,
-      selfCheck: (engine) => this.selfChecks.of(engine),
+      grounding: () => this.grounding(),
+      selfCheck: (grounding) => this.selfChecks.of(grounding),
       parser: () => this.parser(),
       settings: () => this.settings,
       getDocument: (uri) => this.documents.get(uri),
@@ -151,17 +154,21 @@ export class InversionServer {
     try {
       const entry = await this.commandAt(params.textDocument.uri, params.position.line, params.position.character);
       if (!entry) return null;
-      // The man pages' half needs no model; a page that cannot be read only drops that half.
-      const man = await manPageSection(entry.text, await this.parser(), abortOn(token).signal).catch(() => null);
-      const problem = modelProblem(this.settings.model);
-      if (problem) return { contents: { kind: "markdown", value: [noModelHover(problem), man].filter(Boolean).join("\n\n---\n\n") } };
-      const r = await this.score(entry, token);
-      if (!r) return man ? { contents: { kind: "markdown", value: man } } : null;
-      const engine = await this.host.get();
-      const check = engine ? await Promise.race([this.selfChecks.of(engine), new Promise<null>((res) => setTimeout(() => res(null), 50))]) : null;
+      const signal = abortOn(token).signal;
+      // The examples and the man pages need no model; a page that cannot be read only drops that part.
+      const man = await manPageSection(entry.text, await this.parser(), signal).catch(() => null);
+      const grounding = this.grounding();
+      const grounded = "error" in grounding ? null : grounding;
+      const intent = intentWithoutDirectives(entry.intent) || null;
+      const support = grounded && intent ? await groundedSupport(grounded, intent, entry.text, signal) : null;
+      const example = support?.nearest ?? (grounded ? grounded.index.nearestFor(entry.text) : null);
+      const check = grounded ? await this.selfChecks.ready(grounded) : null;
+      const noModel = modelProblem(this.settings.model) ?? undefined;
+      const score = noModel ? null : await this.score(entry, token);
+      const markdown = hoverMarkdown({ command: entry.text, intent, score, example, support, check, sections: man ? [man] : [], noModel });
       return {
-        contents: { kind: "markdown", value: hoverMarkdown({ score: r, check, sections: man ? [man] : [] }) },
-        range: { start: { line: r.range.startLine, character: r.range.startCol }, end: { line: r.range.endLine, character: r.range.endCol } },
+        contents: { kind: "markdown", value: markdown },
+        range: { start: { line: entry.startLine, character: entry.startCol }, end: { line: entry.endLine, character: entry.endCol } },
       };
     } catch (err) {
       if (token.isCancellationRequested) return null;
@@ -215,6 +222,18 @@ export class InversionServer {
     if (!engine || ac.signal.aborted) return null;
     return this.queue.run(0, ac.signal, (s) => this.scores.full(engine, entry, s));
   }
+
+  /** The example index (loaded on first use) and this machine's man pages. */
+  private grounding(): Grounding | { error: string } {
+    const g = shippedGrounding(() => this.parser());
+    if ("error" in g && !this.loggedGroundingError) {
+      this.loggedGroundingError = true;
+      this.log(`Comment checks and examples are unavailable: ${g.error}`);
+    }
+    return g;
+  }
+
+  private loggedGroundingError = false;
 
   private parser(): Promise<ShellParser> {
     this.parserPromise ??= loadShellParser({ wasmDir: __dirname }).catch((err) => {

@@ -18,6 +18,8 @@ export function manPageMarkdown(e: CommandExplanation): string {
 
 function programMarkdown(p: ProgramNote): string {
   const name = `\`${p.subcommand ? `${p.program} ${p.subcommand}` : p.program}\``;
+  if (p.unreadable !== undefined) return `${name}: _page could not be read: ${escape(p.unreadable)}_`;
+  if (p.builtin) return `${name}: shell builtin: see \`help ${p.program}\` in bash`;
   if (!p.page) return `${name}: _no manual page on this machine_`;
   const about = p.subcommandText ?? p.description;
   const lines = [`${name} — ${about ? escape(about) : "_no description_"} _(${escape(p.page)})_`];

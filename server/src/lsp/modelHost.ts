@@ -1,10 +1,10 @@
 // Owns the hover/diagnostics model: loads it lazily for the configured model + adapter, reports its state, and
 // never retries a failed load until the configuration changes or a reload is asked for (no crash loops).
 import { existsSync, statSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute } from "node:path";
 import { isRemoteModelRef, modelRefProblem } from "../../../common/modelRef";
 import { Engine, bestAdapter, latestRun } from "../engine/api";
-import { RunStore } from "../engine/store";
+import { RunStore, bestAdapterCycle } from "../engine/store";
 import type { CycleRecord } from "../engine/types";
 import type { InversionSettings, ModelState } from "../../../common/protocol";
 
@@ -19,6 +19,8 @@ interface Desired {
   gpu: "auto" | "off";
   threads?: number;
   adapterPath: string | null;
+  /** Retrieved examples per prompt (inversion.examples). */
+  examples: number;
   key: string;
 }
 
@@ -54,13 +56,22 @@ export async function resolveHoverAdapter(setting: string, runsDirectory: string
   return setting;
 }
 
-/** The best adapter of a run, unless it measured no better than the base model (cycle 1's score before training). */
+/**
+ * The best adapter of a run, unless it measured no better than the base model (cycle 1's score before training).
+ * An adapter the run may not load (outside its adapters/ directory, a link leading out) is logged, not used.
+ */
 async function bestBeatingBase(runDir: string, log: (m: string) => void): Promise<string | null> {
-  const adapter = await bestAdapter(runDir).catch(() => null);
+  let adapter: string | null;
+  try {
+    adapter = await bestAdapter(runDir);
+  } catch (err) {
+    log(`Hovers use the base model: ${(err as Error).message}`);
+    return null;
+  }
   if (!adapter) return null;
   const cycles = await new RunStore(runDir).cycles().catch(() => [] as CycleRecord[]);
   const base = cycles[0]?.before.meanScore;
-  const best = cycles.find((c) => c.adapterPath && resolve(runDir, c.adapterPath) === adapter);
+  const best = bestAdapterCycle(cycles);
   if (base === undefined || !best?.after || best.after.meanScore > base) return adapter;
   log(`Hovers use the base model: the best adapter of ${runDir} scored ${best.after.meanScore.toFixed(3)} on held-out tasks, the base ${base.toFixed(3)}.`);
   return null;
@@ -86,9 +97,9 @@ export class ModelHost {
   async configure(s: InversionSettings, opts: { force?: boolean } = {}): Promise<boolean> {
     const adapterPath = s.model ? await resolveHoverAdapter(s.hoverAdapter, s.runsDirectory, this.events.log) : null;
     const threads = s.threads > 0 ? s.threads : undefined;
-    const key = JSON.stringify([s.model, s.gpu, threads ?? 0, adapterPath]);
+    const key = JSON.stringify([s.model, s.gpu, threads ?? 0, adapterPath, s.examples]);
     const changed = key !== this.desired?.key;
-    this.desired = { modelPath: s.model, gpu: s.gpu, threads, adapterPath, key };
+    this.desired = { modelPath: s.model, gpu: s.gpu, threads, adapterPath, examples: s.examples, key };
     if (opts.force) {
       this.failedKey = null;
       this.missingNotified.clear();
@@ -136,7 +147,7 @@ export class ModelHost {
     this.setState("loading", `Loading ${d.modelPath}${d.adapterPath ? ` with adapter ${d.adapterPath}` : ""}…`);
     this.events.log(`Loading model ${d.modelPath} (gpu ${d.gpu}${d.threads ? `, ${d.threads} threads` : ""})${d.adapterPath ? ` with adapter ${d.adapterPath}` : ""}`);
     const promise = Engine.open(
-      { modelPath: d.modelPath, gpu: d.gpu, threads: d.threads, adapterPath: d.adapterPath },
+      { modelPath: d.modelPath, gpu: d.gpu, threads: d.threads, adapterPath: d.adapterPath, examples: d.examples },
       {
         signal: abort.signal,
         onProgress: (msg, fraction) => this.setState("loading", msg, fraction),

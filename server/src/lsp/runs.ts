@@ -11,25 +11,38 @@ export function runName(date = new Date()): string {
   return `run-${date.toISOString().replace(/[:.]/g, "-").replace("T", "_").slice(0, 23)}`;
 }
 
-const OVERRIDE_EXTRAS = new Set(["out", "resume"]);
+/** The fields of a `inversion/runCycles` request (RunCyclesRequest.Params), and of its overrides besides the run parameters. */
+const REQUEST_FIELDS: ReadonlySet<string> = new Set(["overrides", "workDoneToken"]);
+const OVERRIDE_EXTRAS: ReadonlySet<string> = new Set(["out", "resume"]);
+
+/** A run parameter's name, by own property only: `constructor`, `__proto__` or `toString` are not parameters. */
+const isRunParamKey = (key: string): key is RunParamKey => Object.hasOwn(RUN_PARAMS, key);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function refuseUnknown(value: Record<string, unknown>, known: (key: string) => boolean, what: string): void {
+  const unknown = Object.keys(value).filter((key) => !known(key));
+  if (unknown.length) throw new Error(`${what}: ${unknown.join(", ")}.`);
+}
 
 /**
- * The overrides of a `inversion/runCycles` request, checked field by field before anything starts: a request that
- * is not an object, an unknown field or a bad value is refused with the reason.
+ * The overrides of a `inversion/runCycles` request, the whole request checked against its one schema (the fields
+ * above, every run parameter's declaration in common/runParams.ts) before anything starts: a request that is not an
+ * object, an unknown field (own properties only) or a bad value is refused with the reason.
  */
 export function runOverridesOf(params: unknown): RunOverrides {
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
   if (params === undefined || params === null) return {};
   if (!isObject(params)) throw new Error("The run request's parameters must be an object.");
+  refuseUnknown(params, (key) => REQUEST_FIELDS.has(key), "Unknown fields of the run request");
+  const token = params.workDoneToken;
+  if (token !== undefined && typeof token !== "string" && typeof token !== "number") throw new Error("workDoneToken must be a string or a number.");
   const overrides = params.overrides;
   if (overrides === undefined || overrides === null) return {};
   if (!isObject(overrides)) throw new Error("overrides must be an object.");
-  const unknown = Object.keys(overrides).filter((k) => !(k in RUN_PARAMS) && !OVERRIDE_EXTRAS.has(k));
-  if (unknown.length) throw new Error(`Unknown run overrides: ${unknown.join(", ")}.`);
-  checkRunParams(overrides as Partial<Record<RunParamKey, unknown>>, (key) => `overrides.${key}`);
+  refuseUnknown(overrides, (key) => isRunParamKey(key) || OVERRIDE_EXTRAS.has(key), "Unknown run overrides");
+  checkRunParams(overrides, (key) => `overrides.${key}`);
   if (overrides.out !== undefined && (typeof overrides.out !== "string" || !overrides.out)) throw new Error("overrides.out must be a directory path.");
   if (overrides.resume !== undefined && typeof overrides.resume !== "boolean") throw new Error("overrides.resume must be true or false.");
-  return overrides as RunOverrides;
+  return { ...overrides } as RunOverrides;
 }
 
 /** The run's options: the settings' run parameters, then the request's overrides (already checked). */

@@ -1,6 +1,6 @@
-// Runs the model self-check once per loaded model (cached on disk per model and adapter content) and reports it.
-import type { Engine } from "../engine/api";
-import { selfCheck, selfCheckSentence, type LiftSource, type SelfCheckResult } from "../check/selfCheck";
+// Runs the self-check of the grounded comment score once (cached on disk per index content and MANPATH) and reports it.
+import { selfCheck, selfCheckSentence, type SelfCheckResult } from "../check/selfCheck";
+import { groundedSource, type Grounding } from "../check/grounded";
 import type { WorkQueue } from "./workQueue";
 
 export interface SelfCheckSummary {
@@ -10,7 +10,7 @@ export interface SelfCheckSummary {
 }
 
 export class SelfCheckHost {
-  private readonly results = new WeakMap<Engine, Promise<SelfCheckResult>>();
+  private result: Promise<SelfCheckResult> | undefined;
 
   constructor(
     private readonly queue: WorkQueue,
@@ -19,26 +19,30 @@ export class SelfCheckHost {
     private readonly cacheDir?: string,
   ) {}
 
-  /** The self-check of this engine (measured at most once; background priority, behind hovers). */
-  of(engine: Engine): Promise<SelfCheckResult> {
-    let p = this.results.get(engine);
-    if (!p) {
-      // One queue item per score, so hovers interleave with a self-check of a big model.
-      const queued: LiftSource = {
-        modelPath: engine.modelPath,
-        adapterPath: engine.adapterPath,
-        score: (task, command, ctl) => this.queue.run(1, ctl.signal, () => engine.score(task, command, ctl)),
-      };
-      p = selfCheck(queued, { cacheDir: this.cacheDir });
+  /** The self-check of the grounded score (measured at most once; background priority, behind hovers). */
+  of(grounding: Grounding): Promise<SelfCheckResult> {
+    if (!this.result) {
+      const source = groundedSource(grounding);
+      // One queue item per score, so hovers interleave with the check (man pages are read on the first ones).
+      const queued = { ...source, support: (intent: string, command: string, signal?: AbortSignal) => this.queue.run(1, signal, () => source.support(intent, command, signal)) };
+      const p = selfCheck(queued, { cacheDir: this.cacheDir });
       p.then(
         (r) => {
-          this.log(`Self-check of ${engine.modelPath}${engine.adapterPath ? ` + ${engine.adapterPath}` : ""}: AUC ${r.auc.toFixed(3)} (floor ${r.floor})`);
+          this.log(`Self-check of comment checks (${r.basis}): AUC ${r.auc.toFixed(3)} (floor ${r.floor})`);
           this.report({ auc: r.auc, fit: r.fit, summary: selfCheckSentence(r) });
         },
-        (err: unknown) => this.log(`Self-check failed: ${(err as Error).message}`),
+        (err: unknown) => {
+          this.result = undefined;
+          this.log(`Self-check failed: ${(err as Error).message}`);
+        },
       );
-      this.results.set(engine, p);
+      this.result = p;
     }
-    return p;
+    return this.result;
+  }
+
+  /** The result if it is already measured (hovers never wait for it). */
+  async ready(grounding: Grounding): Promise<SelfCheckResult | null> {
+    return Promise.race([this.of(grounding), new Promise<null>((resolve) => setTimeout(() => resolve(null), 50))]);
   }
 }

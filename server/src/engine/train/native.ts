@@ -1,9 +1,11 @@
 // Locating the native trainer addon (server/native/build/inversion_trainer.node) and the prebuilt
 // llama.cpp CPU libraries it links (node-llama-cpp's @node-llama-cpp/<platform>-<arch> package).
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { TrainRequest, TrainResult } from "../types";
 import type { TrainingBackendChoice, TrainingDevice } from "./backend";
+import { packageRoot } from "../../knowledge/shipped";
+import { isInside, realFileInside } from "../store";
 
 /** The only node-llama-cpp release whose llama.cpp internals (v0.5.0) the addon is compiled against. */
 import { NODE_LLAMA_CPP_VERSION } from "../versions";
@@ -16,19 +18,24 @@ export class TrainerUnavailableError extends Error {
   }
 }
 
-/** Directories to look for node_modules/<pkg> in, nearest first. */
-function searchRoots(): string[] {
+/** Inversion's own install: the package root above this module's real location (never the current directory). */
+function installRoot(): string | null {
+  return packageRoot(realpathSync(__dirname));
+}
+
+/**
+ * Directories to look for node_modules/<pkg> and the addon in, nearest first: from this module's real location up
+ * to the package root. Never the current directory: for the language server that is the workspace, and a folder
+ * must not choose native code the trainer loads.
+ */
+export function searchRoots(): string[] {
+  const root = installRoot();
+  if (!root) return [];
   const roots: string[] = [];
-  for (const start of [__dirname, process.cwd()]) {
-    let dir = resolve(start);
-    for (;;) {
-      roots.push(dir);
-      const parent = dirname(dir);
-      if (parent === dir) break;
-      dir = parent;
-    }
+  for (let dir = realpathSync(__dirname); ; dir = dirname(dir)) {
+    roots.push(dir);
+    if (dir === root || dirname(dir) === dir) return roots;
   }
-  return [...new Set(roots)];
 }
 
 function packageDir(name: string): string | null {
@@ -37,6 +44,13 @@ function packageDir(name: string): string | null {
     if (existsSync(join(candidate, "package.json"))) return candidate;
   }
   return null;
+}
+
+/** `path`'s real path when it is a regular file inside the install (a library or addon the trainer may load), else null. */
+function installedFile(path: string | null): string | null {
+  const root = installRoot();
+  const file = path && root ? realFileInside(root, path) : null;
+  return file?.ok ? file.value : null;
 }
 
 /** Installed node-llama-cpp version, or null when it is missing. */
@@ -51,10 +65,12 @@ export function backendDir(): string {
   const pkg = `@node-llama-cpp/${process.platform}-${process.arch}`;
   const dir = packageDir(pkg);
   const bins = dir ? join(dir, "bins", `${process.platform}-${process.arch}`) : null;
-  if (!bins || !existsSync(bins)) {
-    throw new TrainerUnavailableError(`${pkg} (node-llama-cpp's prebuilt binaries) is not installed; run npm install`);
+  const real = bins && existsSync(bins) ? realpathSync(bins) : null;
+  const root = installRoot();
+  if (!real || !root || !isInside(root, real) || !statSync(real).isDirectory()) {
+    throw new TrainerUnavailableError(`${pkg} (node-llama-cpp's prebuilt binaries) is not installed in ${root ?? "Inversion's folder"}; run npm install there`);
   }
-  return bins;
+  return real;
 }
 
 /** GPU backend libraries of node-llama-cpp's CUDA and Vulkan packages that are installed (the trainer loads those the system can). */
@@ -63,20 +79,20 @@ export function gpuBackendLibs(): string[] {
   for (const [suffix, lib] of [["cuda", "libggml-cuda.so"], ["vulkan", "libggml-vulkan.so"]] as const) {
     const platform = `${process.platform}-${process.arch}-${suffix}`;
     const dir = packageDir(`@node-llama-cpp/${platform}`);
-    const path = dir ? join(dir, "bins", platform, lib) : null;
-    if (path && existsSync(path)) libs.push(path);
+    const path = installedFile(dir ? join(dir, "bins", platform, lib) : null);
+    if (path) libs.push(path);
   }
   return libs;
 }
 
 /** Absolute path of the built addon; throws a clear error if it has not been built or was built for another release. */
 export function addonPath(): string {
-  const candidates = [
-    process.env.INVERSION_TRAINER_ADDON,
+  const installed = [
     ...searchRoots().map((root) => join(root, "server", "native", "build", ADDON_FILE)),
     ...searchRoots().map((root) => join(root, "native", "build", ADDON_FILE)),
-  ].filter((p): p is string => !!p);
-  const found = candidates.find((p) => existsSync(p));
+  ];
+  const override = process.env.INVERSION_TRAINER_ADDON;
+  const found = override && existsSync(override) ? override : installed.map(installedFile).find((p) => p !== null);
   if (!found) {
     throw new TrainerUnavailableError(
       "the native trainer is not built: run `npm run build:native` (needs a C++17 compiler, make and python3)",

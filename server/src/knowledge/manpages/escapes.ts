@@ -19,11 +19,20 @@ const SILENT = new Set(["&", "|", "^", "%", ",", "/", ":", ")", "{", "}", "c", "
 
 export type StringTable = ReadonlyMap<string, string>;
 
+/** Strings may name strings: 8 levels of 20 references each would be 20^8 steps. One line renders within these. */
+const MAX_STRING_DEPTH = 8;
+const MAX_STEPS = 200_000;
+const MAX_RENDERED = 100_000;
+
 /** Renders one line's escapes; `strings` holds `.ds` definitions for \*x, \*(xx and \*[name]. */
-export function renderEscapes(line: string, strings: StringTable = new Map(), depth = 0): string {
+export function renderEscapes(line: string, strings: StringTable = new Map()): string {
+  return render(line, strings, 0, { steps: 0 });
+}
+
+function render(line: string, strings: StringTable, depth: number, budget: { steps: number }): string {
   let out = "";
   let i = 0;
-  while (i < line.length) {
+  while (i < line.length && out.length < MAX_RENDERED && budget.steps++ < MAX_STEPS) {
     const c = line[i]!;
     if (c !== "\\") {
       out += c;
@@ -49,7 +58,7 @@ export function renderEscapes(line: string, strings: StringTable = new Map(), de
       const { name, next } = readName(line, i);
       i = next;
       const value = strings.get(name);
-      if (value !== undefined && depth < 8) out += renderEscapes(value, strings, depth + 1);
+      if (value !== undefined && depth < MAX_STRING_DEPTH) out += render(value, strings, depth + 1, budget);
     } else if (e === "s") {
       i = skipSize(line, i);
     } else if (NAMED_ARGUMENT.has(e)) {

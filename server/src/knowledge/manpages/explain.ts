@@ -2,7 +2,8 @@
 // description and each flag with its paragraph. Computed once as a plain view object that the CLI, the hover and
 // the grounding check all read. Nothing from the command is ever run.
 import type { ShellParser, Utility } from "../../shell/types";
-import type { LoadedPage, ManLibrary } from "./library";
+import { isBashBuiltin } from "./builtins";
+import type { LoadedPage, ManLibrary, PageLookup } from "./library";
 import { readOptions, type OptionUse } from "./options";
 
 export interface FlagNote {
@@ -24,6 +25,10 @@ export interface ProgramNote {
   /** What the subcommand does: its own page's description, or its paragraph in the program's page. */
   subcommandText: string | null;
   flags: FlagNote[];
+  /** A bash builtin with no page of its own (set, cd, source): see `help <program>` in bash. */
+  builtin?: true;
+  /** Why the page found could not be read ("not a regular file (a FIFO)"); `page` is null then. */
+  unreadable?: string;
 }
 
 export interface CommandExplanation {
@@ -51,13 +56,15 @@ export async function explainCommand(command: string, deps: ExplainDeps): Promis
 
 async function explainUtility(utility: Utility, { library, signal }: ExplainDeps): Promise<ProgramNote> {
   const program = utility.name.includes("/") ? utility.name.slice(utility.name.lastIndexOf("/") + 1) : utility.name;
-  const main = await library.page(program, signal);
+  const lookup = await library.lookup(program, signal);
+  const main = "found" in lookup ? lookup.found : null;
   const head = readOptions(utility.words, (f) => main?.options.get(f), { untilOperand: true });
-  const sub = await findSubcommand(program, utility.words[head.next], main, library, signal);
+  // After a bare `--` nothing is a flag or a subcommand (grep -v -- '-cert.pub$').
+  const sub = head.ended ? null : await findSubcommand(program, utility.words[head.next], main, library, signal);
   const rest = utility.words.slice(head.next + (sub ? 1 : 0));
-  const tail = readOptions(rest, (f) => sub?.page?.options.get(f) ?? main?.options.get(f));
+  const tail = head.ended ? [] : readOptions(rest, (f) => sub?.page?.options.get(f) ?? main?.options.get(f)).uses;
   const pageUsed = sub?.page ?? main;
-  const flags = pageUsed ? [...head.uses, ...tail.uses].map(flagNote) : utility.flags.map((flag) => ({ flag, text: "", found: false }));
+  const flags = pageUsed ? [...head.uses, ...tail].map(flagNote) : utility.flags.map((flag) => ({ flag, text: "", found: false }));
   return {
     program,
     page: pageUsed?.title ?? null,
@@ -65,7 +72,14 @@ async function explainUtility(utility: Utility, { library, signal }: ExplainDeps
     subcommand: sub?.name ?? null,
     subcommandText: sub?.text ?? null,
     flags,
+    ...whyNoPage(program, lookup),
   };
+}
+
+function whyNoPage(program: string, lookup: PageLookup): Pick<ProgramNote, "builtin" | "unreadable"> {
+  if ("unreadable" in lookup) return { unreadable: lookup.unreadable };
+  if ("none" in lookup && isBashBuiltin(program)) return { builtin: true };
+  return {};
 }
 
 interface Subcommand {

@@ -1,8 +1,10 @@
-// Parsed man pages by program name, cached in memory: a page is parsed once and reused while its file's mtime
-// and size stay the same; a name with no page is looked up again after a while (packages get installed).
+// Parsed man pages by program name, cached in memory: a page is read once, on the page worker (pageOffThread.ts),
+// and reused while its file's mtime and size stay the same; so is a page that could not be read, with the reason.
+// A name with no page is looked up again after a while (packages get installed).
 import { stat } from "node:fs/promises";
-import { findPageFile, manPath, readPageSource } from "./locate";
-import { parseManPage, type ManItem, type ManPage } from "./page";
+import { findPageFile, manPath } from "./locate";
+import { descriptionFor, type ManItem, type ManPage } from "./page";
+import { sharedManPageWorker, type PageReader, type PageReadOutcome } from "./pageOffThread";
 
 export interface LoadedPage {
   page: ManPage;
@@ -13,23 +15,34 @@ export interface LoadedPage {
   options: ReadonlyMap<string, ManItem>;
 }
 
+/** A name's page: read, none installed, or found but not readable (with why: "not a regular file (a FIFO)"). */
+export type PageLookup = { found: LoadedPage } | { none: true } | { unreadable: string; path: string };
+
 export interface ManLibraryOptions {
   /** Directories to search instead of man's search path (tests, fixtures). */
   dirs?: readonly string[];
   /** How long "no page" is remembered, in ms. */
   missTtlMs?: number;
+  /** Reads and parses a page file; by default the process's shared page worker. */
+  reader?: PageReader;
 }
 
-interface Parsed {
+/** What tells a changed file from the one read: a read is reused while both stay the same. */
+interface FileStamp {
   mtimeMs: number;
   size: number;
-  loaded: LoadedPage;
 }
+
+interface Read extends FileStamp {
+  lookup: Promise<PageLookup>;
+}
+
+type Located = { path: string; stamp: FileStamp } | { unreadable: string; path: string };
 
 export class ManLibrary {
   private dirs: Promise<readonly string[]> | undefined;
   private readonly located = new Map<string, { path: string } | { missedAt: number }>();
-  private readonly parsed = new Map<string, Parsed>();
+  private readonly reads = new Map<string, Read>();
 
   constructor(private readonly options: ManLibraryOptions = {}) {}
 
@@ -39,21 +52,46 @@ export class ManLibrary {
     return this.dirs;
   }
 
-  /** The page of a program (or `program-subcommand`); null when none is installed. */
+  /** The page of a program (or `program-subcommand`); null when none is installed or it could not be read. */
   async page(name: string, signal?: AbortSignal): Promise<LoadedPage | null> {
-    const file = await this.locate(name, signal);
-    if (!file) return null;
-    const info = await stat(file).catch(() => null);
-    if (!info) {
+    const lookup = await this.lookup(name, signal);
+    return "found" in lookup ? lookup.found : null;
+  }
+
+  /** The page of a program, or why there is none. */
+  async lookup(name: string, signal?: AbortSignal): Promise<PageLookup> {
+    const file = await this.locateCurrent(name, signal);
+    if (!file) return { none: true };
+    if ("unreadable" in file) return file;
+    const lookup = await this.read(name, file.path, file.stamp);
+    signal?.throwIfAborted();
+    return lookup;
+  }
+
+  /** The located file and its stat; located again once if it is gone (a package removed since). */
+  private async locateCurrent(name: string, signal?: AbortSignal): Promise<Located | null> {
+    for (let attempt = 0; ; attempt++) {
+      const file = await this.locate(name, signal);
+      if (!file) return null;
+      const info = await stat(file).catch((err: NodeJS.ErrnoException) => err);
+      if (!(info instanceof Error)) return { path: file, stamp: { mtimeMs: info.mtimeMs, size: info.size } };
       this.located.delete(name);
-      return this.page(name, signal);
+      // The same path again (a dangling link the directory listing still names): say so rather than loop.
+      if (attempt > 0) return { unreadable: info.code === "ENOENT" ? "the file does not exist (a dangling link?)" : info.message, path: file };
     }
-    const cached = this.parsed.get(file);
-    if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.loaded;
-    const page = parseManPage(await readPageSource(file, signal));
-    const loaded = { page, path: file, title: `${name}(${page.section || "?"})`, options: optionIndex(page) };
-    this.parsed.set(file, { mtimeMs: info.mtimeMs, size: info.size, loaded });
-    return loaded;
+  }
+
+  /** A path names one page name (`name.section…`), so the loaded page is cached with its name's title. */
+  private read(name: string, file: string, stamp: FileStamp): Promise<PageLookup> {
+    const cached = this.reads.get(file);
+    if (cached && cached.mtimeMs === stamp.mtimeMs && cached.size === stamp.size) return cached.lookup;
+    const reader = this.options.reader ?? sharedManPageWorker();
+    const lookup = reader.read(file).then(
+      (outcome) => loaded(name, file, outcome),
+      (err: Error): PageLookup => ({ unreadable: err.message, path: file }),
+    );
+    this.reads.set(file, { ...stamp, lookup });
+    return lookup;
   }
 
   private async locate(name: string, signal?: AbortSignal): Promise<string | null> {
@@ -64,6 +102,12 @@ export class ManLibrary {
     this.located.set(name, found ? { path: found.path } : { missedAt: Date.now() });
     return found?.path ?? null;
   }
+}
+
+function loaded(name: string, file: string, outcome: PageReadOutcome): PageLookup {
+  if ("unreadable" in outcome) return { unreadable: outcome.unreadable, path: file };
+  const page = { ...outcome.page, description: descriptionFor(outcome.page, name) };
+  return { found: { page, path: file, title: `${name}(${page.section || "?"})`, options: optionIndex(page) } };
 }
 
 function optionIndex(page: ManPage): Map<string, ManItem> {

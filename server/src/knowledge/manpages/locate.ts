@@ -1,18 +1,15 @@
 // Finding a program's page the way man-db does, without running anything: the search path from $MANPATH and
 // /etc/manpath.config (MANPATH_MAP for each $PATH directory, then MANDATORY_MANPATH), sections in command order,
-// `name.section[.gz]` files, and `.so` redirections to another page.
+// `name.section[.gz]` files. Reading a page (and its `.so` redirections) is pageFile.ts's, on the page worker.
 import { readFile, readdir, stat } from "node:fs/promises";
 import * as path from "node:path";
-import { promisify } from "node:util";
-import { gunzip } from "node:zlib";
-
-const gunzipAsync = promisify(gunzip);
 
 /** Command sections, in man's order for a program name: user commands, administration, games. */
 export const COMMAND_SECTIONS = ["1", "8", "6"] as const;
 export const STANDARD_MAN_DIRS = ["/usr/local/share/man", "/usr/share/man", "/usr/local/man", "/usr/man"];
 const CONFIG_FILES = ["/etc/manpath.config", "/etc/man_db.conf"];
-const MAX_REDIRECTS = 4;
+/** A program name that can name a page file: no path separators, no leading dot; `[` is test(1)'s other name. */
+const PAGE_NAME = /^(\[|[A-Za-z0-9_][A-Za-z0-9._+:@-]*)$/;
 
 export interface ManPathConfig {
   mandatory: string[];
@@ -79,7 +76,7 @@ function listing(dir: string): Promise<string[]> {
 
 /** The first page for `name` in section order, then directory order; null when there is none. */
 export async function findPageFile(name: string, dirs: readonly string[], signal?: AbortSignal): Promise<PageFile | null> {
-  if (!/^[A-Za-z0-9_][A-Za-z0-9._+:@-]*$/.test(name)) return null;
+  if (!PAGE_NAME.test(name)) return null;
   for (const section of COMMAND_SECTIONS) {
     for (const dir of dirs) {
       signal?.throwIfAborted();
@@ -102,35 +99,4 @@ function isSuffixedPage(file: string, name: string, section: string): boolean {
 
 async function isFile(file: string): Promise<boolean> {
   return stat(file).then((s) => s.isFile(), () => false);
-}
-
-/** The page's roff source: gunzipped when it ends in .gz, following `.so` to the page it names. */
-export async function readPageSource(file: string, signal?: AbortSignal): Promise<string> {
-  let current = file;
-  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const text = await readMaybeGzipped(current, signal);
-    const target = /^\.so\s+(\S+)/m.exec(text.slice(0, 2000));
-    if (!target || !isOnlyRedirect(text)) return text;
-    current = await resolveRedirect(current, target[1]!);
-  }
-  throw new Error(`${file}: too many .so redirections`);
-}
-
-async function readMaybeGzipped(file: string, signal?: AbortSignal): Promise<string> {
-  if (/\.(bz2|xz|lzma|zst|Z)$/.test(file)) throw new Error(`${file}: compressed with a format other than gzip, which is not read`);
-  const bytes = await readFile(file, { signal });
-  return (file.endsWith(".gz") ? await gunzipAsync(bytes) : bytes).toString("utf8");
-}
-
-/** A redirect page holds `.so` and nothing else but comments. */
-function isOnlyRedirect(text: string): boolean {
-  return text.split("\n").filter((l) => l.trim() !== "" && !/^[.']\s*\\"/.test(l)).length === 1;
-}
-
-/** `.so man1/gzip.1` is relative to the man directory (the parent of man1/); the file may carry a .gz suffix. */
-async function resolveRedirect(from: string, target: string): Promise<string> {
-  const root = path.dirname(path.dirname(from));
-  const base = path.isAbsolute(target) ? target : path.join(root, target);
-  for (const candidate of [base, `${base}.gz`]) if (await isFile(candidate)) return candidate;
-  throw new Error(`${from}: .so names ${target}, which does not exist`);
 }

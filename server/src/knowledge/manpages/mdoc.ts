@@ -12,13 +12,15 @@ const MARKUP = new Set(
 );
 const CALLABLE = new Set(["Fl", "Ar", "Ns", "Pf", "Xr", "Nm", "Oo", "Oc", ...Object.keys(ENCLOSURES), ...MARKUP]);
 const CLOSING_PUNCTUATION = /^[.,:;)\]?!]$/;
+/** Enclosures deeper than this are left as words: each level copies the rest of the line (and takes a stack frame). */
+const MAX_NESTING = 16;
 
 export function isMdocCallable(name: string): boolean {
   return CALLABLE.has(name);
 }
 
 /** Renders tokens of one mdoc line; `pageName` fills a bare `Nm`. `spacing` false is `.Sm off` (no blanks). */
-export function renderMdoc(tokens: readonly string[], pageName: string, spacing = true): string {
+export function renderMdoc(tokens: readonly string[], pageName: string, spacing = true, nesting = 0): string {
   const out = new Pieces(spacing);
   let i = 0;
   const operands = (): string[] => {
@@ -29,8 +31,8 @@ export function renderMdoc(tokens: readonly string[], pageName: string, spacing 
   while (i < tokens.length) {
     const token = tokens[i++]!;
     const enclosure = ENCLOSURES[token];
-    if (enclosure) {
-      out.push(enclosure[0] + renderMdoc(tokens.slice(i), pageName, spacing) + enclosure[1]);
+    if (enclosure && nesting < MAX_NESTING) {
+      out.push(enclosure[0] + renderMdoc(tokens.slice(i), pageName, spacing, nesting + 1) + enclosure[1]);
       break;
     }
     if (token === "Fl") {

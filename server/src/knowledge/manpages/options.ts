@@ -17,6 +17,8 @@ export interface OptionReading {
   operands: string[];
   /** Index of the first word not read (the first operand when reading stops there). */
   next: number;
+  /** A bare `--` was read: every word after it is an operand, however it looks. */
+  ended: boolean;
 }
 
 /** Reads `words`; with `untilOperand` it stops at the first operand (a subcommand such as `git commit`). */
@@ -39,13 +41,13 @@ export function readOptions(words: readonly string[], lookup: OptionLookup, opts
       continue;
     }
     if (ended || !word.startsWith("-") || word === "-") {
-      if (opts.untilOperand) return { uses, operands, next: i };
+      if (opts.untilOperand) return { uses, operands, next: i, ended };
       operands.push(word);
       continue;
     }
     uses.push(...(word.startsWith("--") ? longOption(word, lookup, valueAt, i) : shortOptions(word, lookup, valueAt, i)));
   }
-  return { uses, operands, next: words.length };
+  return { uses, operands, next: words.length, ended };
 }
 
 function longOption(word: string, lookup: OptionLookup, valueAt: (j: number) => string | undefined, i: number): OptionUse[] {

@@ -1,7 +1,8 @@
 // A man page (man or mdoc macros) parsed into what an explanation needs: the page's name and section, the NAME
-// line's description, and every tagged paragraph (.TP, .IP "tag", docbook's .PP tag + .RS body, mdoc's .It) with
-// the option names its tag declares.
+// line's description, and every tagged paragraph (.TP, .IP "tag", docbook's .PP tag + .RS body, help2man's .HP tag
+// + .IP body, mdoc's .It) with the option names its tag declares.
 import { renderEscapes, type StringTable } from "./escapes";
+import { PAGE_LIMITS, type PageLimits } from "./limits";
 import { isMdocCallable, renderMdoc } from "./mdoc";
 import { readRoff, type RoffLine } from "./roffLines";
 
@@ -23,7 +24,17 @@ export interface ManPage {
   section: string;
   /** The NAME line's description ("an archiving utility"), or null when the page has none. */
   description: string | null;
+  /**
+   * The NAME section's lines, one per `.br`: "bzip2, bunzip2 \- a block-sorting file compressor", "bzcat \- decompresses
+   * files to stdout". `description` is the first one's.
+   */
+  nameEntries: NameEntry[];
   items: ManItem[];
+}
+
+export interface NameEntry {
+  names: string[];
+  description: string;
 }
 
 const FONT_JOINED = new Set(["BI", "BR", "IB", "IR", "RB", "RI"]);
@@ -31,8 +42,8 @@ const FONT_SPACED = new Set(["B", "I", "SM", "SB"]);
 const IGNORED_BLOCKS: Record<string, string> = { TS: "TE", EQ: "EN", PS: "PE" };
 const SHORT_TAG = 200;
 
-export function parseManPage(source: string): ManPage {
-  const { lines, strings } = readRoff(source);
+export function parseManPage(source: string, limits: Pick<PageLimits, "maxLines"> = PAGE_LIMITS): ManPage {
+  const { lines, strings } = readRoff(source, limits.maxLines);
   const builder = new PageBuilder(strings);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
@@ -65,7 +76,8 @@ class PageBuilder {
   private section = "";
   private description: string | null = null;
   private heading = "";
-  private readonly nameLines: string[] = [];
+  /** The NAME section's text, one list of pieces per line (`.br` starts the next). */
+  private readonly nameLines: string[][] = [[]];
   private readonly items: OpenItem[] = [];
   private item: OpenItem | null = null;
   /** An option paragraph nested in the item's body (git-reset's --hard inside "git reset [<mode>]"). */
@@ -136,7 +148,7 @@ class PageBuilder {
   private addText(text: string): void {
     if (text === "") return;
     if (this.heading === "NAME") {
-      this.nameLines.push(text);
+      this.nameLines[this.nameLines.length - 1]!.push(text);
       return;
     }
     const target = this.awaitingTag || this.collectingTag ? this.item!.tag : this.item ? this.item.body : this.paragraph;
@@ -159,6 +171,7 @@ class PageBuilder {
   }
 
   private paragraphBreak(): void {
+    if (this.heading === "NAME") return this.nextNameLine();
     this.inner?.body.push("");
     if (this.item && !this.awaitingTag) this.item.body.push("");
     else if (!this.item) this.paragraph = [];
@@ -166,7 +179,12 @@ class PageBuilder {
 
   /** `.br` between docbook terms ("-U username" .br "--username=username") separates two names of one option. */
   private lineBreak(): void {
+    if (this.heading === "NAME") return this.nextNameLine();
     if (!this.item && this.paragraph.length > 0) this.paragraph.push(",");
+  }
+
+  private nextNameLine(): void {
+    if (this.nameLines[this.nameLines.length - 1]!.length > 0) this.nameLines.push([]);
   }
 
   private taggedParagraph(): void {
@@ -183,9 +201,31 @@ class PageBuilder {
   }
 
   private indentedParagraph(tag: string): void {
+    if (this.nested() && tagOptions(tag).flags.length > 0) return this.nestedOption(tag);
     if (this.nested() || (tag.trim() === "" && this.item)) return this.paragraphBreak();
+    if (tag.trim() === "" && this.isShortOptionLine()) return this.hangingTag();
     if (tag.trim() === "") return this.newParagraph();
     this.openItem("tagged", [tag]);
+  }
+
+  /** The paragraph so far is one short line naming an option, as `.HP` / `.PP` gives it before an `.IP` body. */
+  private isShortOptionLine(): boolean {
+    const line = this.paragraph.join(" ");
+    return !this.item && this.paragraph.length > 0 && this.paragraph.length <= 3 && line.length <= SHORT_TAG && /^-/.test(line.trim());
+  }
+
+  /** help2man's `.HP` "-e script, --expression=script" `.IP` body: the short line is the tag. */
+  private hangingTag(): void {
+    this.openItem("tagged", [...this.paragraph]);
+    this.paragraph = [];
+  }
+
+  /** `.IP "-b, --build dir"` inside an item's `.RS` block (dpkg's dpkg-deb actions): an option paragraph of its own. */
+  private nestedOption(tag: string): void {
+    this.closeInner();
+    this.paragraphBreak();
+    this.item!.body.push(tag);
+    this.inner = { tag: [tag], body: [], kind: "tagged", indent: this.indent - 1, listDepth: this.listDepth };
   }
 
   /** Docbook's options: `.PP`, one short line (the tag), then `.RS 4` body `.RE`. */
@@ -255,13 +295,32 @@ class PageBuilder {
 
   finish(): ManPage {
     this.closeItem();
-    const nameLine = collapse(this.nameLines.join(" "));
-    const dash = /\s[-—–]+\s/.exec(nameLine);
-    const description = this.description ?? (nameLine ? (dash ? nameLine.slice(dash.index + dash[0].length) : nameLine) : null);
-    const name = this.name || nameLine.split(/[\s,]/)[0] || "";
+    const entries = nameEntriesOf(this.nameLines.map((pieces) => collapse(pieces.join(" "))).filter((line) => line !== ""));
+    // mdoc: `.Nm` lines name the programs and `.Nd` describes them all.
+    const nameEntries = this.description === null ? entries : [{ names: entries.flatMap((e) => e.names), description: this.description }];
+    const description = nameEntries[0]?.description ?? null;
+    const name = this.name || nameEntries[0]?.names[0] || "";
     const items = shareBodies(this.items.map(toItem).filter((item) => item.tag !== ""));
-    return { name, section: this.section, description: description || null, items };
+    return { name, section: this.section, description: description || null, nameEntries, items };
   }
+}
+
+/** "names \- description" lines; a line with no dash goes on with the line before it. */
+function nameEntriesOf(lines: string[]): NameEntry[] {
+  const entries: NameEntry[] = [];
+  for (const line of lines) {
+    const dash = /\s[-—–]+\s/.exec(line);
+    const last = entries[entries.length - 1];
+    if (!dash && last) last.description = `${last.description} ${line}`;
+    else if (!dash) entries.push({ names: line.split(/[\s,]+/).filter(Boolean), description: line });
+    else entries.push({ names: line.slice(0, dash.index).split(/[\s,]+/).filter(Boolean), description: line.slice(dash.index + dash[0].length) });
+  }
+  return entries;
+}
+
+/** The description of the NAME line that names `name` (bzcat's in bzip2's page); else the page's. */
+export function descriptionFor(page: ManPage, name: string): string | null {
+  return page.nameEntries.find((entry) => entry.names.includes(name))?.description || page.description;
 }
 
 function toItem(open: OpenItem): ManItem {

@@ -1,6 +1,9 @@
 // Roff source → a flat list of control lines (macro + arguments) and text lines, with continuation lines joined,
 // conditionals resolved as nroff (a terminal) would, macro definitions and ignored blocks dropped, and `.ds`
 // strings recorded. Escapes are not rendered here: that happens per argument (see escapes.ts).
+// Every loop moves forward through the lines: an unterminated `.de`, `.ig` or `\{` block runs to the end of the
+// page (as in groff), and a page over maxLines is refused before it is read.
+import { UnreadablePageError } from "./limits";
 
 export type RoffLine = { kind: "macro"; name: string; args: string[]; raw: string } | { kind: "text"; raw: string };
 
@@ -12,11 +15,13 @@ export interface RoffSource {
 const CONTROL = /^[.']\s*([^\s\\]+|\\")\s*(.*)$/;
 const CONDITIONAL = /^[.']\s*(ie|if|el)(?=[\s\\]|$)\s*(.*)$/;
 
-export function readRoff(source: string): RoffSource {
+export function readRoff(source: string, maxLines = Infinity): RoffSource {
   const strings = new Map<string, string>([["Aq", "'"], ["lq", "“"], ["rq", "”"], ["R", "®"], ["Tm", "™"]]);
   const lines: RoffLine[] = [];
   let lastCondition = true;
-  const logical = joinContinuations(source.replace(/\r\n?/g, "\n").split("\n"));
+  const physical = source.replace(/\r\n?/g, "\n").split("\n");
+  if (physical.length > maxLines) throw new UnreadablePageError(`over ${maxLines} lines`);
+  const logical = joinContinuations(physical);
   for (let i = 0; i < logical.length; i++) {
     let line = logical[i]!;
     const conditional = CONDITIONAL.exec(line);
@@ -61,8 +66,7 @@ function joinContinuations(physical: string[]): string[] {
   const out: string[] = [];
   let pending = "";
   for (const line of physical) {
-    const trailing = /(\\+)$/.exec(line)?.[1]?.length ?? 0;
-    if (trailing % 2 === 1) pending += line.slice(0, -1);
+    if (trailingBackslashes(line) % 2 === 1) pending += line.slice(0, -1);
     else {
       out.push(pending + line);
       pending = "";
@@ -70,6 +74,13 @@ function joinContinuations(physical: string[]): string[] {
   }
   if (pending) out.push(pending);
   return out;
+}
+
+/** Counted from the end: the regex /(\\+)$/ takes quadratic time on a long run of backslashes not at the end. */
+function trailingBackslashes(line: string): number {
+  let i = line.length;
+  while (i > 0 && line[i - 1] === "\\") i--;
+  return line.length - i;
 }
 
 interface Condition {
@@ -103,11 +114,11 @@ function skipBlock(lines: string[], from: number, depth: number): number {
   return i;
 }
 
-/** A definition ends at a `..` line (`.  .` inside an indented block); an unterminated one drops only its own line. */
+/** A definition ends at a `..` line (`.  .` inside an indented block); an unterminated one at the end of the page. */
 function skipUntilDots(lines: string[], from: number): number {
   let i = from + 1;
   while (i < lines.length && !/^[.']\s*\.\s*$/.test(lines[i]!)) i++;
-  return i < lines.length ? i : from;
+  return i;
 }
 
 function count(text: string, needle: string): number {
