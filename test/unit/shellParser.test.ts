@@ -190,6 +190,11 @@ describe("parseScript", () => {
     assert.deepEqual([heredoc.startLine, heredoc.endLine, heredoc.endCol], [13, 15, 3]);
   });
 
+  it("does not take a linter's or editor's directive as an intent (issue 23 item 7)", () => {
+    const entries = parser.parseScript("# shellcheck disable=SC2010\nls | grep x\n# vim: set ft=sh:\n# list the logs\nls logs\necho hi # shellcheck disable=SC2086\n");
+    assert.deepEqual(entries.map((e) => e.intent), [undefined, "list the logs", undefined]);
+  });
+
   it("does not take the shebang as an intent", () => {
     const entry = at(parser.parseScript("#!/bin/sh\nmake all"), 0);
     assert.equal(entry.intent, undefined);

@@ -1,7 +1,7 @@
 // Command-line options: parsing, validation and the run settings they make.
 import { parseArgs } from "node:util";
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from "../engine/api";
-import { RUN_PARAMS, RUN_PARAM_KEYS, checkRunParams, defaultRunParams, fromCliText, type RunParamKey, type RunParams } from "../../../common/runParams";
+import { RUN_PARAMS, RUN_PARAM_KEYS, checkRunParams, defaultRunParams, fromCliText, type RunParam, type RunParamKey, type RunParams } from "../../../common/runParams";
 import type { ProgressLine } from "./progress";
 import { DEFAULT_MODEL_FILE, defaultModelPath } from "../knowledge/shipped";
 
@@ -39,12 +39,30 @@ export type Values = ReturnType<typeof parseArgs<{ options: typeof OTHER_OPTIONS
   [flag: string]: string | boolean | undefined;
 };
 
-/** A number flag that is not a run parameter. */
+/** An integer flag that is not a run parameter (--max-pairs, a resume's --cycles). */
 export function num(v: string | boolean | undefined, name: string, fallback: number): number {
   if (v === undefined) return fallback;
-  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
-  if (!Number.isFinite(n)) throw new UsageError(`--${name} needs a number, got "${v}".`);
-  return n;
+  return Number(decimalText(v, name, true));
+}
+
+const INTEGER_TEXT = /^[+-]?\d+$/;
+const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * `text` when it is a number written in plain decimal: digits, and for a non-integer flag a point and an exponent
+ * (`1e-4`). Number() alone also reads `0x10`, `0b11`, `0o17`, `Infinity` and blanks around the digits.
+ */
+function decimalText(text: string | boolean, flag: string, integer: boolean): string {
+  const syntax = integer ? INTEGER_TEXT : DECIMAL_TEXT;
+  if (typeof text === "string" && syntax.test(text)) return text;
+  const want = integer ? "a whole number in decimal digits (like 12)" : "a decimal number (like 0.5 or 1e-4)";
+  throw new UsageError(`--${flag} needs ${want}, got "${text}".`);
+}
+
+/** A run parameter's value from its flag's text: numbers in plain decimal only, not yet range-checked. */
+function cliValue(key: RunParamKey, text: string | boolean): unknown {
+  const p: RunParam = RUN_PARAMS[key];
+  return fromCliText(key, p.type === "number" ? decimalText(text, p.flag, p.integer) : text);
 }
 
 export function oneOf<T extends string>(v: string | undefined, name: string, allowed: readonly T[], fallback: T): T {
@@ -65,7 +83,7 @@ export function modelOf(v: Values): string {
 /** One run parameter from its flag, range-checked; `fallback` replaces the run default (e.g. warm start's epochs). */
 export function param<K extends RunParamKey>(v: Values, key: K, fallback?: RunParams[K]): RunParams[K] {
   const text = v[RUN_PARAMS[key].flag];
-  const value = text === undefined ? (fallback ?? RUN_PARAMS[key].default) : fromCliText(key, text);
+  const value = text === undefined ? (fallback ?? RUN_PARAMS[key].default) : cliValue(key, text);
   checkRunParams({ [key]: value });
   return value as RunParams[K];
 }
@@ -75,7 +93,7 @@ export function runOptions(v: Values, modelPath: string, out: string): RunOption
   const params = defaultRunParams() as Record<RunParamKey, unknown>;
   for (const key of RUN_PARAM_KEYS) {
     const text = v[RUN_PARAMS[key].flag];
-    if (text !== undefined) params[key] = fromCliText(key, text);
+    if (text !== undefined) params[key] = cliValue(key, text);
   }
   checkRunParams(params);
   return {

@@ -1,6 +1,5 @@
 // `inversion check FILE…`: the editor's comment warnings from the command line, shellcheck-style, for CI and
 // pre-commit. Exit 1 when any warning is found, 0 otherwise; `inversion check --model M` alone prints the self-check.
-import { readFile } from "node:fs/promises";
 import { MAX_COMMAND_CHARS, type Engine } from "../engine/api";
 import { loadShellParser } from "../shell/parser";
 import { defaultModelPath } from "../knowledge/shipped";
@@ -8,8 +7,10 @@ import type { Finding } from "../check/findings";
 import { checkScript } from "../check/lint";
 import { groundedSource, shippedGrounding, type Grounding } from "../check/grounded";
 import { selfCheck, selfCheckSentence, type SelfCheckResult } from "../check/selfCheck";
+import { DEFAULT_SETTINGS } from "../../../common/protocol";
 import { oneOf, type Values } from "./args";
 import { withEngine } from "./commands";
+import { readRegularText } from "./inputFile";
 
 export interface FileReport {
   file: string;
@@ -41,7 +42,8 @@ export async function cmdCheck(v: Values, files: string[]): Promise<number> {
 async function checkFile(engine: Engine, grounding: Grounding, check: SelfCheckResult, file: string): Promise<FileReport> {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    // Regular files within the editor's limit only: a FIFO blocked for ever, /dev/zero ran out of string length.
+    text = await readRegularText(file, DEFAULT_SETTINGS.maxFileBytes);
   } catch (err) {
     return { file, commented: 0, findings: [], error: (err as Error).message };
   }

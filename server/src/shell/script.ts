@@ -72,12 +72,15 @@ function readComments(root: SyntaxNode, source: string): { ownLine: Map<number, 
   return { ownLine, trailing };
 }
 
-/** Intent = the contiguous comment lines right above a statement, else a comment trailing its last line. */
+/** Comment lines that speak to a tool, not about the command: a linter's or editor's directive states no intent. */
+const TOOL_DIRECTIVE = /^(shellcheck\s+(disable|enable|source|shell|external-sources)=|shfmt:|vim?:|ex:|-\*-|noqa\b|nolint\b|pragma\b|checkov:skip|trunk-ignore)/i;
+
+/** Intent = the contiguous comment lines right above a statement (tool directives aside), else a comment trailing its last line. */
 function attachIntents(entries: ScriptCommand[], comments: { ownLine: Map<number, Comment>; trailing: Comment[] }): void {
   for (const entry of entries) {
     const lines: string[] = [];
     for (let row = entry.startLine - 1; comments.ownLine.has(row); row--) lines.unshift(comments.ownLine.get(row)!.text);
-    const text = lines.filter((l) => l !== "").join(" ");
+    const text = lines.filter((l) => l !== "" && !TOOL_DIRECTIVE.test(l)).join(" ");
     if (text !== "") entry.intent = text;
   }
   const endingOn = new Map<number, ScriptCommand[]>();
@@ -91,6 +94,6 @@ function attachIntents(entries: ScriptCommand[], comments: { ownLine: Map<number
     for (const entry of endingOn.get(comment.row) ?? []) {
       if (entry.endCol <= comment.col && (!owner || entry.endCol > owner.endCol)) owner = entry;
     }
-    if (owner && owner.intent === undefined && comment.text !== "") owner.intent = comment.text;
+    if (owner && owner.intent === undefined && comment.text !== "" && !TOOL_DIRECTIVE.test(comment.text)) owner.intent = comment.text;
   }
 }
