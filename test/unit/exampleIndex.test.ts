@@ -13,6 +13,12 @@ import { forwardPrompt, inversePrompt } from "../../server/src/engine/prompts";
 import { indexShots, sharesTaskOrCommand } from "../../server/src/engine/shots";
 import { toTrainExample } from "../../server/src/engine/loop";
 import type { Candidate } from "../../server/src/engine/types";
+import { tempDir, fixtureModel } from "../helpers/fixture";
+import { loadModel } from "../../server/src/engine/runtime";
+import { ModelSession } from "../../server/src/engine/session";
+import { candidatesForTask } from "../../server/src/engine/candidates";
+import { liftScorer } from "../../server/src/engine/scorers";
+import { loadShellParser } from "../../server/src/shell/parser";
 
 const SOURCE: ExampleSource = { id: "s", name: "sheet", repo: "https://example.org/r", licence: "CC0 1.0", licenceUrl: "https://example.org/l", commit: "c".repeat(40), attribution: "someone" };
 const ex = (description: string, command: string, ref = "x#0"): Example => ({ description, command, source: "s", ref });
@@ -107,5 +113,27 @@ describe("few-shot prompts", () => {
     const prompt = toTrainExample(c, shots).prompt;
     assert.equal(prompt.split("chmod +x file").length, 1, prompt);
     assert.ok(prompt.endsWith("Task: Make a file executable\nCommand:"));
+  });
+});
+
+describe("the lookup's answer among the candidates", () => {
+  test("a training task's candidates hold the nearest example's command, marked as an example; without the option they do not", async () => {
+    const { dir, cleanup } = await tempDir();
+    const loaded = await loadModel({ modelPath: await fixtureModel(dir), gpu: "off", threads: 1, contextSize: 256 });
+    const session = await ModelSession.create(loaded, { sequences: 2 });
+    try {
+      const shots = indexShots(new ExampleIndex(SMALL, [SOURCE]), 2);
+      const task = { id: "t1", text: "make the file executable", source: "model" as const };
+      const parser = await loadShellParser();
+      const run = (exampleCandidate: boolean) =>
+        candidatesForTask(session, { main: liftScorer, others: [] }, parser, task, { cycle: 1, phase: "before", threshold: 0 }, { candidates: 2, temperature: 0.7, seed: 1, shots, exampleCandidate });
+      const examples = (await run(true)).filter((c) => c.example);
+      assert.deepEqual(examples.map((c) => [c.command, c.example!.task]), [["chmod +x file", "Make a file executable"]]);
+      assert.equal((await run(false)).filter((c) => c.example).length, 0);
+    } finally {
+      await session.dispose();
+      await loaded.model.dispose();
+      await cleanup();
+    }
   });
 });

@@ -394,3 +394,144 @@ test("a runCycles request naming a prototype key (constructor, __proto__, toStri
   assert.throws(() => runOverridesOf(JSON.parse('{"constructor": 1}')), { message: "Unknown fields of the run request: constructor." });
   assert.throws(() => runOverridesOf({ workDoneToken: {} }), { message: "workDoneToken must be a string or a number." });
 });
+
+// Issue 23, items 8 and 10: files named on the command line, numbers in flags, a run's input files, empty GGUFs and
+// `inversion report` on a damaged run. -------------------------------------------------------------------------
+import { truncate } from "node:fs/promises";
+import { loadModel } from "../../server/src/engine/runtime";
+import { writeGguf } from "../../server/src/engine/gguf/writer";
+import { num as cliInteger } from "../../server/src/cli/args";
+import { DEFAULT_SETTINGS } from "../../common/protocol";
+
+function fifoAt(name: string): string {
+  const path = join(dir, name);
+  if (!existsSync(path)) assert.equal(spawnSync("mkfifo", [path]).status, 0, "mkfifo");
+  return path;
+}
+
+async function commentedScript(name: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, "# list the files\nls -la\n");
+  return path;
+}
+
+/** `inversion check --format json FILE…`: the exit code and each file's error ("" when the file was checked). */
+function checkFiles(files: string[], timeoutMs = 30_000): { code: number | null; errors: Record<string, string>; ms: number } {
+  const t0 = Date.now();
+  const args = [join(ROOT, "server/src/cli/main.ts"), "check", "--model", model, "--threads", "1", "--format", "json", ...files];
+  const env = { ...process.env, GGML_NO_BACKTRACE: "1", INVERSION_MODEL: "" };
+  const r = spawnSync(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, env, encoding: "utf8", timeout: timeoutMs });
+  const report = r.stdout ? (JSON.parse(r.stdout) as { files: { file: string; error?: string }[] }) : { files: [] };
+  return { code: r.status, errors: Object.fromEntries(report.files.map((f) => [f.file, f.error ?? ""])), ms: Date.now() - t0 };
+}
+
+test("inversion check refuses a FIFO at once, and still checks the file after it", () => {
+  const fifo = fifoAt("check.fifo");
+  const script = join(dir, "after-fifo.sh");
+  writeFileSync(script, "# list the files\nls -la\n");
+  const r = checkFiles([fifo, script]);
+  assert.deepEqual({ code: r.code, errors: r.errors }, { code: 1, errors: { [fifo]: "not a regular file (a FIFO)", [script]: "" } });
+});
+
+test("inversion check refuses /dev/zero instead of reading it until the string length runs out", async () => {
+  const script = await commentedScript("after-zero.sh");
+  const r = checkFiles(["/dev/zero", script]);
+  assert.deepEqual({ code: r.code, errors: r.errors }, { code: 1, errors: { "/dev/zero": "not a regular file (a character device)", [script]: "" } });
+});
+
+test("inversion check refuses a script over inversion.maxFileBytes without reading it; one at the limit is checked", async () => {
+  const limit = DEFAULT_SETTINGS.maxFileBytes;
+  const [over, at] = [join(dir, "over.sh"), join(dir, "at-limit.sh")];
+  await writeFile(over, "#" + "x".repeat(limit));
+  await writeFile(at, "#" + "x".repeat(limit - 1));
+  const r = checkFiles([over, at]);
+  assert.deepEqual(r.errors, { [over]: `the file is ${limit + 1} bytes, over the limit of ${limit} bytes`, [at]: "" });
+});
+
+test("inversion eval refuses a FIFO or an oversized file as --eval, naming the flag, before loading the model", async () => {
+  const fifo = fifoAt("eval.fifo");
+  const huge = join(dir, "huge-pairs.tsv");
+  await writeFile(huge, "");
+  await truncate(huge, 64 * 1024 * 1024 + 1); // sparse: no disk used
+  const fromFifo = cli(["eval", "--model", model, "--eval", fifo], 30_000);
+  const fromHuge = cli(["eval", "--model", model, "--eval", huge], 30_000);
+  assert.deepEqual(
+    [fromFifo, fromHuge].map((r) => ({ code: r.code, stderr: r.stderr })),
+    [
+      { code: 1, stderr: `inversion: error: --eval ${fifo} cannot be read: not a regular file (a FIFO). Pass a readable regular file as --eval.\n` },
+      { code: 1, stderr: `inversion: error: --eval ${huge} cannot be read: the file is 67108865 bytes, over the limit of 67108864 bytes. Pass a readable regular file as --eval.\n` },
+    ],
+  );
+});
+
+test("number flags take plain decimal only: 0x10, 0b11, 0o17, 1e1 and Infinity are usage errors naming the flag", () => {
+  const whole = (flag: string, text: string): string => `--${flag} needs a number written in decimal digits (like 12), got "${text}".`;
+  for (const text of ["0x10", "0b11", "0o17", "1e1", "Infinity", " 3", ""]) {
+    assert.throws(() => cliRunOptions({ cycles: text } as Values, model, "out"), { message: whole("cycles", text) }, text);
+  }
+  assert.throws(() => cliInteger("0x10", "max-pairs", 3000), { message: whole("max-pairs", "0x10") });
+  assert.throws(() => cliInteger("2.5", "max-pairs", 3000), { message: '--max-pairs must be a whole number, got "2.5".' });
+  assert.throws(() => cliRunOptions({ lr: "0x1" } as Values, model, "out"), { message: '--lr needs a number written in decimal (like 0.5 or 1e-4), got "0x1".' });
+  const fine = cliRunOptions({ cycles: "16", lr: "1e-4", threshold: ".5", temperature: "0.7" } as Values, model, "out");
+  assert.deepEqual([fine.cycles, fine.learningRate, fine.threshold, fine.temperature], [16, 1e-4, 0.5, 0.7]);
+  const out = join(dir, "hex-cycles");
+  const r = cli(["run", "--model", model, "--out", out, "--cycles", "0x10"]);
+  assert.deepEqual({ code: r.code, stderr: r.stderr, created: existsSync(out) }, { code: 2, stderr: `inversion: ${whole("cycles", "0x10")}\n`, created: false });
+});
+
+test("a run whose --commands, --eval or --model file is missing or a FIFO stops before its run directory is created", () => {
+  const missing = join(dir, "no-such-file");
+  const fifo = fifoAt("run-input.fifo");
+  const cases = [
+    { flag: "--commands", path: missing, why: "the file does not exist" },
+    { flag: "--commands", path: fifo, why: "not a regular file (a FIFO)" },
+    { flag: "--eval", path: missing, why: "the file does not exist" },
+    { flag: "--model", path: missing, why: "the file does not exist" },
+  ];
+  for (const [i, { flag, path, why }] of cases.entries()) {
+    const out = join(dir, `missing-input-${i}`);
+    const args = ["run", "--model", model, "--out", out, "--train", "none", "--cycles", "1", "--tasks", "1", "--threads", "1", flag, path];
+    const r = cli(args, 30_000);
+    const expected = `inversion: error: ${flag} ${path} cannot be read: ${why}. Pass a readable regular file as ${flag}.\n`;
+    assert.deepEqual({ code: r.code, stderr: r.stderr, created: existsSync(out) }, { code: 1, stderr: expected, created: false }, `${flag} ${path}`);
+  }
+});
+
+test("an empty or cut-short GGUF is named as such, never 'Cannot read properties of undefined'", async () => {
+  const notModel = (path: string, why: string): { message: string } => ({ message: `${path} is not a GGUF model: ${why}; download it again.` });
+  const empty = join(dir, "empty.gguf");
+  await writeFile(empty, "");
+  await assert.rejects(checkModelFile(empty), notModel(empty, "the file is empty (0 bytes)"));
+  const cut = join(dir, "cut-at-6.gguf");
+  await writeFile(cut, Buffer.from("GGUF\x03\x00", "latin1"));
+  await assert.rejects(checkModelFile(cut), notModel(cut, "the file is cut short at byte 6 (the version needs 4 bytes but only 2 remain)"));
+  const headerOnly = join(dir, "no-tensors.gguf");
+  const header = Buffer.alloc(24);
+  header.write("GGUF", 0, "latin1");
+  header.writeUInt32LE(3, 4);
+  await writeFile(headerOnly, header);
+  await assert.rejects(loadModel({ modelPath: headerOnly, gpu: "off", threads: 1 }), notModel(headerOnly, "its header lists no tensors (an empty GGUF), so it holds no model"));
+  const nameless = join(dir, "no-architecture.gguf");
+  await writeGguf(nameless, { metadata: {}, tensors: [{ name: "w", dims: [4], type: "f32", values: new Float32Array(4) }] });
+  await assert.rejects(checkModelFile(nameless), {
+    message: `${nameless} is not a GGUF model llama.cpp can load: its metadata names no architecture (general.architecture); download it again.`,
+  });
+});
+
+test("inversion report stops at a corrupt line of examples.jsonl or external.jsonl, as run --resume does", async () => {
+  const out = join(dir, "report-corrupt");
+  await runLoop(small(out));
+  const examples = join(out, "examples.jsonl");
+  const intact = await readFile(examples, "utf8");
+  const stopsAtLine1 = (args: string[], file: string): void => {
+    const r = cli(args);
+    const named = r.stderr.includes(`${file} line 1 is corrupt (not JSON:`);
+    assert.deepEqual({ code: r.code, named }, { code: 1, named: true }, `${args.join(" ")}: ${r.stderr}`);
+  };
+  await writeFile(examples, "{garbage\n" + intact);
+  stopsAtLine1(["report", out], examples);
+  stopsAtLine1(["report", "--compare", out], examples);
+  await writeFile(examples, intact);
+  await writeFile(join(out, "external.jsonl"), '{garbage\n{"cycle": 1, "prediction": "ls"}\n');
+  stopsAtLine1(["report", out], join(out, "external.jsonl"));
+});

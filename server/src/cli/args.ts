@@ -42,21 +42,23 @@ export type Values = ReturnType<typeof parseArgs<{ options: typeof OTHER_OPTIONS
 /** An integer flag that is not a run parameter (--max-pairs, a resume's --cycles). */
 export function num(v: string | boolean | undefined, name: string, fallback: number): number {
   if (v === undefined) return fallback;
-  return Number(decimalText(v, name, true));
+  const n = Number(decimalText(v, name, true));
+  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be a whole number, got "${v}".`);
+  return n;
 }
 
-const INTEGER_TEXT = /^[+-]?\d+$/;
-const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const PLAIN_DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)$/;
+const DECIMAL_WITH_EXPONENT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
- * `text` when it is a number written in plain decimal: digits, and for a non-integer flag a point and an exponent
- * (`1e-4`). Number() alone also reads `0x10`, `0b11`, `0o17`, `Infinity` and blanks around the digits.
+ * `text` when it is a number written in plain decimal, with an exponent (`1e-4`) only for a non-integer flag; whether
+ * it is whole and in range is checked after. Number() alone also reads `0x10`, `0b11`, `0o17`, `Infinity` and blanks.
  */
 function decimalText(text: string | boolean, flag: string, integer: boolean): string {
-  const syntax = integer ? INTEGER_TEXT : DECIMAL_TEXT;
+  const syntax = integer ? PLAIN_DECIMAL : DECIMAL_WITH_EXPONENT;
   if (typeof text === "string" && syntax.test(text)) return text;
-  const want = integer ? "a whole number in decimal digits (like 12)" : "a decimal number (like 0.5 or 1e-4)";
-  throw new UsageError(`--${flag} needs ${want}, got "${text}".`);
+  const form = integer ? "decimal digits (like 12)" : "decimal (like 0.5 or 1e-4)";
+  throw new UsageError(`--${flag} needs a number written in ${form}, got "${text}".`);
 }
 
 /** A run parameter's value from its flag's text: numbers in plain decimal only, not yet range-checked. */

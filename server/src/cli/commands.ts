@@ -12,8 +12,11 @@ import { ModelSession } from "../engine/session";
 import { warmStart } from "../engine/warmstart";
 import { cycleLine } from "../view/runView";
 import { UsageError, interruptSignal, modelOf, num, oneOf, param, type Values } from "./args";
+import { MAX_DATA_FILE_BYTES, requireInputFile } from "./inputFile";
+import { isRemoteModelRef } from "../../../common/modelRef";
 
 export async function cmdRun(v: Values, opts: RunOptions): Promise<number> {
+  await requireRunFiles(v, opts);
   const progress = new ProgressLine();
   const signal = interruptSignal(progress);
   const onEvent = (e: RunEvent): void => {
@@ -32,8 +35,19 @@ export async function cmdRun(v: Values, opts: RunOptions): Promise<number> {
   return summary.cancelled ? 130 : 0;
 }
 
+/**
+ * The files a run reads, checked before the run directory is created: a missing or unreadable one would otherwise
+ * fail the run after its config.json was written, and the next try would find a run there already.
+ */
+async function requireRunFiles(v: Values, opts: RunOptions): Promise<void> {
+  if (!isRemoteModelRef(opts.modelPath)) await requireInputFile(opts.modelPath, v.model ? "--model" : "$INVERSION_MODEL");
+  if (opts.evalSet) await requireInputFile(opts.evalSet, "--eval", MAX_DATA_FILE_BYTES);
+  if (opts.commandsFile) await requireInputFile(opts.commandsFile, "--commands", MAX_DATA_FILE_BYTES);
+}
+
 export async function cmdEval(v: Values): Promise<number> {
   if (!v.eval) throw new UsageError("Usage: inversion eval --model M --eval FILE [--adapter A] [--eval-size N] [--seed N]");
+  await requireInputFile(v.eval, "--eval", MAX_DATA_FILE_BYTES);
   const seed = param(v, "seed");
   const set = loadEvalSet(v.eval, { seed, size: param(v, "evalSize") });
   const progress = new ProgressLine();
@@ -63,6 +77,7 @@ export async function cmdEval(v: Values): Promise<number> {
 export async function cmdWarmStart(v: Values): Promise<number> {
   if (!v.pairs || !v.out) throw new UsageError("Usage: inversion warmstart --model M --pairs FILE --out OUT.gguf");
   const mode = oneOf(v.mode, "mode", ["full", "lora"] as const, "full");
+  await requireInputFile(v.pairs, "--pairs", MAX_DATA_FILE_BYTES);
   const progress = new ProgressLine();
   const signal = interruptSignal(progress);
   const { createTrainer } = await import("../engine/train/index.js");

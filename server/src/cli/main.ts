@@ -3,11 +3,10 @@ import { parseArgs } from "node:util";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
-import { readRun, type RunOptions } from "../engine/api";
+import type { RunOptions } from "../engine/api";
 import { cycleTable } from "./report";
 import { compareSvg, compareTable, distinctByCycle, type NamedRun } from "./compare";
-import { FILES, makeDirs, readJsonl } from "../engine/store";
-import { checkExternalRow } from "../engine/records";
+import { RunStore, makeDirs, type RunLogs } from "../engine/store";
 import { cliHelp, RunParamError } from "../../../common/runParams";
 import { UsageError, modelOf, num, options, runOptions, type Values } from "./args";
 import { DEFAULT_MODEL_FILE, packageRoot } from "../knowledge/shipped";
@@ -70,9 +69,8 @@ export async function main(argv: string[]): Promise<number> {
         if (rest.length < 1) throw new UsageError("Usage: inversion report --compare RUN_A RUN_B ... [--svg FILE]");
         const runs = await Promise.all(
           rest.map(async (d) => {
-            const r = await readRun(resolve(d));
-            const rows = await readJsonl(join(resolve(d), FILES.external), checkExternalRow);
-            const distinct = rows.length ? distinctByCycle(rows, r.cycles.length) : undefined;
+            const r = await reportedRun(d);
+            const distinct = r.external.length ? distinctByCycle(r.external, r.cycles.length) : undefined;
             return { name: basename(resolve(d)), config: r.config as NamedRun["config"], cycles: r.cycles, distinct };
           }),
         );
@@ -88,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       const dir = rest[0] ?? v.out;
       if (!dir) throw new UsageError("Usage: inversion report RUN_DIR");
-      const run = await readRun(resolve(dir));
+      const run = await reportedRun(dir);
       if (v.json) process.stdout.write(JSON.stringify(run.cycles, null, 2) + "\n");
       else process.stdout.write(run.cycles.length ? cycleTable(run.cycles) + "\n" : `${dir} has no complete cycle yet.\n`);
       return 0;
@@ -148,6 +146,12 @@ export function runCli(): void {
 }
 
 if (require.main === module) runCli();
+
+/** A run's config and logs for `report`, every log checked as a resume checks it: a corrupt line stops both. */
+async function reportedRun(dir: string): Promise<{ config: unknown } & RunLogs> {
+  const store = new RunStore(resolve(dir));
+  return { config: await store.readConfig(), ...(await store.logs()) };
+}
 
 /** The main job: a short real run on the shipped shell model, scored on the shipped held-out split every cycle. */
 async function demoOptions(v: Values): Promise<RunOptions> {

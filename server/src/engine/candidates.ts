@@ -15,6 +15,8 @@ export interface CandidateOptions {
   signal?: AbortSignal;
   /** Retrieved examples for the prompts (none by default). */
   shots?: ShotSource;
+  /** Offer the nearest retrieved example's command as one more candidate (training tasks only). */
+  exampleCandidate?: boolean;
 }
 
 /** The longest answers generated, in tokens: a command, and a reading of one. */
@@ -76,9 +78,11 @@ export async function candidatesForTask(
   meta: { cycle: number; phase: Candidate["phase"]; threshold: number },
   opts: CandidateOptions,
 ): Promise<Candidate[]> {
-  const generated = await generateCommands(session, task.text, opts);
+  const generated: { raw: string; command: string; example?: { task: string } }[] = await generateCommands(session, task.text, opts);
+  const nearest = opts.exampleCandidate ? (opts.shots?.forTask(task.text)[0] ?? null) : null;
+  if (nearest && !generated.some((g) => g.command === nearest.command)) generated.push({ raw: nearest.command, command: nearest.command, example: { task: nearest.task } });
   return Promise.all(
-    generated.map(async ({ raw, command }) => {
+    generated.map(async ({ raw, command, example }) => {
       const s = await scoreCommand(session, scorers, parser, task.text, command, opts.signal, undefined, opts.shots);
       const passed = gatesPass(s.gates);
       const rejectReason = !passed
@@ -93,6 +97,7 @@ export async function candidatesForTask(
         task: task.text,
         command,
         raw,
+        ...(example ? { example } : {}),
         reconstruction: s.reconstruction,
         score: s.score,
         altScores: Object.keys(s.altScores).length ? s.altScores : undefined,

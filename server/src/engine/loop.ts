@@ -251,7 +251,7 @@ async function runCycle(ctx: LoopContext, state: LoopState, cycle: number): Prom
     timings.tasksMs = Date.now() - t0;
 
     let t = Date.now();
-    const candidates = await runPhase(ctx, { session: learner, scorers, tasks: trainTasks, cycle, phase: "before", seed: cycleSeed, label: "generating and scoring" });
+    const candidates = await runPhase(ctx, { session: learner, scorers, tasks: trainTasks, cycle, phase: "before", seed: cycleSeed, label: "generating and scoring", exampleCandidate: true });
     const selected =
       opts.selection === "all" ? acceptAll(candidates) : selectCandidates(candidates, opts.threshold, new Set(state.accepted.map((c) => c.command)));
     timings.generateMs = Date.now() - t;
@@ -418,6 +418,8 @@ interface PhasePass {
   seed: number;
   /** The phase name in progress events. */
   label: string;
+  /** Offer each task's nearest example beside the model's candidates (training tasks; held-out tasks measure the model alone). */
+  exampleCandidate?: boolean;
 }
 
 async function runPhase(ctx: LoopContext, pass: PhasePass): Promise<Candidate[]> {
@@ -434,6 +436,7 @@ async function runPhase(ctx: LoopContext, pass: PhasePass): Promise<Candidate[]>
         seed: deriveSeed(seed, task.id),
         signal,
         shots: ctx.shots,
+        exampleCandidate: pass.exampleCandidate,
       })),
     );
   }

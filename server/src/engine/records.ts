@@ -106,7 +106,10 @@ export function checkCandidate(value: unknown): Checked<Candidate> {
   return checkAll(top, checkFields(top.value.score, { scorer: "string", value: "number" }));
 }
 
-export function checkExternalRow(value: unknown): Checked<{ cycle: number; prediction: string }> {
+/** A line of external.jsonl, as far as its readers use it. */
+export type ExternalRow = { cycle: number; prediction: string };
+
+export function checkExternalRow(value: unknown): Checked<ExternalRow> {
   return checkFields(value, { cycle: "number", prediction: "string" });
 }
 

@@ -2,7 +2,7 @@
 import { open, stat } from "node:fs/promises";
 import { cpus } from "node:os";
 import { readFileSync } from "node:fs";
-import { checkGgufHeader } from "./gguf/headerCheck";
+import { checkGgufHeader, GgufHeaderError } from "./gguf/headerCheck";
 import { isHuggingFaceRef, isRemoteModelRef, modelRefProblem } from "../../../common/modelRef";
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp" with { "resolution-mode": "import" };
 
@@ -198,17 +198,14 @@ export async function checkModelFile(path: string): Promise<{ bytes: number; arc
     if (err instanceof ModelError) throw err;
     throw new ModelError(`Model file not found: ${path}`, "Pass a local .gguf file or an hf: URI.");
   }
-  const fh = await open(path, "r");
-  try {
-    const magic = Buffer.alloc(4);
-    await fh.read(magic, 0, 4, 0);
-    if (magic.toString("latin1") !== "GGUF") throw new ModelError(`Not a GGUF model file: ${path}`, "Inversion loads llama.cpp GGUF models (.gguf).");
-  } finally {
-    await fh.close();
+  // A file shorter than the magic but starting like it (empty, or cut short) is left to the header walk to name.
+  if (!GGUF_MAGIC.startsWith(await fileStart(path, GGUF_MAGIC.length))) {
+    throw new ModelError(`Not a GGUF model file: ${path}`, "Inversion loads llama.cpp GGUF models (.gguf).");
   }
   try {
     checkGgufHeader(path, size);
   } catch (err) {
+    if (err instanceof GgufHeaderError && err.incomplete) throw new ModelError(`${path} is not a GGUF model: ${err.message}; download it again.`);
     throw new ModelError(`Corrupt or truncated GGUF file ${path}: ${(err as Error).message}.`);
   }
   const nlc = await nodeLlamaCpp();
@@ -221,9 +218,27 @@ export async function checkModelFile(path: string): Promise<{ bytes: number; arc
   } catch (err) {
     throw new ModelError(`Corrupt or truncated GGUF file ${path}: ${(err as Error).message}`);
   }
-  const general = (metadata.general ?? {}) as { architecture?: string };
+  const general = (metadata.general ?? {}) as { architecture?: unknown };
+  // node-llama-cpp reads general.architecture unchecked ("Cannot read properties of undefined").
+  if (typeof general.architecture !== "string") {
+    throw new ModelError(`${path} is not a GGUF model llama.cpp can load: its metadata names no architecture (general.architecture); download it again.`);
+  }
   const tokenizer = (metadata.tokenizer ?? {}) as { chat_template?: string };
-  return { bytes: size, architecture: general.architecture ?? "unknown", chatTemplate: tokenizer.chat_template };
+  return { bytes: size, architecture: general.architecture, chatTemplate: tokenizer.chat_template };
+}
+
+const GGUF_MAGIC = "GGUF";
+
+/** The first `bytes` bytes of the file (fewer when it is shorter), as latin1 text. */
+async function fileStart(path: string, bytes: number): Promise<string> {
+  const fh = await open(path, "r");
+  try {
+    const head = Buffer.alloc(bytes);
+    const { bytesRead } = await fh.read(head, 0, bytes, 0);
+    return head.toString("latin1", 0, bytesRead);
+  } finally {
+    await fh.close();
+  }
 }
 
 export interface LoadedModel {

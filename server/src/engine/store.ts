@@ -3,7 +3,7 @@
 import { appendFile, copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { realpathSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, isAbsolute } from "node:path";
-import { checkCandidate, checkCycleRecord, checkExternalRow, checkRunConfig, type Checked } from "./records";
+import { checkCandidate, checkCycleRecord, checkExternalRow, checkRunConfig, type Checked, type ExternalRow } from "./records";
 import { lockRunDir, type RunLock } from "./runLock";
 import type { Candidate, CycleRecord, TaskItem } from "./types";
 
@@ -120,6 +120,13 @@ export interface StoredTasks {
   seen: string[];
 }
 
+/** The records of a run's three logs. */
+export interface RunLogs {
+  cycles: CycleRecord[];
+  examples: Candidate[];
+  external: ExternalRow[];
+}
+
 export class RunStore {
   constructor(readonly dir: string) {}
 
@@ -201,15 +208,22 @@ export class RunStore {
   }
 
   /**
-   * Before a resume appends again: drops torn lines from both logs, and examples of the cycle that never completed.
+   * Every log of the run, each line checked: a bad line anywhere but a torn last line throws CorruptRunError naming
+   * the file and line. What a resume and `inversion report` read, so both stop at the same damage.
+   */
+  async logs(): Promise<RunLogs> {
+    return { cycles: await this.cycles(), examples: await this.examples(), external: await readJsonl(this.path(FILES.external), checkExternalRow) };
+  }
+
+  /**
+   * Before a resume appends again: drops torn lines from the logs, and examples of the cycle that never completed.
    * Returns the last complete cycle.
    */
   async repairForResume(): Promise<number> {
-    const cycles = await this.cycles();
+    const { cycles, examples, external } = await this.logs();
     const last = cycles.length ? cycles[cycles.length - 1]!.cycle : 0;
     await rewriteJsonl(this.path(FILES.cycles), cycles);
-    await rewriteJsonl(this.path(FILES.examples), (await this.examples()).filter((c) => c.cycle <= last));
-    const external = await readJsonl(this.path(FILES.external), checkExternalRow);
+    await rewriteJsonl(this.path(FILES.examples), examples.filter((c) => c.cycle <= last));
     if (external.length) await rewriteJsonl(this.path(FILES.external), external.filter((x) => x.cycle <= last && last > 0));
     return last;
   }

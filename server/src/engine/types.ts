@@ -8,8 +8,11 @@ export interface Candidate {
   taskId: string;
   task: string;
   command: string;
-  /** Raw model output before cleaning (kept for audits). */
+  /** Raw model output before cleaning (kept for audits); for an example candidate, the example's command. */
   raw: string;
+  /** Set when the candidate is not the model's: the nearest retrieved example's command, offered beside the model's
+   * (the lookup writes the right program more often than the model; selection judges both alike). */
+  example?: { task: string };
   reconstruction: string;
   score: ScoreResult;
   /** Other scorers' results on the same candidate (e.g. `seed`). */

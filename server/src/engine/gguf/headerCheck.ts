@@ -5,7 +5,8 @@
 import { closeSync, openSync, readSync } from "node:fs";
 
 export class GgufHeaderError extends Error {
-  constructor(message: string) {
+  /** `incomplete`: the file is empty or ends inside its header (a cut-short download), rather than lying. */
+  constructor(message: string, readonly incomplete = false) {
     super(message);
     this.name = "GgufHeaderError";
   }
@@ -31,7 +32,7 @@ class BoundedReader {
   }
 
   private need(n: number, what: string): void {
-    if (n > this.remaining) throw new GgufHeaderError(`${what} needs ${n} bytes but only ${this.remaining} remain in the file`);
+    this.refuseCutShort(n, what);
     const end = this.pos + n;
     if (this.pos >= this.bufStart && end <= this.bufStart + this.buf.length) return;
     const length = Math.min(Math.max(n, CHUNK), this.size - this.pos);
@@ -56,8 +57,14 @@ class BoundedReader {
   }
 
   skip(n: number, what: string): void {
-    if (n > this.remaining) throw new GgufHeaderError(`${what} needs ${n} bytes but only ${this.remaining} remain in the file`);
+    this.refuseCutShort(n, what);
     this.pos += n;
+  }
+
+  private refuseCutShort(n: number, what: string): void {
+    if (n <= this.remaining) return;
+    if (this.size === 0) throw new GgufHeaderError("the file is empty (0 bytes)", true);
+    throw new GgufHeaderError(`the file is cut short at byte ${this.size} (${what} needs ${n} bytes but only ${this.remaining} remain)`, true);
   }
 
   /** A count of items that each take at least `minBytes`: refused when the rest of the file cannot hold them. */
@@ -85,7 +92,10 @@ function skipValue(r: BoundedReader, type: number, what: string): void {
   for (let i = 0; i < n; i++) r.string(what);
 }
 
-/** Walks the header of the GGUF file at `path` (of `size` bytes); throws GgufHeaderError naming what is wrong. */
+/**
+ * Walks the header of the GGUF file at `path` (of `size` bytes); throws GgufHeaderError naming what is wrong, marked
+ * `incomplete` when the file is empty, ends inside the header or lists no tensors.
+ */
 export function checkGgufHeader(path: string, size: number): void {
   const fd = openSync(path, "r");
   try {
@@ -106,6 +116,7 @@ export function checkGgufHeader(path: string, size: number): void {
       if (dims > MAX_DIMS) throw new GgufHeaderError(`tensor ${i} claims ${dims} dimensions (at most ${MAX_DIMS})`);
       r.skip(8 * dims + 4 + 8, `tensor ${i}`);
     }
+    if (tensors === 0) throw new GgufHeaderError("its header lists no tensors (an empty GGUF), so it holds no model", true);
   } finally {
     closeSync(fd);
   }
