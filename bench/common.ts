@@ -3,8 +3,8 @@ import { existsSync } from "node:fs";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { writeFixtureModel } from "../server/src/engine/fixtureModel";
-import { BENCH_SHAPES, benchModel, type BenchModelType, type BenchShape } from "../server/src/engine/benchModels";
+import { writeFixtureModel } from "../tools/gguf/fixtureModel";
+import { BENCH_SHAPES, benchModel, type BenchModelType, type BenchShape } from "../tools/gguf/benchModels";
 import { loadAddon } from "../server/src/engine/train/native";
 
 process.env.GGML_NO_BACKTRACE ??= "1";
@@ -48,7 +48,7 @@ export function row(cells: (string | number)[]): string {
 
 /**
  * The issue-8 bench models: the Qwen2.5-0.5B shape as Q4_K_M and Q8_0, made on first use and cached
- * (server/src/engine/benchModels.ts). INVERSION_BENCH_TINY=1 swaps in a 2-layer, 256-wide model of the same family,
+ * (tools/gguf/benchModels.ts). INVERSION_BENCH_TINY=1 swaps in a 2-layer, 256-wide model of the same family,
  * to check the benchmarks run without the minutes the real shape takes.
  */
 export async function realShapeModels(types: BenchModelType[] = ["Q4_K_M", "Q8_0"]): Promise<{ name: string; path: string; type: BenchModelType }[]> {

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { backendDir, loadAddon, type NativeTrainResult } from "../server/src/engine/train";
-import { BENCH_QUANTS } from "../server/src/engine/benchModels";
+import { BENCH_QUANTS } from "../tools/gguf/benchModels";
 import { BENCH_THREADS, realShapeModels } from "./common";
 
 process.env.GGML_NO_BACKTRACE = "1";

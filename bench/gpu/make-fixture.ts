@@ -5,7 +5,7 @@
 //   node --import tsx bench/gpu/make-fixture.ts
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
-import { BENCH_SHAPES, benchModel } from "../../server/src/engine/benchModels";
+import { BENCH_SHAPES, benchModel } from "../../tools/gguf/benchModels";
 import { loadAddon } from "../../server/src/engine/train/native";
 
 const shape = { ...BENCH_SHAPES["qwen2.5-0.5b"], name: "gpu-check", embeddingLength: 512, blockCount: 8, headCount: 8, headCountKv: 2, feedForwardLength: 1536 };

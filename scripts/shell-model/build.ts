@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { learnVocabulary, SpmTokenCounter } from "../../server/src/engine/gguf/vocab";
+import { learnVocabulary, SpmTokenCounter } from "../../tools/gguf/vocab";
 import { buildCorpus, DEFAULT_CORPUS_OPTIONS, exampleText, writeCorpus, type CorpusExample } from "./corpus";
 import { DEFAULT_SHAPE, parameterCount, writeShellModel, type ShellModelShape } from "./init-model";
 import { heldOutJsonl, HELD_OUT_SIZE, loadShellSplit, SPLIT_SEED } from "./split";

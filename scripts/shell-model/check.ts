@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import type { Token } from "node-llama-cpp" with { "resolution-mode": "import" };
 import { join } from "node:path";
-import { SpmTokenCounter, type Vocabulary } from "../../server/src/engine/gguf/vocab";
+import { SpmTokenCounter, type Vocabulary } from "../../tools/gguf/vocab";
 import { exampleText, type CorpusExample } from "./corpus";
 
 const SAMPLES = ["tar -czf logs.tgz /var/log", "find . -name '*.py'", "Task: list files\nCommand: ls -la\n", "a → b"];

@@ -3,8 +3,8 @@
 // never learn). The training then happens in our trainer.
 import { resolve } from "node:path";
 import { mulberry32 } from "../../server/src/engine/random";
-import { gguf, writeGguf, type GgufTensor, type GgufValue } from "../../server/src/engine/gguf/writer";
-import { vocabularyMetadata, type Vocabulary } from "../../server/src/engine/gguf/vocab";
+import { gguf, writeGguf, type GgufTensor, type GgufValue } from "../../tools/gguf/writer";
+import { vocabularyMetadata, type Vocabulary } from "../../tools/gguf/vocab";
 
 export interface ShellModelShape {
   embeddingLength: number;

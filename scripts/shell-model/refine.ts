@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { SpmTokenCounter, type Vocabulary } from "../../server/src/engine/gguf/vocab";
+import { SpmTokenCounter, type Vocabulary } from "../../tools/gguf/vocab";
 import { buildRefineCorpus, DEFAULT_CORPUS_OPTIONS, exampleText, writeCorpus } from "./corpus";
 import { heldOutJsonl, loadShellSplit } from "./split";
 

@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeFixtureModel } from "../../server/src/engine/fixtureModel";
+import { writeFixtureModel } from "../../tools/gguf/fixtureModel";
 
 process.env.GGML_NO_BACKTRACE ??= "1";
 

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { TextDocument } from "vscode-languageserver-textdocument";
-import { writeFixtureModel } from "../../server/src/engine/api";
+import { writeFixtureModel } from "../../tools/gguf/fixtureModel";
 import { loadShellParser } from "../../server/src/shell/parser";
 import { judgeSupport } from "../../server/src/check/calibration";
 import { groundedSupport, shippedGrounding, type Grounding, type GroundedSupport } from "../../server/src/check/grounded";

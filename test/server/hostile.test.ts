@@ -24,7 +24,7 @@ import {
   type ProtocolConnection,
 } from "vscode-languageserver-protocol/node";
 import { RunCyclesRequest } from "../../common/protocol";
-import { writeFixtureModel } from "../../server/src/engine/api";
+import { writeFixtureModel } from "../../tools/gguf/fixtureModel";
 
 const SERVER = join(resolve(__dirname, "../.."), "dist/server.js");
 let tmp: string;

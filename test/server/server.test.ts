@@ -31,7 +31,7 @@ import {
   type ProtocolConnection,
   type PublishDiagnosticsParams,
 } from "vscode-languageserver-protocol/node";
-import { writeFixtureModel } from "../../server/src/engine/api";
+import { writeFixtureModel } from "../../tools/gguf/fixtureModel";
 import { COMMENTED_SCRIPT, MATCHING_SCRIPT } from "../helpers/scripts";
 import { cleanReading } from "../../server/src/lsp/codeActions";
 import { DEFAULT_MODEL_FILE } from "../../server/src/knowledge/shipped";

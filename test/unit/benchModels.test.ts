@@ -4,7 +4,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { BENCH_SHAPES, benchModel, benchModelPath, bpeVocabulary, writeBenchModel, type BenchShape } from "../../server/src/engine/benchModels";
+import { BENCH_SHAPES, benchModel, benchModelPath, bpeVocabulary, writeBenchModel, type BenchShape } from "../../tools/gguf/benchModels";
 import { loadModel, type LoadedModel } from "../../server/src/engine/runtime";
 import { ModelSession } from "../../server/src/engine/session";
 import { forwardPrompt } from "../../server/src/engine/prompts";

@@ -10,7 +10,7 @@ import { liftScorer } from "../../server/src/engine/scorers";
 import { runGates, gatesPass } from "../../server/src/engine/gates";
 import { loadShellParser } from "../../server/src/shell/parser";
 import { Engine, runLoop, DEFAULT_RUN_OPTIONS, readRun, bestAdapter } from "../../server/src/engine/api";
-import { writeFixtureModel } from "../../server/src/engine/fixtureModel";
+import { writeFixtureModel } from "../../tools/gguf/fixtureModel";
 import type { RunOptions } from "../../server/src/engine/loop";
 
 let dir: string;

@@ -9,7 +9,7 @@ import { loadModel, type LoadedModel } from "../../server/src/engine/runtime";
 import { ModelSession } from "../../server/src/engine/session";
 import { loadShellParser } from "../../server/src/shell/parser";
 import { warmStartExamples } from "../../server/src/engine/warmstart";
-import { writeFixtureModel } from "../../server/src/engine/fixtureModel";
+import { writeFixtureModel } from "../../tools/gguf/fixtureModel";
 
 let dir: string;
 let cleanup: () => Promise<void>;

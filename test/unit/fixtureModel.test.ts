@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Llama, LlamaModel, Token } from "node-llama-cpp" with { "resolution-mode": "import" };
-import { writeFixtureModel } from "../../server/src/engine/fixtureModel";
-import { encodeGguf, fromFloat16Bits, gguf, toFloat16Bits } from "../../server/src/engine/gguf/writer";
+import { writeFixtureModel } from "../../tools/gguf/fixtureModel";
+import { encodeGguf, fromFloat16Bits, gguf, toFloat16Bits } from "../../tools/gguf/writer";
 
 type NodeLlamaCpp = typeof import("node-llama-cpp", { with: { "resolution-mode": "import" } });
 

@@ -399,7 +399,7 @@ test("a runCycles request naming a prototype key (constructor, __proto__, toStri
 // `inversion report` on a damaged run. -------------------------------------------------------------------------
 import { truncate } from "node:fs/promises";
 import { loadModel } from "../../server/src/engine/runtime";
-import { writeGguf } from "../../server/src/engine/gguf/writer";
+import { writeGguf } from "../../tools/gguf/writer";
 import { num as cliInteger } from "../../server/src/cli/args";
 import { DEFAULT_SETTINGS } from "../../common/protocol";
 

@@ -7,7 +7,7 @@ import { loadModel, type LoadedModel } from "../../server/src/engine/runtime";
 import { ModelSession } from "../../server/src/engine/session";
 import { answerText, forwardPrompt, inversePrompt } from "../../server/src/engine/prompts";
 import { invertCommand } from "../../server/src/engine/candidates";
-import { BENCH_SHAPES, writeBenchModel } from "../../server/src/engine/benchModels";
+import { BENCH_SHAPES, writeBenchModel } from "../../tools/gguf/benchModels";
 
 let cleanup: () => Promise<void>;
 const models: { name: string; loaded: LoadedModel }[] = [];

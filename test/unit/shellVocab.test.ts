@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Llama, LlamaModel } from "node-llama-cpp" with { "resolution-mode": "import" };
-import { learnVocabulary, SpmTokenCounter, TOKEN_TYPE, type Vocabulary } from "../../server/src/engine/gguf/vocab";
+import { learnVocabulary, SpmTokenCounter, TOKEN_TYPE, type Vocabulary } from "../../tools/gguf/vocab";
 import { DEFAULT_SHAPE, writeShellModel } from "../../scripts/shell-model/init-model";
 
 const CORPUS = [

@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Llama, LlamaModel, Token } from "node-llama-cpp" with { "resolution-mode": "import" };
-import { BENCH_SHAPES, benchModel } from "../../server/src/engine/benchModels";
-import { writeFixtureModel } from "../../server/src/engine/fixtureModel";
-import { gguf, writeGguf } from "../../server/src/engine/gguf/writer";
+import { BENCH_SHAPES, benchModel } from "../../tools/gguf/benchModels";
+import { writeFixtureModel } from "../../tools/gguf/fixtureModel";
+import { gguf, writeGguf } from "../../tools/gguf/writer";
 import {
   createTrainer,
   loadAddon,

@@ -2,7 +2,7 @@
 //   node --import tsx test/vscode/prepare.ts DIR USER_DATA_DIR   (for the desktop test-electron launch configuration)
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { writeFixtureModel } from "../../server/src/engine/api";
+import { writeFixtureModel } from "../../tools/gguf/fixtureModel";
 import { COMMENTED_SCRIPT } from "../helpers/scripts";
 
 /** A real, well-commented Debian script (for the screenshots), when this machine has one. */

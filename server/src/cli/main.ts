@@ -19,7 +19,7 @@ import { cmdExplain } from "./explain";
 const USAGE = `inversion: a local model that improves at turning intent into shell commands.
 
 Usage:
-  inversion demo [--out DIR]                     a short run on a tiny model the project writes itself
+  inversion demo [--out DIR]                     a short run on the shipped shell model, scored on its held-out split
   inversion run [--model M] --out RUN_DIR [options] run self-improvement cycles
   inversion run [--model M] --out RUN_DIR --resume   continue a run after its last complete cycle, with the
                                                  model (and --eval, --commands) it was started with

@@ -11,7 +11,6 @@ import { promptShots, type ShotSource } from "./shots";
 
 export { runLoop, DEFAULT_RUN_OPTIONS, type RunOptions, type RunControl, type RunSummary } from "./loop";
 export { latestRun, bestAdapter } from "./store";
-export { writeFixtureModel } from "./fixtureModel";
 export { ModelError } from "./runtime";
 export { AbortError } from "./session";
 

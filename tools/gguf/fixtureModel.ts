@@ -1,8 +1,8 @@
 // A tiny random llama-architecture GGUF model that node-llama-cpp can load, tokenize with and
 // generate from, so tests never need a downloaded model. Its output is noise by design.
 import { resolve } from "node:path";
-import { gguf, writeGguf, type GgufTensor, type GgufTensorType, type GgufValue } from "./gguf/writer";
-import { vocabularyMetadata, type Vocabulary } from "./gguf/vocab";
+import { gguf, writeGguf, type GgufTensor, type GgufTensorType, type GgufValue } from "./writer";
+import { vocabularyMetadata, type Vocabulary } from "./vocab";
 
 export interface FixtureOptions {
   /** PRNG seed; the same options always give the same bytes. Default 1. */
