@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { explainCommand } from "../server/src/knowledge/manpages/explain";
 import { ManLibrary } from "../server/src/knowledge/manpages/library";
 import { loadPairs, splitPairs } from "../server/src/eval/dataset";
-import { DEFAULT_EVAL_SIZE } from "../server/src/eval/external";
+import { DEFAULT_EVAL_SIZE } from "../server/src/engine/external";
 import { loadShellParser, type ShellParser } from "../server/src/shell/parser";
 import { median, row } from "./common";
 

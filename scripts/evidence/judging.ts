@@ -16,7 +16,7 @@ import { programOf } from "../../server/src/knowledge/examples/program";
 import { explainCommand } from "../../server/src/knowledge/manpages/explain";
 import { sharedManLibrary } from "../../server/src/knowledge/manpages/library";
 import { loadShellParser, type ShellParser } from "../../server/src/shell/parser";
-import { mulberry32, shuffled } from "../../server/src/engine/random";
+import { mulberry32, shuffled } from "../../server/src/util/random";
 import { EXAMPLE_INDEX_FILE } from "../../common/shipped";
 import { sameTaskOrCommand } from "../shell-model/grounded";
 import { combineSupport, manPageText } from "../../server/src/check/grounded";

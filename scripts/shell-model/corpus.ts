@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { answerText, forwardPrompt, inversePrompt, taskWriterPrompt } from "../../server/src/engine/prompts";
-import { mulberry32, shuffled } from "../../server/src/engine/random";
+import { mulberry32, shuffled } from "../../server/src/util/random";
 import { concreteCommand } from "./concrete";
 import { loadShellSplit, type ShellPair } from "./split";
 

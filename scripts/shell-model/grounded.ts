@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { forwardPrompt, inversePrompt, taskWriterPrompt, answerText, type Shot } from "../../server/src/engine/prompts";
-import { mulberry32, shuffled } from "../../server/src/engine/random";
+import { mulberry32, shuffled } from "../../server/src/util/random";
 import { ExampleIndex, type Example } from "../../server/src/knowledge/examples/exampleIndex";
 import { concreteCommand } from "./concrete";
 import { exampleText, writeCorpus, type CorpusExample } from "./corpus";

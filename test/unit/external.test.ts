@@ -4,7 +4,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir, fixtureModel } from "../helpers/fixture";
 import { DEFAULT_RUN_OPTIONS, runLoop } from "../../server/src/engine/api";
-import { loadEvalSet, evaluateExternal } from "../../server/src/eval/external";
+import { loadEvalSet, evaluateExternal } from "../../server/src/engine/external";
 import { loadModel, type LoadedModel } from "../../server/src/engine/runtime";
 import { ModelSession } from "../../server/src/engine/session";
 import { loadShellParser } from "../../server/src/shell/parser";

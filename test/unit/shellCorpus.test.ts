@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { concreteCommand } from "../../scripts/shell-model/concrete";
 import { buildCorpus, buildRefineCorpus, DEFAULT_CORPUS_OPTIONS } from "../../scripts/shell-model/corpus";
 import type { ShellPair } from "../../scripts/shell-model/split";
-import { mulberry32 } from "../../server/src/engine/random";
+import { mulberry32 } from "../../server/src/util/random";
 
 const pair = (tool: string, task: string, command: string): ShellPair => ({
   id: `common/${tool}#1`, tool, task, toolTask: `${tool}: ${task}`, command,

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { COMMON_WORDS } from "./fixtureModel";
 import { DEFAULT_TOPICS, forwardPrompt, inversePrompt, judgePrompt, taskWriterPrompt } from "../../server/src/engine/prompts";
 import { gguf, writeGguf, type GgufTensor, type GgufValue } from "./writer";
-import { mulberry32 } from "../../server/src/engine/random";
+import { mulberry32 } from "../../server/src/util/random";
 
 export interface BenchShape {
   /** Family and size this shape copies, e.g. "qwen2.5-0.5b". */

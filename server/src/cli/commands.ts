@@ -5,7 +5,7 @@ import type { RunEvent } from "../engine/types";
 import { ProgressLine } from "./progress";
 import { RunStore, repairRun } from "../engine/store";
 import { cycleTable, externalSummary } from "./report";
-import { loadEvalSet, evaluateExternal } from "../eval/external";
+import { loadEvalSet, evaluateExternal } from "../engine/external";
 import { loadShellParser } from "../shell/parser";
 import { loadModel } from "../engine/runtime";
 import { ModelSession } from "../engine/session";

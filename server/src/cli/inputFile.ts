@@ -1,6 +1,6 @@
-// Files named on the command line, read as untrusted input through files/regularFile.ts (regular files only, within
+// Files named on the command line, read as untrusted input through util/regularFile.ts (regular files only, within
 // a size limit), with errors that name the flag.
-import { checkRegularFile, readRegularFile, RefusedFileError } from "../files/regularFile";
+import { checkRegularFile, readRegularFile, RefusedFileError } from "../util/regularFile";
 
 export { RefusedFileError };
 

@@ -3,7 +3,7 @@ import type { TaskItem } from "./types";
 import type { ModelSession } from "./session";
 import { inversePrompt, taskWriterPrompt } from "./prompts";
 import { cleanCommand, cleanSentence, jaccard, normalizeTask } from "./text";
-import { deriveSeed, mulberry32 } from "./random";
+import { deriveSeed, mulberry32 } from "../util/random";
 import { throwIfAborted } from "./session";
 
 export const MAX_TASK_CHARS = 500;

@@ -3,9 +3,9 @@
 // The held-out split (the same seeded split `--eval` uses) is excluded, and the record says so.
 import { writeFile } from "node:fs/promises";
 import type { Trainer, TrainExample, TrainProgress, TrainResult } from "./types";
-import { loadEvalSet } from "../eval/external";
+import { loadEvalSet } from "./external";
 import { answerText, forwardPrompt, inversePrompt } from "./prompts";
-import { mulberry32, shuffled } from "./random";
+import { mulberry32, shuffled } from "../util/random";
 
 export interface WarmStartOptions {
   modelPath: string;

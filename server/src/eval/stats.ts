@@ -1,6 +1,6 @@
 // Small, dependency-free statistics with a seeded PRNG so reruns give identical intervals.
 
-import { mulberry32 } from "../engine/random";
+import { mulberry32 } from "../util/random";
 
 /** The seeded PRNG the whole project uses (mulberry32), floats in [0, 1). */
 export const seededRandom = mulberry32;

@@ -3,7 +3,7 @@
 // bomb stops at the cap), following `.so` redirections. Synchronous: it runs on the page worker, which is terminated
 // past its time budget (pageOffThread.ts).
 import { statSync } from "node:fs";
-import { readRegularFile, RefusedFileError } from "../../files/regularFile";
+import { readRegularFile, RefusedFileError } from "../../util/regularFile";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { mebibytes, PAGE_LIMITS, UnreadablePageError, type PageLimits } from "./limits";
@@ -39,7 +39,7 @@ function gunzipCapped(bytes: Buffer, maxBytes: number): Buffer {
   }
 }
 
-/** The file's bytes (files/regularFile.ts), its refusal worded as the reason the page was not read. */
+/** The file's bytes (util/regularFile.ts), its refusal worded as the reason the page was not read. */
 function readRegularPage(file: string, maxBytes: number): Buffer {
   try {
     return readRegularFile(file, maxBytes);

@@ -1,17 +1,17 @@
 // External evaluation: greedy commands for held-out (task, reference) pairs that nobody in the loop wrote or saw.
-import type { ExternalEval } from "../engine/types";
-import type { ModelSession } from "../engine/session";
+import type { ExternalEval } from "./types";
+import type { ModelSession } from "./session";
 import type { ShellParser } from "../shell/parser";
-import { throwIfAborted } from "../engine/session";
-import { forwardPrompt } from "../engine/prompts";
-import { NO_SHOTS, type ShotSource } from "../engine/shots";
-import { COMMAND_TOKENS } from "../engine/candidates";
-import { cleanCommand } from "../engine/text";
-import { liftScorer, originalScorer } from "../engine/scorers";
-import { loadPairs, splitPairs, type Pair } from "./dataset";
-import { nlc2cmdScore } from "./nlc2cmd";
-import { exactMatch, templateMatch } from "./match";
-import { bootstrapCi, mean, spearman } from "./stats";
+import { throwIfAborted } from "./session";
+import { forwardPrompt } from "./prompts";
+import { NO_SHOTS, type ShotSource } from "./shots";
+import { COMMAND_TOKENS } from "./candidates";
+import { cleanCommand } from "./text";
+import { liftScorer, originalScorer } from "./scorers";
+import { loadPairs, splitPairs, type Pair } from "../eval/dataset";
+import { nlc2cmdScore } from "../eval/nlc2cmd";
+import { exactMatch, templateMatch } from "../eval/match";
+import { bootstrapCi, mean, spearman } from "../eval/stats";
 
 export interface EvalSet {
   file: string;
