@@ -83,8 +83,12 @@ test("score and invert print a reading and a score", async () => {
   const parsed = JSON.parse(r.stdout) as { score: { value: number; scorer: string }; reconstruction: string };
   assert.equal(parsed.score.scorer, "lift");
   assert.ok(parsed.score.value >= 0 && parsed.score.value <= 1);
-  const inv = await cli(["invert", "--model", model, "--threads", "1", "ls -la"]);
+  const inv = await cli(["invert", "--model", model, "--threads", "1", "--json", "ls -la"]);
   assert.equal(inv.code, 0, inv.stderr);
+  const reading = JSON.parse(inv.stdout) as { reconstruction: string; example: { command: string; source: string; licence: string } | null };
+  assert.equal(typeof reading.reconstruction, "string");
+  assert.match(reading.example!.command, /^ls\b/, "the nearest example of the same program, with its source");
+  assert.ok(reading.example!.source && reading.example!.licence);
 });
 
 test("Ctrl-C in the middle of a run exits 130 and leaves a resumable store", async () => {

@@ -23,9 +23,15 @@ export function selectCandidates(candidates: Candidate[], threshold: number, see
     best.rejectReason = undefined;
     accepted.push(best);
   }
-  for (const group of byTask.values())
-    for (const c of group) if (!c.accepted && !c.rejectReason) c.rejectReason = "another candidate for this task scored higher";
+  for (const group of byTask.values()) for (const c of group) if (!c.accepted && !c.rejectReason) c.rejectReason = whyNotSelected(c, threshold);
   return accepted;
+}
+
+function whyNotSelected(c: Candidate, threshold: number): string {
+  const failed = c.gates.filter((g) => !g.pass).map((g) => g.gate);
+  if (failed.length) return `failed the ${failed.join(", ")} gate${failed.length > 1 ? "s" : ""}`;
+  if (c.score.value < threshold) return `score ${c.score.value.toFixed(3)} is under the threshold ${threshold}`;
+  return "another candidate for this task scored higher";
 }
 
 /** The no-selection baseline: every candidate is accepted, whatever its gates and score. */
