@@ -93,11 +93,11 @@ export class StatusBar implements vscode.Disposable {
       if (s.lastCycle) parts.push(`cycle ${s.lastCycle.cycle}: ${s.lastCycle.heldOut}`);
       tip.appendMarkdown(`Model: ${s.model}${s.modelPath ? ` — \`${s.modelPath}\`` : ""}\n\n`);
       if (s.modelPath === this.defaultModelPath) tip.appendMarkdown("This is the default model shipped with Inversion, a small shell model; set `inversion.model` to use your own.\n\n");
-      tip.appendMarkdown(`Hover adapter: ${s.adapterPath ? `\`${s.adapterPath}\`` : "base model"}\n\n`);
+      tip.appendMarkdown(`Hovers read with: ${s.adapterPath ? `the model and the adapter \`${s.adapterPath}\`` : "the model alone (no adapter)"}\n\n`);
       tip.appendMarkdown(`${s.selfCheck ? s.selfCheck.summary : "Comment checks: measuring themselves."}\n\n`);
       if (s.message) tip.appendMarkdown(`${s.message.replace(/\n/g, " ")}\n\n`);
       tip.appendMarkdown(`Run: ${s.run}${s.runDir ? ` — \`${s.runDir}\`` : ""}\n\n`);
-      tip.appendMarkdown(`Server pid ${s.pid}`);
+      tip.appendMarkdown(`Language server process ${s.pid}`);
     }
     this.item.text = `${icon} Inversion${parts.length ? ": " + parts.join(" · ") : ""}`;
     this.item.tooltip = tip;

@@ -190,15 +190,18 @@ test("a run writes its store; a killed run resumes after its last complete cycle
   assert.equal(second.cancelled, false);
   const run = await readRun(out);
   assert.deepEqual(run.cycles.map((c) => c.cycle), [1, 2]);
-  const examples = (await readFile(join(out, "examples.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { cycle: number });
+  const examples = (await readFile(join(out, "examples.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { cycle: number; example?: unknown });
   assert.deepEqual([...new Set(examples.map((e) => e.cycle))], [1, 2]);
-  assert.equal(examples.length, 2 * 2 * 2);
+  // 2 cycles × 2 tasks × (2 of the model's candidates + the nearest example's command, marked as such)
+  assert.equal(examples.length, 2 * 2 * 3);
+  assert.equal(examples.filter((e) => e.example).length, 2 * 2);
   const c = run.cycles[1]!;
   assert.equal(c.train, null);
   assert.match(c.trainSkipped ?? "", /--train none/);
   assert.equal(c.after, null);
   assert.equal(c.tasks.heldOut, 2);
-  assert.ok(c.selection.candidates === 4 && c.before.candidates === 4);
+  // training tasks also hold their nearest example; held-out tasks measure the model alone
+  assert.deepEqual([c.selection.candidates, c.before.candidates], [6, 4]);
   const config = JSON.parse(await readFile(join(out, "config.json"), "utf8")) as { seed: number; train: string };
   assert.equal(config.train, "none");
   assert.equal(await bestAdapter(out), null);
