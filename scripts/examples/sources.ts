@@ -1,6 +1,7 @@
 // (description, command) pairs from local snapshots of public cheat-sheet repositories, one parser per format.
 // The snapshots are bare git repositories (no work tree): files are read with `git show HEAD:<path>`.
 // Only sources under CC0, CC BY or MIT are here; every pair keeps a ref to where it came from.
+import type { ExampleSource } from "../../server/src/knowledge/examples/exampleIndex";
 import { execFileSync } from "node:child_process";
 
 export interface SourcePair {
@@ -14,16 +15,8 @@ export interface SourcePair {
   ref: string;
 }
 
-export interface Source {
-  id: string;
-  name: string;
-  repo: string;
-  licence: string;
-  /** The LICENSE file at the commit read. */
-  licenceUrl: string;
-  commit: string;
-  attribution: string;
-}
+/** A source as the index records it (its licenceUrl: the LICENSE file at the commit read). */
+export type Source = ExampleSource;
 
 export interface SourceSnapshot {
   source: Source;

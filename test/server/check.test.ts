@@ -190,6 +190,6 @@ describe("inversion check (CLI)", { timeout: 120_000 }, () => {
     assert.equal(run([]).stdout, "Comment checks (examples and man pages) tell a matching comment from a wrong one 95% of the time.\n");
     const r = run([join(dir, "missing.sh")]);
     assert.equal(r.status, 1);
-    assert.match(r.stdout, /missing\.sh: error: ENOENT/);
+    assert.match(r.stdout, /missing\.sh: error: the file does not exist$/m);
   });
 });
