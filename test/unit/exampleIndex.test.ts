@@ -39,6 +39,7 @@ describe("example index search", () => {
     const hits = index.byCommandText("tar -xzf logs.tgz", { k: 5, program: "tar" });
     assert.deepEqual(hits.map((h) => h.example.command), ["tar -xzf out.tgz", "tar -czf out.tgz dir"]);
     assert.equal(index.nearestFor("mkdir -p build/out")!.example.description, "Create a directory and its parents");
+    assert.equal(index.nearestFor("my_script_function build"), null, "no example of another program stands in");
   });
   test("leave-out: a pair and pairs sharing its task or command never come back", () => {
     const exclude = sharesTaskOrCommand({ task: "make a file EXECUTABLE", command: "chmod 755 x" });

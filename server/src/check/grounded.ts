@@ -21,7 +21,7 @@ export interface GroundedSupport {
   /** combineSupport(parts): what the comment check judges. */
   score: number;
   parts: SupportParts;
-  /** The example nearest the command among its own program's examples (else overall): what the hover quotes. */
+  /** The example nearest the command among its own program's examples (null when there are none): what the hover quotes. */
   nearest: ExampleHit | null;
   /** Man pages read, e.g. "chmod(1)". */
   pages: string[];

@@ -117,11 +117,11 @@ export class ExampleIndex {
     return this.hits(this.byCommand, this.byCommand.vector(command), opts);
   }
 
-  /** The nearest example of the command's own program, or the nearest of any when its program has none. */
+  /** The nearest example of the command's own program; null when people's examples have none for it (an example
+   * of another program would say nothing about this command). */
   nearestFor(command: string): ExampleHit | null {
     const program = programOf(command);
-    const own = program ? this.byCommandText(command, { k: 1, program }) : [];
-    return own[0] ?? this.byCommandText(command, { k: 1 })[0] ?? null;
+    return program ? (this.byCommandText(command, { k: 1, program })[0] ?? null) : null;
   }
 
   /**
