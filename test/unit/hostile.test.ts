@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdir, readFile, readdir, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { dirname, join, resolve, sep } from "node:path";
@@ -534,4 +534,25 @@ test("inversion report stops at a corrupt line of examples.jsonl or external.jso
   await writeFile(examples, intact);
   await writeFile(join(out, "external.jsonl"), '{garbage\n{"cycle": 1, "prediction": "ls"}\n');
   stopsAtLine1(["report", out], join(out, "external.jsonl"));
+});
+
+// issue 23 item 9 / issue 19 item 5 ---------------------------------------------------------------------------------
+test("a resume refuses a tasks.json that is null, cut short or gone, instead of measuring on a new held-out set", async () => {
+  const out = join(dir, "tasks-damaged");
+  await runLoop(small(out, { cycles: 1, train: "none" }));
+  const tasksFile = join(out, "tasks.json");
+  const original = await readFile(tasksFile, "utf8");
+  for (const damaged of ["null", "{", '{"heldOut":[{"id":1}],"seen":[]}']) {
+    await writeFile(tasksFile, damaged);
+    await assert.rejects(runLoop(small(out, { resume: true, cycles: 2, train: "none" })), (err: unknown) =>
+      err instanceof CorruptRunError && /tasks\.json line 1 is corrupt/.test(err.message) && /restore tasks\.json/.test(err.message));
+    assert.equal(await readFile(tasksFile, "utf8"), damaged, "the file is left as it was");
+  }
+  await rm(tasksFile);
+  await assert.rejects(runLoop(small(out, { resume: true, cycles: 2, train: "none" })), /tasks\.json line 1 is corrupt \(missing, though 1 cycle\(s\) are complete\)/);
+  await writeFile(tasksFile, original);
+  const resumed = await runLoop(small(out, { resume: true, cycles: 2, train: "none" }));
+  assert.deepEqual(resumed.cycles.map((c) => c.cycle), [1, 2]);
+  const heldOut = (text: string) => (JSON.parse(text) as { heldOut: unknown }).heldOut;
+  assert.deepEqual(heldOut(await readFile(tasksFile, "utf8")), heldOut(original), "the same held-out tasks");
 });

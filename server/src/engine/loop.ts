@@ -176,8 +176,10 @@ async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Pr
     return summary;
   };
   try {
-    const tasks = (await store.readTasks()) ?? (await makeHeldOut(base, opts, signal, emit));
-    if (!(await store.readTasks())) await store.writeTasks(tasks);
+    // read once and checked: a damaged or lost tasks.json stops a resume instead of starting a new held-out set
+    const stored = await store.tasksForResume(lastComplete);
+    const tasks = stored ?? (await makeHeldOut(base, opts, signal, emit));
+    if (!stored) await store.writeTasks(tasks);
     const accepted = (await store.examples()).filter((c) => c.accepted && c.cycle <= lastComplete);
     const heldOutBefore = done.length ? done[done.length - 1]!.after : null;
     const lastExternal = done.length ? done[done.length - 1]!.external : null;

@@ -1,6 +1,6 @@
 // Records read back from a run directory are checked, not cast: a run's config.json carries the record version of
 // all its files, and every line of cycles.jsonl / examples.jsonl is checked for the fields the readers use.
-import type { Candidate, CycleRecord } from "./types";
+import type { Candidate, CycleRecord, TaskItem } from "./types";
 
 /**
  * The version of the files a run directory holds; written into config.json as `version`. Version 2 renamed the
@@ -121,4 +121,16 @@ export function checkRunConfig<T>(value: unknown): Checked<T> {
   if (version > RUN_RECORD_VERSION) return { ok: false, reason: `written by a newer Inversion (record version ${version}; this one reads ${RUN_RECORD_VERSION})` };
   if (version < OLDEST_READABLE_VERSION) return { ok: false, reason: `written by an older Inversion (record version ${version}; this one reads ${OLDEST_READABLE_VERSION} to ${RUN_RECORD_VERSION})` };
   return top;
+}
+
+/** tasks.json: the held-out tasks a run measures every cycle on, and every training task used so far. */
+export function checkStoredTasks(value: unknown): Checked<{ heldOut: TaskItem[]; seen: string[] }> {
+  const top = checkFields<{ heldOut: TaskItem[]; seen: string[] }>(value, { heldOut: "array", seen: "array" });
+  if (!top.ok) return top;
+  for (const [i, task] of top.value.heldOut.entries()) {
+    const item = checkFields<TaskItem>(task, { id: "string", text: "string", source: "string" });
+    if (!item.ok) return { ok: false, reason: `heldOut[${i}]: ${item.reason}` };
+  }
+  const notText = top.value.seen.findIndex((t) => typeof t !== "string");
+  return notText >= 0 ? { ok: false, reason: `seen[${notText}] is not a string` } : top;
 }

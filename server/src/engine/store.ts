@@ -3,7 +3,7 @@
 import { appendFile, copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { realpathSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, isAbsolute } from "node:path";
-import { checkCandidate, checkCycleRecord, checkExternalRow, checkRunConfig, type Checked, type ExternalRow } from "./records";
+import { checkCandidate, checkCycleRecord, checkExternalRow, checkRunConfig, checkStoredTasks, type Checked, type ExternalRow } from "./records";
 import { lockRunDir, type RunLock } from "./runLock";
 import type { Candidate, CycleRecord, TaskItem } from "./types";
 
@@ -58,14 +58,19 @@ async function rewriteJsonl(path: string, rows: unknown[]): Promise<void> {
 
 /** A line in the middle of a run's JSONL file that is not a valid record: refused, never silently dropped. */
 export class CorruptRunError extends Error {
-  constructor(readonly file: string, readonly line: number, reason: string) {
-    super(
-      `${file} line ${line} is corrupt (${reason}). The file is left as it is. ` +
-        `\`inversion repair ${dirname(file)}\` cuts the run back to its last complete cycle before that line (the original files are kept beside it).`,
-    );
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    reason: string,
+    advice = `\`inversion repair ${dirname(file)}\` cuts the run back to its last complete cycle before that line (the original files are kept beside it).`,
+  ) {
+    super(`${file} line ${line} is corrupt (${reason}). The file is left as it is. ${advice}`);
     this.name = "CorruptRunError";
   }
 }
+
+/** Why a run whose tasks.json is lost or damaged cannot continue: it would measure later cycles on other tasks. */
+const TASKS_ADVICE = "A resume must measure every cycle on the held-out tasks it started with: restore tasks.json, or start a new run.";
 
 /**
  * Reads a JSONL file of records. Only the last line may be torn (a killed append); it is skipped. Any other line
@@ -183,12 +188,32 @@ export class RunStore {
     await writeJsonAtomic(this.path(FILES.tasks), tasks);
   }
 
+  /** The run's tasks, or null when it has none yet; a damaged file is refused (never silently replaced). */
   async readTasks(): Promise<StoredTasks | null> {
+    const file = this.path(FILES.tasks);
+    let text: string;
     try {
-      return JSON.parse(await readFile(this.path(FILES.tasks), "utf8")) as StoredTasks;
-    } catch {
-      return null;
+      text = await readFile(file, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw err;
     }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new CorruptRunError(file, 1, `not JSON: ${(err as Error).message}`, TASKS_ADVICE);
+    }
+    const checked = checkStoredTasks(value);
+    if (!checked.ok) throw new CorruptRunError(file, 1, checked.reason, TASKS_ADVICE);
+    return checked.value;
+  }
+
+  /** The tasks a resumed run continues with: a run with complete cycles and no tasks.json is refused. */
+  async tasksForResume(completeCycles: number): Promise<StoredTasks | null> {
+    const tasks = await this.readTasks();
+    if (!tasks && completeCycles > 0) throw new CorruptRunError(this.path(FILES.tasks), 1, `missing, though ${completeCycles} cycle(s) are complete`, TASKS_ADVICE);
+    return tasks;
   }
 
   async cycles(): Promise<CycleRecord[]> {
