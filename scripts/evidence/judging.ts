@@ -18,8 +18,9 @@ import { sharedManLibrary } from "../../server/src/knowledge/manpages/library";
 import { loadShellParser, type ShellParser } from "../../server/src/shell/parser";
 import { mulberry32, shuffled } from "../../server/src/util/random";
 import { EXAMPLE_INDEX_FILE } from "../../common/shipped";
-import { sameTaskOrCommand } from "../shell-model/grounded";
-import { combineSupport, manPageText } from "../../server/src/check/grounded";
+import { sharesTaskOrCommand } from "../../server/src/engine/shots";
+import { combineSupport, groundedSupport, manPageText, type Grounding } from "../../server/src/check/grounded";
+import { judgeSupport } from "../../server/src/check/calibration";
 
 interface JudgePair {
   task: string;
@@ -77,14 +78,19 @@ async function main(): Promise<void> {
   const library = sharedManLibrary();
   const engine = v["no-model"] ? null : await Engine.open({ modelPath: v.model!, gpu: "off", threads: 1 });
   const manCache = new Map<string, string>();
+  const grounding: Grounding = { index, explain: (command) => explainCommand(command, { parser, library }) };
+  let verdicts: { warning: boolean; any: boolean }[] = [];
+  const ruleRows: string[] = [];
   const manOf = async (command: string): Promise<string> => {
     if (!manCache.has(command)) manCache.set(command, manPageText(await explainCommand(command, { parser, library })));
     return manCache.get(command)!;
   };
   const score: ScoreFn = async (comment, pair) => {
-    const examples = index.commentSupport(comment, pair.command, { exclude: sameTaskOrCommand(pair) }).similarity;
+    const examples = index.commentSupport(comment, pair.command, { exclude: sharesTaskOrCommand(pair) }).similarity;
     const manText = await manOf(pair.command);
     const man = manText ? index.textSimilarity(comment, manText) : null;
+    const verdict = judgeSupport(await groundedSupport(grounding, comment, pair.command, undefined, sharesTaskOrCommand(pair)), FIT_CHECK);
+    verdicts.push({ warning: verdict.strength === "strong", any: verdict.verdict === "differs" });
     const out: Record<string, number> = {
       examples,
       man: man ?? 0,
@@ -107,7 +113,13 @@ async function main(): Promise<void> {
   let header = false;
   for (const [name, pairs] of sets) {
     const rows: { kind: string; scores: Record<string, number> }[] = [];
-    for (const t of trials(pairs, 1)) rows.push({ kind: t.kind, scores: await score(t.comment, t.pair) });
+    const kinds: string[] = [];
+    verdicts = [];
+    for (const t of trials(pairs, 1)) {
+      rows.push({ kind: t.kind, scores: await score(t.comment, t.pair) });
+      kinds.push(t.kind);
+    }
+    ruleRows.push(...ruleRates(name, kinds, verdicts));
     if (!header) {
       console.log(`| set | wrong comment | pairs | ${Object.keys(rows[0]!.scores).join(" | ")} |`);
       console.log(`|---|---|---|${Object.keys(rows[0]!.scores).map(() => "---").join("|")}|`);
@@ -121,7 +133,21 @@ async function main(): Promise<void> {
       }
     }
   }
+  console.log("\n| set | wrong comment | Warning on matching | Warning on wrong | Warning or Information on matching | … on wrong |");
+  console.log("|---|---|---|---|---|---|");
+  for (const r of ruleRows) console.log(r);
   await engine?.dispose();
+}
+
+/** The product's verdicts (calibration.ts judgeSupport), each pair left out of its own retrieval. */
+const FIT_CHECK = { fingerprint: "", basis: "", auc: 1, floor: 0.75, fit: true, matched: [], mismatched: [], measuredAt: "" };
+
+function ruleRates(name: string, kinds: readonly string[], verdicts: readonly { warning: boolean; any: boolean }[]): string[] {
+  const pct = (kind: string, key: "warning" | "any"): string => {
+    const of = verdicts.filter((_, i) => kinds[i] === kind);
+    return `${((100 * of.filter((v) => v[key]).length) / Math.max(1, of.length)).toFixed(1)}%`;
+  };
+  return ["other", "same-group"].filter((k) => kinds.includes(k)).map((k) => `| ${name} | ${k} | ${pct("match", "warning")} | ${pct(k, "warning")} | ${pct("match", "any")} | ${pct(k, "any")} |`);
 }
 
 void main();

@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { forwardPrompt, inversePrompt, taskWriterPrompt, answerText, type Shot } from "../../server/src/engine/prompts";
 import { mulberry32, shuffled } from "../../server/src/util/random";
 import { ExampleIndex, type Example } from "../../server/src/knowledge/examples/exampleIndex";
+import { sharesTaskOrCommand } from "../../server/src/engine/shots";
 import { concreteCommand } from "./concrete";
 import { exampleText, writeCorpus, type CorpusExample } from "./corpus";
 import { heldOutJsonl, loadShellSplit, type ShellPair } from "./split";
@@ -28,8 +29,6 @@ export const GROUNDED_CORPUS = {
   maxChars: 760,
 };
 
-export const sameTaskOrCommand = (pair: { task: string; command: string }) => (e: Example): boolean =>
-  e.description.toLowerCase() === pair.task.toLowerCase() || e.command === pair.command;
 
 /** The tldr training split as an example index (the shots the corpus and the validation curve use). */
 export function trainingIndex(pairs: readonly ShellPair[]): ExampleIndex {
@@ -57,7 +56,7 @@ export function buildGroundedCorpus(train: readonly ShellPair[], index: ExampleI
   const shotCount = (): number => (random() < o.noShotShare ? 0 : 1 + Math.floor(random() * o.maxShots));
   const examples: CorpusExample[] = [];
   for (const pair of train) {
-    const exclude = sameTaskOrCommand(pair);
+    const exclude = sharesTaskOrCommand(pair);
     const fwdShots = index.byTask(pair.task, { k: shotCount(), exclude }).map((h) => toShot(h.example));
     const fwd = fitted((s) => forwardPrompt(pair.task, s).plain, `${answerText(pair.command)}\n`, fwdShots);
     examples.push({ ...fwd, kind: "forward" });

@@ -11,7 +11,8 @@ import { parseArgs } from "node:util";
 import { runNativeTraining } from "../../server/src/engine/train";
 import type { NativeProgress } from "../../server/src/engine/train/native";
 import { evaluateShellModel, type ShotsFor } from "./evaluate";
-import { sameTaskOrCommand, trainingIndex, validationSplit } from "./grounded";
+import { trainingIndex, validationSplit } from "./grounded";
+import { sharesTaskOrCommand } from "../../server/src/engine/shots";
 import { loadShellSplit } from "./split";
 
 // Defaults are the shipped model's settings. lr 8e-4 diverged within 400 steps here; 1 thread, because ggml's
@@ -98,7 +99,7 @@ function checkpointShots(): ShotsFor | undefined {
   const k = Number(args.shots);
   if (!k) return undefined;
   const index = trainingIndex(validationSplit(loadShellSplit("../shared/data/tldr-pages").train).fit);
-  return (pair) => index.byTask(pair.task, { k, exclude: sameTaskOrCommand(pair) }).map((h) => ({ task: h.example.description, command: h.example.command }));
+  return (pair) => index.byTask(pair.task, { k, exclude: sharesTaskOrCommand(pair) }).map((h) => ({ task: h.example.description, command: h.example.command }));
 }
 
 async function chunk(): Promise<boolean> {

@@ -18,10 +18,10 @@ export interface CommentJudgement {
   otherProgram: boolean;
 }
 
-/** Below this support, a comment about another program is a Warning (training side: 0% of matching comments, 36%
- * of wrong ones; cheat split: 4.1% and 41%). */
+/** Below this support, a comment about another program is a Warning (training side: 1.8% of matching comments,
+ * 35.2% of wrong ones; cheat split: 3.6% and 36.2%; scripts/evidence/judging.ts). */
 export const WARN_BELOW = 0.01;
-/** Below this, a comment about another program is Information (cheat split: 9.7% of matching, 73% of wrong). */
+/** Below this, a comment about another program is Information (cheat split, with Warnings: 8.9% of matching, 65.1% of wrong). */
 export const INFO_BELOW = 0.03;
 /** Below this, even a comment about the command's own program is Information (a wrong action does not separate). */
 export const SAME_PROGRAM_INFO_BELOW = 0.005;

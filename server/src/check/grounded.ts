@@ -2,7 +2,7 @@
 // the comment's similarity to the descriptions of the examples retrieved for the command (the example index) and to
 // the man-page text of the command's programs and flags. Model-free, so it holds for every model a user brings; the
 // model's lift is shown beside it, not mixed in (scripts/evidence/judging.ts measured the parts: docs/RESULTS.md).
-import type { ExampleHit, ExampleIndex } from "../knowledge/examples/exampleIndex";
+import type { Example, ExampleHit, ExampleIndex } from "../knowledge/examples/exampleIndex";
 import { programOf } from "../knowledge/examples/program";
 import { sharedExampleIndex } from "../knowledge/examples/shared";
 import { explainCommand, type CommandExplanation } from "../knowledge/manpages/explain";
@@ -61,9 +61,10 @@ export function manPageText(e: CommandExplanation): string {
     .join(" ");
 }
 
-export async function groundedSupport(g: Grounding, comment: string, command: string, signal?: AbortSignal): Promise<GroundedSupport> {
+/** `leaveOut` (measurements on pairs the index holds): that pair's examples, and any sharing its task or command, are not retrieved. */
+export async function groundedSupport(g: Grounding, comment: string, command: string, signal?: AbortSignal, leaveOut?: (e: Example) => boolean): Promise<GroundedSupport> {
   const program = programOf(command);
-  const examples = g.index.commentSupport(comment, command);
+  const examples = g.index.commentSupport(comment, command, { exclude: leaveOut });
   const explanation = await g.explain(command, signal).catch(() => null);
   const manText = explanation ? manPageText(explanation) : "";
   const parts: SupportParts = { examples: examples.similarity, man: manText ? g.index.textSimilarity(comment, manText) : null };
@@ -72,7 +73,7 @@ export async function groundedSupport(g: Grounding, comment: string, command: st
     parts,
     nearest: g.index.nearestFor(command),
     pages: explanation?.programs.flatMap((p) => (p.page ? [p.page] : [])) ?? [],
-    commentPrograms: g.index.byTask(comment, { k: 10 }).map((h) => programOf(h.example.command) ?? ""),
+    commentPrograms: g.index.byTask(comment, { k: 10, exclude: leaveOut }).map((h) => programOf(h.example.command) ?? ""),
     program,
     judgeable: program !== null && !NO_TASK.has(program) && g.index.programExamples(program) >= MIN_PROGRAM_EXAMPLES,
   };

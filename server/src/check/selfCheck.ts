@@ -67,15 +67,6 @@ export function rocAuc(matched: readonly number[], mismatched: readonly number[]
   return wins / (matched.length * mismatched.length);
 }
 
-/** The model's lift as a comment score (bits per intent token), identified by model and adapter content. */
-export function liftSupport(model: LiftSource): SupportSource {
-  return {
-    identity: `lift\0${fileDigest(model.modelPath)}\0${model.adapterPath ? fileDigest(model.adapterPath) : "base"}`,
-    basis: "the model's lift",
-    support: (intent, command, signal) => liftOf(model, intent, command, signal),
-  };
-}
-
 export async function measureSelfCheck(source: SupportSource, fingerprint: string, opts: { signal?: AbortSignal; pairs?: readonly IntentPair[] } = {}): Promise<SelfCheckResult> {
   const pairs = opts.pairs ?? SELF_CHECK_PAIRS;
   const matched: number[] = [];

@@ -3,7 +3,7 @@ import type { Candidate, GateVerdict, ScoreResult, TaskItem } from "./types";
 import type { ModelSession } from "./session";
 import type { Scorer } from "./scorers";
 import type { ShellParser } from "../shell/parser";
-import { forwardPrompt, inversePrompt } from "./prompts";
+import { forwardPrompt, inversePrompt, type Shot } from "./prompts";
 import { cleanCommand, cleanSentence } from "./text";
 import { gatesPass, runGates } from "./gates";
 import { NO_SHOTS, type ShotSource } from "./shots";
@@ -23,9 +23,14 @@ export interface CandidateOptions {
 export const COMMAND_TOKENS = 64;
 export const READING_TOKENS = 48;
 
-/** N commands for a task, sampled concurrently on parallel sequences. */
-export async function generateCommands(session: ModelSession, task: string, opts: CandidateOptions): Promise<{ raw: string; command: string }[]> {
-  const prompt = session.withShots((s) => forwardPrompt(task, s), (opts.shots ?? NO_SHOTS).forTask(task), COMMAND_TOKENS);
+/** N commands for a task, sampled concurrently on parallel sequences; `shots`: the task's retrieved examples. */
+export async function generateCommands(
+  session: ModelSession,
+  task: string,
+  opts: CandidateOptions,
+  shots: readonly Shot[] = (opts.shots ?? NO_SHOTS).forTask(task),
+): Promise<{ raw: string; command: string }[]> {
+  const prompt = session.withShots((s) => forwardPrompt(task, s), shots, COMMAND_TOKENS);
   const raws = await session.completeMany(prompt, opts.candidates, {
     temperature: opts.temperature,
     seed: opts.seed,
@@ -78,8 +83,9 @@ export async function candidatesForTask(
   meta: { cycle: number; phase: Candidate["phase"]; threshold: number },
   opts: CandidateOptions,
 ): Promise<Candidate[]> {
-  const generated: { raw: string; command: string; example?: { task: string } }[] = await generateCommands(session, task.text, opts);
-  const nearest = opts.exampleCandidate ? (opts.shots?.forTask(task.text)[0] ?? null) : null;
+  const taskShots = (opts.shots ?? NO_SHOTS).forTask(task.text);
+  const generated: { raw: string; command: string; example?: { task: string } }[] = await generateCommands(session, task.text, opts, taskShots);
+  const nearest = opts.exampleCandidate ? (taskShots[0] ?? null) : null;
   if (nearest && !generated.some((g) => g.command === nearest.command)) generated.push({ raw: nearest.command, command: nearest.command, example: { task: nearest.task } });
   return Promise.all(
     generated.map(async ({ raw, command, example }) => {

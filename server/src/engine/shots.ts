@@ -6,13 +6,11 @@ import type { Example, ExampleIndex } from "../knowledge/examples/exampleIndex";
 import { shippedExamples } from "../knowledge/examples/shared";
 
 export interface ShotSource {
-  /** How many examples a prompt carries. */
-  readonly k: number;
   forTask(task: string, leaveOut?: Shot): Shot[];
   forCommand(command: string, leaveOut?: Shot): Shot[];
 }
 
-export const NO_SHOTS: ShotSource = { k: 0, forTask: () => [], forCommand: () => [] };
+export const NO_SHOTS: ShotSource = { forTask: () => [], forCommand: () => [] };
 
 const toShot = (e: Example): Shot => ({ task: e.description, command: e.command });
 
@@ -26,7 +24,6 @@ export function sharesTaskOrCommand(pair: Shot): (e: Example) => boolean {
 export function indexShots(index: ExampleIndex, k: number): ShotSource {
   if (k <= 0) return NO_SHOTS;
   return {
-    k,
     forTask: (task, leaveOut) => index.byTask(task, { k, exclude: leaveOut && sharesTaskOrCommand(leaveOut) }).map((h) => toShot(h.example)),
     forCommand: (command, leaveOut) => index.byCommandText(command, { k, exclude: leaveOut && sharesTaskOrCommand(leaveOut) }).map((h) => toShot(h.example)),
   };

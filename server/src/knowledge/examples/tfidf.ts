@@ -1,5 +1,5 @@
-// TF-IDF over lower-case alphanumeric words with unit-length vectors and an inverted index: the lookup measured in
-// ../shared/notes/grounding-measurements.md (idf = ln(N / (1 + df)); a word the index has never seen weighs ln N).
+// TF-IDF over lower-case alphanumeric words with unit-length vectors and an inverted index: the lookup whose figures
+// are in docs/RESULTS.md, "Grounding" (idf = ln(N / (1 + df)); a word the index has never seen weighs ln N).
 
 export type Vector = Map<string, number>;
 
