@@ -19,7 +19,7 @@ export async function benchProtocol(): Promise<void> {
     const started = performance.now();
     const run = await runLoop({
       ...DEFAULT_RUN_OPTIONS, modelPath: model!.path, out: join(out, "run"), cycles: 1, tasks, candidates: PROTOCOL.candidates,
-      threads: BENCH_THREADS, gpu: "off", train: "lora",
+      threads: BENCH_THREADS, gpu: "off", learn: "lora",
     });
     const seconds = (performance.now() - started) / 1000;
     const record = run.cycles[0];

@@ -13,7 +13,7 @@ export type { ScoreResult };
 // ---------------------------------------------------------------------------------------------------------------
 
 /** The run parameters that are editor settings (declared in common/runParams.ts). */
-type SettingRunParams = Pick<RunParams, "gpu" | "threads" | "cycles" | "tasks" | "candidates" | "threshold" | "temperature" | "learningRate" | "loraRank" | "train" | "seed" | "examples">;
+type SettingRunParams = Pick<RunParams, "gpu" | "threads" | "cycles" | "tasks" | "candidates" | "threshold" | "temperature" | "learningRate" | "loraRank" | "learn" | "seed" | "examples">;
 
 export interface InversionSettings extends SettingRunParams {
   /** Local .gguf path or `hf:` URI; "" when none is set. Relative paths are resolved by the client. */
@@ -31,6 +31,11 @@ export interface InversionSettings extends SettingRunParams {
   runsDirectory: string;
   /** Files larger than this many bytes are not scored. */
   maxFileBytes: number;
+  /**
+   * A server that runs the model (`inversion serve`, vLLM, SGLang), or "" for this machine. Read from the user's (or
+   * the remote machine's) settings only, never a workspace's: a repository cannot send prompts anywhere.
+   */
+  backend: string;
 }
 
 const RUN_DEFAULTS = defaultRunParams();
@@ -46,13 +51,14 @@ export const DEFAULT_SETTINGS: InversionSettings = {
   temperature: RUN_DEFAULTS.temperature,
   learningRate: RUN_DEFAULTS.learningRate,
   loraRank: RUN_DEFAULTS.loraRank,
-  train: RUN_DEFAULTS.train,
+  learn: RUN_DEFAULTS.learn,
   seed: RUN_DEFAULTS.seed,
   examples: RUN_DEFAULTS.examples,
   hoverAdapter: "best",
   diagnostics: { enabled: true, maxCommandsPerPass: 20, debounceMs: 400 },
   runsDirectory: "",
   maxFileBytes: 2_000_000,
+  backend: "",
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -161,6 +167,8 @@ export interface CommandScore {
   /** How well the comment's intent and the command agree (score(intent, command)); null without intent. */
   agreement: ScoreResult | null;
   adapterPath: string | null;
+  /** Examples a run accepted that the reading's prompt could retrieve (its memory), and the run; null when none. */
+  memory: { run: string; examples: number } | null;
 }
 
 /** Scores the command at a position (the "Score command at cursor" command). Null when no command is there. */
@@ -237,8 +245,54 @@ export interface RunView {
   state: RunViewState;
   /** One line on where the run stands ("Cycle 2/3: generating 4/20", "Run finished: …"), worded by the server. */
   status: string;
-  /** The run stopped before its last cycle and can be continued (the front end offers its own resume action). */
+  /** The run stopped before its last cycle, kept at least one complete cycle, and can be continued (the front end offers its own resume action). */
   resumable: boolean;
+  /** What the panel shows in place of the charts while the run has no complete cycle ("" once it has one). */
+  placeholder: string;
+  /** A line under each chart saying what it shows that the lines alone do not ("" for none). */
+  notes: ChartNotes;
+}
+
+/** The server's words under each chart of the panel. */
+export interface ChartNotes {
+  /** Held-out score: e.g. where "after" equals "before", so the two lines coincide. */
+  score: string;
+  /** Training loss: what it measures, why it can rise from cycle to cycle, and cycles without training. */
+  loss: string;
+}
+
+/** One example a cycle accepted for training, as the panel lists it. */
+export interface AcceptedExample {
+  task: string;
+  command: string;
+  /** The model's reading of the command (what the score compares with the task). */
+  reading: string;
+  /** The score, worded ("0.62"). */
+  score: string;
+  /** Where the command came from: "the model", or "an example people wrote" (the retrieved example offered beside the model's). */
+  from: string;
+}
+
+/** What one cycle of a run accepted as training examples, worded by the server. */
+export interface CycleExamplesView {
+  runDir: string;
+  cycle: number;
+  /** "Cycle 2 accepted 3 examples (3 of 4 tasks)." */
+  title: string;
+  examples: AcceptedExample[];
+  /** "" or how many more there are and where they are ("… and 120 more in examples.jsonl of the run"). */
+  more: string;
+}
+
+/** The examples one cycle of a run accepted (the panel's list under the charts). */
+export namespace ReadCycleExamplesRequest {
+  export const method = "inversion/readCycleExamples" as const;
+  export interface Params {
+    runDir: string;
+    cycle: number;
+  }
+  export type Result = CycleExamplesView;
+  export const type = new RequestType<Params, Result, void>(method);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -249,12 +303,16 @@ export type HostToWebview =
   /** The run to show, whole: sent on `ready`, when a run is opened, and after every change of the live run shown. */
   | { type: "view"; view: RunView }
   | { type: "runs"; runs: RunInfo[] }
+  /** The examples a cycle accepted, answering `openCycle`. */
+  | { type: "cycleExamples"; examples: CycleExamplesView }
   | { type: "error"; message: string };
 
 export type WebviewToHost =
   | { type: "ready"; runDir: string | null }
   | { type: "openRun"; runDir: string }
   | { type: "refreshRuns" }
+  /** Asks for the examples a cycle of the run shown accepted. */
+  | { type: "openCycle"; runDir: string; cycle: number }
   /** Sent after every render: what the panel shows (lets the host and tests know the points arrived). */
   | { type: "rendered"; runDir: string | null; points: number };
 
@@ -264,6 +322,9 @@ export interface WebviewState {
   runs: RunInfo[];
   /** The last error from the host, shown until the next view. */
   error: string;
+  /** The accepted examples of the cycle last asked for, and whether the user chose that cycle (else the panel follows the latest). */
+  examples: CycleExamplesView | null;
+  cycleChosen: boolean;
 }
 
 /** Checks a message from the webview field by field: the webview's content is not trusted. */
@@ -278,6 +339,8 @@ export function isWebviewToHost(m: unknown): m is WebviewToHost {
       return typeof msg.runDir === "string";
     case "refreshRuns":
       return true;
+    case "openCycle":
+      return typeof msg.runDir === "string" && Number.isSafeInteger(msg.cycle) && (msg.cycle as number) >= 1;
     case "rendered":
       return runDirOrNull && typeof msg.points === "number";
     default:

@@ -65,12 +65,36 @@ export const RUN_PARAMS = {
     setting: "seed",
     description: "Random seed of a run (task writing, sampling, training): the same seed repeats a run on the same machine.",
   },
-  train: {
-    ...choice(["lora", "none"] as const, "lora"),
-    flag: "train",
-    setting: "train",
-    valueDescriptions: ["Train a LoRA adapter on the accepted examples after each cycle.", "Generate, score and select only; no weights change."],
-    description: "What a run does with the accepted examples.",
+  learn: {
+    ...choice(["lora", "memory", "both", "none"] as const, "memory"),
+    flag: "learn",
+    setting: "learn",
+    valueDescriptions: [
+      "Train a LoRA adapter on the accepted examples after each cycle.",
+      "Keep the accepted examples as the run's memory: later prompts retrieve them beside the shipped examples; no weights change.",
+      "Both: a LoRA adapter, and the accepted examples as retrievable memory.",
+      "Generate, score and select only; nothing is learned.",
+    ],
+    description:
+      "How a run learns from the examples it accepts: LoRA weights, a memory its prompts retrieve from, both, or none. The default is memory: in docs/RESULTS.md no way of learning improved the held-out splits, and memory is the one that never lowered them and costs no training.",
+  },
+  documentedFlags: {
+    type: "switch" as const,
+    default: false,
+    flag: "documented-flags",
+    description: "Refuse a candidate whose flags are not in its program's manual page on this machine (programs without a page pass).",
+  },
+  programCap: {
+    ...int(0, 10000, 4),
+    flag: "per-program",
+    description: "Examples accepted per program in one cycle at most (0: no cap), so one program cannot crowd out the rest.",
+  },
+  // not a setting: external training runs a command line, which is taken only from the CLI (--train-command)
+  trainer: {
+    ...choice(["native", "external"] as const, "native"),
+    flag: "trainer",
+    description:
+      "Who trains the LoRA adapter: native (Inversion's trainer, here) or external (your --train-command, e.g. TRL on a GPU node, on each cycle's data; the PEFT adapter it writes is loaded back). CLI only.",
   },
   learningRate: { ...real(0, 1, 2e-4), exclusiveMin: true, flag: "lr", setting: "learningRate", description: "LoRA learning rate." },
   loraRank: { ...int(1, 256, 16), flag: "lora-rank", setting: "loraRank", description: "LoRA rank (adapter size)." },
@@ -118,6 +142,13 @@ export const RUN_PARAMS = {
     setting: "threads",
     description:
       "CPU threads for the model. 0 chooses automatically: 1 for tiny models (under 64 MB, where more threads only add synchronisation), otherwise one per physical core.",
+  },
+  // not a setting: where the judge runs is chosen per run on the command line (the editor's runs use the default)
+  backendFor: {
+    ...choice(["all", "learner"] as const, "all"),
+    flag: "backend-for",
+    description:
+      "With --backend: all (the learner and the judge run on the backend) or learner (the learner writes tasks and candidates there; the judge scores here, on --model).",
   },
 } as const satisfies Record<string, RunParam>;
 
@@ -195,9 +226,16 @@ function canonicalChoice(p: ChoiceParam, value: unknown): unknown {
   return typeof value === "string" ? (p.aliases?.[value] ?? value) : value;
 }
 
+/** Parameters that had another name: a recorded run's options and the CLI accept the old name and say the new one. */
+export const RENAMED_PARAMS: Readonly<Record<string, RunParamKey>> = { train: "learn" };
+
 /** `values` with every choice given by an older name (an alias) under its current name: a recorded run's options. */
 export function withCurrentNames<T extends Partial<Record<RunParamKey, unknown>>>(values: T): T {
   const out: Record<string, unknown> = { ...values };
+  for (const [old, key] of Object.entries(RENAMED_PARAMS)) {
+    if (old in out && !(key in out)) out[key] = out[old];
+    delete out[old];
+  }
   for (const key of RUN_PARAM_KEYS) {
     const p: RunParam = RUN_PARAMS[key];
     if (p.type === "choice" && key in out) out[key] = canonicalChoice(p, out[key]);

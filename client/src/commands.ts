@@ -4,8 +4,13 @@ import * as vscode from "vscode";
 import { isRemoteModelRef } from "../../common/modelRef";
 import { ReloadModelRequest, ScoreCommandRequest, StopRunRequest, type CommandScore, type RunOverrides } from "../../common/protocol";
 import type { Ctx } from "./ctx";
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { DEFAULT_MODEL_FILE } from "../../common/shipped";
+import { BROWSE_URL, HF_EXAMPLE, MODEL_DIRECTORIES, foundModels, modelChoices } from "./modelChoices";
 import { ProgressPanel } from "./panel";
 import { runCycles } from "./runCycles";
+import { modelName } from "./statusBar";
 
 type Handler = (...args: never[]) => unknown;
 
@@ -33,8 +38,14 @@ async function resumeRun(ctx: Ctx, runDir?: string): Promise<unknown> {
 }
 
 async function stopRun(ctx: Ctx): Promise<StopRunRequest.Result> {
+  // The run this window started is stopped through its own cancel: the stop then follows the run request to the
+  // server even when the request is not out yet (before, a Stop run during "Activating Extensions…" was lost).
+  if (ctx.activeRunCancel) {
+    ctx.activeRunCancel.cancel();
+    return { stopped: true };
+  }
   const r = await ctx.client.sendRequest(StopRunRequest.type);
-  if (!r.stopped) void vscode.window.setStatusBarMessage("Inversion: no run in progress", 3000);
+  if (!r.stopped) void vscode.window.showInformationMessage("Inversion: no run is in progress.");
   return r;
 }
 
@@ -77,34 +88,57 @@ async function scoreAtCursor(ctx: Ctx): Promise<CommandScore | null> {
 }
 
 async function selectModel(ctx: Ctx, value?: string): Promise<string | undefined> {
-  const model = typeof value === "string" ? value : await pickModel();
+  const model = typeof value === "string" ? value.trim() : await pickModel();
   if (model === undefined) return undefined;
-  // The user's settings: a workspace's value would wait for the workspace-settings question (trust.ts).
-  await vscode.workspace.getConfiguration("inversion").update("model", model, vscode.ConfigurationTarget.Global);
+  // The user's settings: a workspace's value would wait for the workspace-settings question (trust.ts). "" is the
+  // shipped model: the user's value is removed, not set to "".
+  await vscode.workspace.getConfiguration("inversion").update("model", model || undefined, vscode.ConfigurationTarget.Global);
   ctx.shownMissing.delete(model);
   ctx.shownError.delete(model);
   if (ctx.client.isRunning()) await ctx.client.sendRequest(ReloadModelRequest.type);
   return model;
 }
 
-/** A local .gguf from a file dialog, or an hf:/https: URI typed in. */
+/** The shipped model (""), a model found on this machine, a .gguf from a file dialog, or an hf:/https: URI typed in. */
 async function pickModel(): Promise<string | undefined> {
+  const current = vscode.workspace.getConfiguration("inversion").inspect<string>("model")?.globalValue?.trim() ?? "";
+  const found = foundModels();
   const choice = await vscode.window.showQuickPick(
-    [
-      { label: "$(file) Choose a .gguf file…", id: "file" },
-      { label: "$(cloud-download) Enter a Hugging Face URI (hf:user/repo/file.gguf)…", id: "hf" },
-    ],
-    { title: "Inversion: select model" },
+    modelChoices({ current, defaultName: modelName(DEFAULT_MODEL_FILE), found, downloads: "~/.node-llama-cpp/models" }),
+    { title: "Inversion: select model", matchOnDescription: true, matchOnDetail: true },
   );
-  if (!choice) return undefined;
-  if (choice.id === "file") {
-    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { "GGUF model": ["gguf"] }, title: "Select a GGUF model" });
-    return picked?.[0]?.fsPath;
+  switch (choice?.id) {
+    case undefined:
+      return undefined;
+    case "default":
+      return "";
+    case "found":
+      return choice.path;
+    case "file": {
+      const start = [...MODEL_DIRECTORIES, homedir()].find((d) => existsSync(d));
+      const picked = await vscode.window.showOpenDialog({
+        canSelectMany: false,
+        defaultUri: start ? vscode.Uri.file(start) : undefined,
+        filters: { "GGUF model": ["gguf"] },
+        openLabel: "Use this model",
+        title: "Select a GGUF model (.gguf)",
+      });
+      return picked?.[0]?.fsPath;
+    }
+    case "browse":
+      await vscode.env.openExternal(vscode.Uri.parse(BROWSE_URL));
+      return enterUri();
+    case "hf":
+      return enterUri();
   }
+}
+
+async function enterUri(): Promise<string | undefined> {
   const uri = await vscode.window.showInputBox({
     title: "Inversion: model URI",
-    prompt: "node-llama-cpp model URI; downloaded once into the model cache",
-    placeHolder: "hf:user/repo/model.Q4_K_M.gguf",
+    prompt: "A Hugging Face URI (hf:user/repo/file.gguf) or an https:// URL of a .gguf file: downloaded once into ~/.node-llama-cpp/models",
+    placeHolder: HF_EXAMPLE,
+    ignoreFocusOut: true,
     validateInput: (v) => (isRemoteModelRef(v) ? undefined : "Start with hf: or https://"),
   });
   return uri?.trim() || undefined;

@@ -45,5 +45,7 @@ export function readSettings(storage: vscode.Uri, scope?: vscode.Uri): Inversion
     },
     runsDirectory,
     maxFileBytes: get("maxFileBytes", d.maxFileBytes),
+    // machine-scoped, and read from the user's (or remote machine's) settings only: never a workspace's
+    backend: c.inspect<string>("backend")?.globalValue?.trim() ?? d.backend,
   };
 }

@@ -2,7 +2,7 @@
 // told to the user. Commands and notification handlers receive it (rust-analyzer's `Ctx`).
 import * as vscode from "vscode";
 import type { LanguageClient } from "vscode-languageclient/node";
-import { ListRunsRequest, ReadRunRequest, type RunView, type ServerStatus } from "../../common/protocol";
+import { ListRunsRequest, ReadCycleExamplesRequest, ReadRunRequest, type RunView, type ServerStatus } from "../../common/protocol";
 import type { PanelBackend } from "./panel";
 import type { StatusBar } from "./statusBar";
 import type { WorkspaceSettingsGate } from "./trust";
@@ -36,6 +36,7 @@ export class Ctx {
         return { runs: r.runs, latest: r.latest };
       },
       readRun: (runDir) => client.sendRequest(ReadRunRequest.type, { runDir }),
+      readCycleExamples: (runDir, cycle) => client.sendRequest(ReadCycleExamplesRequest.type, { runDir, cycle }),
       live: () => this.live,
       log: (m) => output.appendLine(m),
     };

@@ -1,7 +1,7 @@
 // The progress panel (webview): the server computes each run's view, the host passes it on, and the webview renders
 // it and keeps a copy in setState.
 import * as vscode from "vscode";
-import { isWebviewToHost, type HostToWebview, type RunInfo, type RunView, type WebviewState, type WebviewToHost } from "../../common/protocol";
+import { isWebviewToHost, type CycleExamplesView, type HostToWebview, type RunInfo, type RunView, type WebviewState, type WebviewToHost } from "../../common/protocol";
 import { panelHtml } from "./panelHtml";
 
 export const PANEL_VIEW_TYPE = "inversion.progress";
@@ -9,6 +9,8 @@ export const PANEL_VIEW_TYPE = "inversion.progress";
 export interface PanelBackend {
   listRuns(): Promise<{ runs: RunInfo[]; latest: string | null }>;
   readRun(runDir: string): Promise<RunView>;
+  /** The examples a cycle of a run accepted (the server words them). */
+  readCycleExamples(runDir: string, cycle: number): Promise<CycleExamplesView>;
   /** The latest view of the run started from this window, if any. */
   live(): RunView | null;
   log(message: string): void;
@@ -91,6 +93,11 @@ export class ProgressPanel implements vscode.Disposable {
           break;
         case "refreshRuns":
           this.post({ type: "runs", runs: (await this.backend.listRuns()).runs });
+          break;
+        case "openCycle":
+          // The same rule as openRun: only a run the host listed, or the live one.
+          if (!(await this.isKnownRun(m.runDir))) throw new Error(`Not a run of the runs directory: ${m.runDir}`);
+          this.post({ type: "cycleExamples", examples: await this.backend.readCycleExamples(m.runDir, m.cycle) });
           break;
         case "rendered":
           break;

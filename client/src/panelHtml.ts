@@ -41,6 +41,14 @@ export function panelHtml(o: PanelHtmlOptions): string {
   .chart h3 { font-size: 1em; font-weight: 600; margin: 4px 0; }
   .canvas-wrap { position: relative; height: 220px; }
   .note { opacity: 0.8; font-size: 0.9em; margin: 4px 0; }
+  .examples { margin-top: 16px; }
+  .examples h3 { font-size: 1em; font-weight: 600; margin: 4px 0; }
+  .examples select { flex: 0 0 auto; }
+  table { border-collapse: collapse; width: 100%; }
+  th, td { text-align: left; vertical-align: top; padding: 3px 8px 3px 0; border-bottom: 1px solid var(--vscode-editorWidget-border, rgba(128,128,128,0.25)); }
+  th { font-weight: 600; }
+  td.command { font-family: var(--vscode-editor-font-family, monospace); white-space: pre-wrap; word-break: break-all; }
+  td.score { font-variant-numeric: tabular-nums; }
   [hidden] { display: none !important; }
 </style>
 </head>

@@ -29,16 +29,24 @@ export async function runCycles(ctx: Ctx, overrides?: RunOverrides): Promise<Run
 
 async function runWithProgress(ctx: Ctx, overrides: RunOverrides | undefined, progress: Progress, token: vscode.CancellationToken): Promise<RunView | undefined> {
   const workDoneToken = randomUUID();
-  const sub = forwardProgress(ctx, workDoneToken, progress);
-  // Cancel stops the run rather than the request, so the answer is still the run's final view.
-  const onCancel = token.onCancellationRequested(() => void ctx.client.sendRequest(StopRunRequest.type));
+  let stopAsked = false;
+  const sub = forwardProgress(ctx, workDoneToken, progress, () => stopAsked);
   try {
     ctx.live = null;
-    const view = await ctx.client.sendRequest(RunCyclesRequest.type, { overrides, workDoneToken });
+    const request = ctx.client.sendRequest(RunCyclesRequest.type, { overrides, workDoneToken });
+    // Registered after the run request is sent, so the stop reaches the server after it even when the cancel came
+    // before the request went out; the server stops a run that is still starting.
+    // Cancel stops the run rather than the request, so the answer is still the run's final view.
+    const onCancel = token.onCancellationRequested(() => {
+      stopAsked = true;
+      progress.report({ message: "Stopping the run…" });
+      void ctx.client.sendRequest(StopRunRequest.type);
+    });
+    const view = await request.finally(() => onCancel.dispose());
     ctx.statusBar.setRunProgress(null);
     ctx.live = view;
     ProgressPanel.current?.showLive(view);
-    tellRunEnded(view);
+    tellRunEnded(view, stopAsked);
     return view;
   } catch (err) {
     ctx.statusBar.setRunProgress(null);
@@ -47,28 +55,29 @@ async function runWithProgress(ctx: Ctx, overrides: RunOverrides | undefined, pr
     void vscode.window.showErrorMessage(`Inversion: ${message}`, "Show log").then((c) => c && ctx.output.show(true));
     return undefined;
   } finally {
-    onCancel.dispose();
     sub.dispose();
   }
 }
 
 /** The server's summary, with the panel and, for a run that can continue, this editor's way to resume it. */
-function tellRunEnded(view: RunView): void {
+function tellRunEnded(view: RunView, stopAsked: boolean): void {
   const resume = view.resumable ? " Continue it with “Inversion: Resume run”." : "";
+  // A stop that arrived once the last cycle was done is answered too, not left without a word.
+  const late = stopAsked && view.state === "finished" ? " The stop came after its last cycle had completed." : "";
   const actions = view.resumable ? ["Show panel", "Resume run"] : ["Show panel"];
-  void vscode.window.showInformationMessage(`Inversion: ${view.status}${resume}`, ...actions).then((c) => {
+  void vscode.window.showInformationMessage(`Inversion: ${view.status}${late}${resume}`, ...actions).then((c) => {
     if (c === "Show panel") void vscode.commands.executeCommand("inversion.showPanel", view.runDir);
     else if (c === "Resume run") void vscode.commands.executeCommand("inversion.resumeRun", view.runDir);
   });
 }
 
 /** Work-done progress from the server, as increments of the notification's progress bar. */
-function forwardProgress(ctx: Ctx, workDoneToken: string, progress: Progress): vscode.Disposable {
+function forwardProgress(ctx: Ctx, workDoneToken: string, progress: Progress, stopping: () => boolean): vscode.Disposable {
   let last = 0;
   return ctx.client.onProgress(WorkDoneProgress.type, workDoneToken, (v) => {
     if (v.kind === "end") return;
     const pct = v.percentage ?? last;
-    progress.report({ message: v.message, increment: Math.max(0, pct - last) });
+    progress.report({ message: stopping() ? `Stopping the run… (${v.message ?? ""})` : v.message, increment: Math.max(0, pct - last) });
     last = Math.max(last, pct);
   });
 }

@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { loadModel } from "../../server/src/engine/runtime";
 import { ModelSession } from "../../server/src/engine/session";
 import { candidatesForTask } from "../../server/src/engine/candidates";
+import { promptShots } from "../../server/src/engine/shots";
 import { coderReviewerScorer, liftScorer, originalScorer } from "../../server/src/engine/scorers";
 import { deriveSeed, mulberry32 } from "../../server/src/util/random";
 import { loadShellParser, type ShellParser } from "../../server/src/shell/parser";
@@ -33,6 +34,9 @@ interface Settings {
   temperature: number;
   seed: number;
   threshold: number;
+  /** Examples people wrote in each prompt (the shipped index, as the product does); with k > 0 the nearest one is
+   * also offered as a candidate, as the loop offers it. */
+  examples: number;
 }
 
 /** One sampled candidate: its external metrics and every score a selector ranks by. */
@@ -47,6 +51,8 @@ export interface Row {
   template: boolean;
   firstUtility: boolean;
   gatesPass: boolean;
+  /** The nearest example's command, offered beside the samples (the lookup's answer). */
+  fromExample?: boolean;
   lift: number;
   liftBitsPerToken: number;
   reconstructionF1: number;
@@ -87,6 +93,7 @@ function parseSettings(): Settings & { threads: number; out: string } {
       seed: { type: "string", default: "1" },
       threads: { type: "string", default: "1" },
       threshold: { type: "string", default: "0.5" },
+      examples: { type: "string", default: "3" },
       out: { type: "string", default: "../runs/evidence/selection" },
     },
   });
@@ -105,6 +112,7 @@ function parseSettings(): Settings & { threads: number; out: string } {
     temperature: n("temperature"),
     seed: n("seed"),
     threshold: n("threshold"),
+    examples: n("examples"),
     threads: n("threads"),
     out: resolve(v.out!),
   };
@@ -125,6 +133,7 @@ function toRow(pair: Pair, c: Candidate, parser: ShellParser): Row {
     template: templateMatch(c.command, pair.command, parser),
     firstUtility: reference !== null && firstUtility(c.command, parser) === reference,
     gatesPass: c.gates.every((g) => g.pass),
+    ...(c.example ? { fromExample: true } : {}),
     lift: c.score.value,
     liftBitsPerToken: lift.liftBitsPerToken!,
     reconstructionF1: lift.reconstructionF1!,
@@ -146,7 +155,8 @@ function readDone(file: string, candidates: number): Map<string, Row[]> {
     const row = JSON.parse(line) as Row;
     byTask.set(row.taskId, [...(byTask.get(row.taskId) ?? []), row]);
   }
-  for (const [id, rows] of byTask) if (rows.length !== candidates) byTask.delete(id);
+  // the samples, and the nearest example's command unless a sample already equals it
+  for (const [id, rows] of byTask) if (rows.length < candidates) byTask.delete(id);
   return byTask;
 }
 
@@ -165,7 +175,8 @@ async function sampleAndScore(settings: Settings, threads: number, out: string, 
   // Rows of unfinished tasks are dropped: the file is rewritten with complete tasks only.
   writeFileSync(file, [...done.values()].flat().map((r) => JSON.stringify(r) + "\n").join(""));
   const parser = await loadShellParser();
-  const loaded = await loadModel({ modelPath: settings.model, gpu: "off", threads, contextSize: 256 });
+  const loaded = await loadModel({ modelPath: settings.model, gpu: "off", threads, contextSize: settings.examples > 0 ? 512 : 256 });
+  const shots = promptShots(settings.examples);
   const session = await ModelSession.create(loaded, { sequences: settings.candidates });
   const scorers = { main: liftScorer, others: [coderReviewerScorer, originalScorer(settings.seed)] };
   const t0 = Date.now();
@@ -179,8 +190,14 @@ async function sampleAndScore(settings: Settings, threads: number, out: string, 
           candidates: settings.candidates,
           temperature: settings.temperature,
           seed: deriveSeed(settings.seed, "selection", pair.id),
+          shots,
+          exampleCandidate: settings.examples > 0,
         });
         rows = candidates.map((c) => toRow(pair, c, parser));
+        // a sample equal to the nearest example's command stands for it (the loop offers it only once)
+        const nearest = shots.forTask(pair.task)[0]?.command;
+        const lookup = rows.find((r) => r.fromExample) ?? rows.find((r) => r.command === nearest);
+        if (lookup) lookup.fromExample = true;
         appendFileSync(file, rows.map((r) => JSON.stringify(r) + "\n").join(""));
         sampled++;
         const perTask = (Date.now() - t0) / 1000 / sampled;
@@ -204,7 +221,9 @@ function pick(rows: Row[], key: (r: Row) => number): Row {
 }
 
 /** The candidate each task's selector chooses. Random is seeded per task; the oracle takes the best NLC2CMD. */
-export function chosen(selector: Selector | "random" | "oracle", tasks: Row[][], seed: number): Row[] {
+export function chosen(selector: Selector | "random" | "oracle" | "lookup", tasks: Row[][], seed: number): Row[] {
+  if (selector === "lookup") return tasks.map((rows) => rows.find((r) => r.fromExample) ?? rows[0]!);
+
   if (selector === "random") return tasks.map((rows) => rows[Math.floor(mulberry32(deriveSeed(seed, "random-pick", rows[0]!.taskId))() * rows.length)]!);
   if (selector === "oracle") return tasks.map((rows) => pick(rows, (r) => r.nlc2cmd + (r.template ? 1e-3 : 0) + (r.exact ? 1e-6 : 0)));
   return tasks.map((rows) => pick(rows, selector.score!));
@@ -275,7 +294,7 @@ function markdown(results: SelectorResult[], settings: Settings, n: number): str
   ]);
   const line = (cells: string[]): string => `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
   return [
-    `${n} held-out tasks of ${settings.eval} (sha256 ${settings.evalHash.slice(0, 16)}…), ${settings.candidates} candidates each at temperature ${settings.temperature}, seed ${settings.seed}.`,
+    `${n} held-out tasks of ${settings.eval} (sha256 ${settings.evalHash.slice(0, 16)}…), ${settings.candidates} candidates each at temperature ${settings.temperature}${settings.examples > 0 ? `, ${settings.examples} examples people wrote in each prompt and the nearest one's command offered as one more candidate (as the loop does)` : ", no examples in the prompts"}, seed ${settings.seed}.`,
     "",
     line(headers),
     line(headers.map(() => "---")),
@@ -293,6 +312,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const tasks = await sampleAndScore(settings, threads, out, pairs);
   const results = [
+    ...(settings.examples > 0 ? [summarise("lookup only (the nearest example's command)", chosen("lookup", tasks, settings.seed), settings.seed, null)] : []),
     summarise("random", chosen("random", tasks, settings.seed), settings.seed, null),
     ...SCORED_SELECTORS.map((s) => summarise(s.name, chosen(s, tasks, settings.seed), settings.seed, withinTaskSpearman(s.score!, tasks))),
     summarise("oracle (best NLC2CMD of the candidates)", chosen("oracle", tasks, settings.seed), settings.seed, null),

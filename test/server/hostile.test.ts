@@ -91,7 +91,7 @@ test("a frame with Content-Length: abc makes the server exit non-zero, naming th
 async function runServer(runsDirectory: string): Promise<ProtocolConnection> {
   const child = spawnServer();
   const conn = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
-  const settings = { model: fixture, runsDirectory, hoverAdapter: "base", gpu: "off", threads: 1, cycles: 1, tasks: 1, candidates: 1, train: "none" };
+  const settings = { model: fixture, runsDirectory, hoverAdapter: "base", gpu: "off", threads: 1, cycles: 1, tasks: 1, candidates: 1, learn: "none" };
   conn.onRequest(ConfigurationRequest.type, (p) => p.items.map(() => settings));
   conn.onRequest(RegistrationRequest.type, () => undefined);
   conn.onRequest(WorkDoneProgressCreateRequest.type, () => undefined);
@@ -141,5 +141,71 @@ test("resuming a run whose config.json names an https model is refused naming bo
   } finally {
     conn.dispose();
     modelServer.close();
+  }
+});
+
+// Issue 23 items 9 and 10 ------------------------------------------------------------------------------------------
+import { mkdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { DidChangeConfigurationNotification, ShutdownRequest } from "vscode-languageserver-protocol/node";
+import { ListRunsRequest, ReadRunRequest } from "../../common/protocol";
+
+/** A server on the fixture model with these settings (besides a small run's), ready for requests. */
+async function serverWith(settings: Record<string, unknown>): Promise<ProtocolConnection> {
+  const child = spawnServer();
+  const conn = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  const all = { model: fixture, hoverAdapter: "base", gpu: "off", threads: 1, cycles: 1, tasks: 1, candidates: 1, ...settings };
+  conn.onRequest(ConfigurationRequest.type, (p) => p.items.map(() => all));
+  conn.onRequest(RegistrationRequest.type, () => undefined);
+  conn.onRequest(WorkDoneProgressCreateRequest.type, () => undefined);
+  conn.listen();
+  await conn.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: { workspace: { configuration: true } }, workspaceFolders: null });
+  await conn.sendNotification(InitializedNotification.type, {});
+  return conn;
+}
+
+/** A request's answer, its error ({code, message}), or "no answer" after `ms`. */
+function answerOf<T>(request: Promise<T>, ms = 10_000): Promise<T | { code?: number; message: string } | "no answer"> {
+  const refused = request.catch((err: { code?: number; message: string }) => ({ code: err.code, message: err.message }));
+  return Promise.race([refused, new Promise<"no answer">((res) => setTimeout(() => res("no answer"), ms))]);
+}
+
+test("after shutdown the server refuses every request with InvalidRequest, and starts no run", { timeout: 60_000 }, async () => {
+  const runs = join(tmp, "runs-after-shutdown");
+  const conn = await serverWith({ runsDirectory: runs });
+  try {
+    await conn.sendRequest(ShutdownRequest.type);
+    const refused = { code: -32600, message: "The server is shutting down and takes no more requests." };
+    const run = await answerOf(conn.sendRequest(RunCyclesRequest.type, { overrides: { out: join(runs, "run-1") } }));
+    const list = await answerOf(conn.sendRequest(ListRunsRequest.type));
+    assert.deepEqual({ run, list, created: existsSync(runs) }, { run: refused, list: refused, created: false });
+  } finally {
+    conn.dispose();
+  }
+});
+
+test("a FIFO named cycles.jsonl in the runs directory: the run list still answers and the run is refused by name", { timeout: 60_000 }, async () => {
+  const runs = join(tmp, "runs-fifo");
+  const run = join(runs, "run-1");
+  mkdirSync(run, { recursive: true });
+  const config = { version: 2, modelPath: fixture, out: run, topics: ["files"], startedAt: "2026-01-01T00:00:00.000Z", evalHash: null, evalPairs: 0, warmStart: null };
+  writeFileSync(join(run, "config.json"), JSON.stringify(config));
+  assert.equal(spawnSync("mkfifo", [join(run, "cycles.jsonl")]).status, 0);
+  // hovers on the best adapter read the latest run's cycles.jsonl at start and at every settings change
+  const conn = await serverWith({ runsDirectory: runs, hoverAdapter: "best" });
+  try {
+    for (let i = 0; i < 5; i++) await conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+    const list = await answerOf(conn.sendRequest(ListRunsRequest.type));
+    const read = await answerOf(conn.sendRequest(ReadRunRequest.type, { runDir: run }));
+    assert.deepEqual(
+      {
+        listed: typeof list === "object" && "runs" in list ? list.runs.map((r) => r.name) : list,
+        refused: typeof read === "object" && "message" in read && read.message.includes(`${join(run, "cycles.jsonl")} cannot be read: not a regular file (a FIFO)`),
+      },
+      { listed: ["run-1"], refused: true },
+      JSON.stringify(read),
+    );
+  } finally {
+    conn.dispose();
   }
 });

@@ -3,8 +3,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { LiveRunView, change, cycleLine, runSummary } from "../../server/src/view/runView";
-import type { CycleRecord, PhaseStats } from "../../server/src/engine/types";
+import { LISTED_EXAMPLES, LiveRunView, change, chartNotes, cycleExamplesView, cycleLine, lossNote, runSummary, storedRunView } from "../../server/src/view/runView";
+import type { Candidate, CycleRecord, PhaseStats } from "../../server/src/engine/types";
 
 const ROOT = resolve(__dirname, "../..");
 const stats = (meanScore: number): PhaseStats => ({ candidates: 8, acceptedTasks: 4, acceptanceRate: 1, meanScore, distinctCommands: 8, distinctPrograms: 3 });
@@ -43,4 +43,76 @@ test("the live view: each change a new version, a redone cycle replaces its poin
   assert.equal(live.apply({ type: "cancelled", lastCompleteCycle: 1 })!.resumable, true);
   const end = live.end([record(1, true)], true);
   assert.deepEqual([end.version, end.state, end.resumable], [5, "cancelled", true]);
+});
+
+test("a run stopped before its first cycle completed is not offered to resume, and says it kept no cycle", () => {
+  const live = new LiveRunView("/runs/r", 3);
+  assert.equal(live.current.placeholder, "The first cycle is under way: its point appears here when it completes (the line above says where it stands).");
+  assert.equal(live.apply({ type: "cancelled", lastCompleteCycle: 0 })!.resumable, false);
+  const end = live.end([], true);
+  assert.deepEqual([end.state, end.resumable, end.status], ["cancelled", false, "Run stopped before its first cycle completed; no cycle was kept."]);
+  assert.equal(end.placeholder, "The run was stopped before its first cycle completed; no cycle was kept.");
+  assert.equal(new LiveRunView("/runs/r", 3).failed("boom").placeholder, "The run failed before its first cycle completed.");
+  assert.equal(storedRunView("/runs/r", []).placeholder, "This run has no complete cycle.");
+});
+
+test("a resumed run's live view shows its stored cycles from the start", () => {
+  const live = new LiveRunView("/runs/r", 3, [record(2, true), record(1, true)]);
+  assert.deepEqual(live.current.points.map((p) => p.cycle), [1, 2]);
+  assert.equal(live.current.placeholder, "");
+  const v = live.apply({ type: "cycle", record: record(3, false) })!;
+  assert.deepEqual(v.points.map((p) => p.cycle), [1, 2, 3]);
+  assert.match(v.notes.loss, /No training in cycle 3: no accepted examples to train on\./);
+});
+
+function trainedRecord(cycle: number, lossFirst: number, lossLast: number, lossMean: number, policy = "retrain"): CycleRecord {
+  const r = record(cycle, true);
+  return { ...r, train: { ...r.train!, lossFirst, lossLast, lossMean, policy } };
+}
+
+test("the loss chart's note: what the loss is, why its mean can rise, whether training lowered it within each cycle", () => {
+  const what = "Loss: how unexpected the accepted commands were to the model as it trained on them (lower: more expected). It is not a score of the model; the held-out score is.";
+  assert.equal(lossNote([]), "");
+  assert.equal(
+    lossNote([trainedRecord(1, 2.4, 1.2, 1.5), trainedRecord(2, 2.9, 1.6, 2.1)]),
+    `${what} It rose in cycle 2: each cycle trains a new adapter from the base model on every example accepted so far, so a later mean is over more, and newer, examples: ` +
+      "a higher one says those were less like what the base model writes, not that the model got worse. " +
+      "Within each cycle it fell from the first training step to the last (cycle 1: 2.400 → 1.200; cycle 2: 2.900 → 1.600).",
+  );
+  assert.match(lossNote([trainedRecord(1, 2, 1, 1.5, "continue"), trainedRecord(2, 2, 1, 1.8, "continue")]), /trains the last adapter on that cycle's new examples only/);
+  assert.match(lossNote([trainedRecord(1, 2, 2.2, 2.1)]), /In cycle 1 it did not fall from the first training step to the last \(2\.000 → 2\.200\): training did not fit those examples\./);
+  assert.equal(lossNote([record(1, false), record(2, false)]), "No training in cycles 1, 2: no accepted examples to train on.");
+});
+
+test("the score chart's note names the cycles where held-out after equals before (the lines lie on each other)", () => {
+  const equal = { ...record(1, true), after: stats(0.25) };
+  assert.equal(
+    chartNotes([equal, record(2, true)]).score,
+    "Held-out after training equals before in cycle 1 (0.250): the new weights scored the held-out tasks the same as the old ones, so the two lines lie on each other there.",
+  );
+  assert.equal(chartNotes([record(1, true)]).score, "");
+  assert.equal(chartNotes([record(1, false)]).score, "", "no after, nothing to compare");
+});
+
+function candidate(cycle: number, i: number, accepted: boolean, extra: Partial<Candidate> = {}): Candidate {
+  return {
+    cycle, phase: "before", taskId: `c${cycle}-${i}`, task: `task ${i}`, command: `ls -${i}`, raw: `ls -${i}`, reconstruction: `list ${i}`,
+    score: { value: 0.5 + i / 1000 } as Candidate["score"], gates: [], accepted, ...extra,
+  };
+}
+
+test("a cycle's accepted examples: only that cycle's, in order, with the reading, the score and where the command came from", () => {
+  const all = [candidate(1, 1, true), candidate(2, 1, false), candidate(2, 2, true), candidate(2, 3, true, { example: { task: "people's task" } }), candidate(3, 1, true)];
+  const v = cycleExamplesView("/runs/r", 2, all, record(2, true));
+  assert.equal(v.title, "Cycle 2 accepted 2 examples (4 of 4 tasks).");
+  assert.deepEqual(v.examples, [
+    { task: "task 2", command: "ls -2", reading: "list 2", score: "0.50", from: "the model" },
+    { task: "task 3", command: "ls -3", reading: "list 3", score: "0.50", from: "an example people wrote" },
+  ]);
+  assert.equal(v.more, "");
+  assert.match(cycleExamplesView("/runs/r", 4, all, record(4, true)).title, /^Cycle 4 accepted no examples/);
+  const many = Array.from({ length: LISTED_EXAMPLES + 5 }, (_, i) => candidate(1, i, true));
+  const capped = cycleExamplesView("/runs/r", 1, many, record(1, true));
+  assert.equal(capped.examples.length, LISTED_EXAMPLES);
+  assert.equal(capped.more, "… and 5 more in examples.jsonl of the run.");
 });

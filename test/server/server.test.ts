@@ -3,7 +3,7 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -39,6 +39,7 @@ import { oneLine } from "../../server/src/check/findings";
 import {
   ListRunsRequest,
   ModelMissingNotification,
+  ReadCycleExamplesRequest,
   ReadRunRequest,
   ReloadModelRequest,
   RunCyclesRequest,
@@ -77,6 +78,9 @@ interface Session {
   statuses: ServerStatus[];
   views: RunView[];
   missing: ModelMissingNotification.Params[];
+  /** While set, the answer to the server's configuration request waits for it. */
+  configGate?: Promise<void>;
+  configRequests: number;
   logs: string[];
   close(): Promise<void>;
 }
@@ -104,6 +108,7 @@ async function startServer(settings: Partial<Settings>, server = SERVER): Promis
     statuses: [],
     views: [],
     missing: [],
+    configRequests: 0,
     logs: [],
     async close() {
       try {
@@ -143,7 +148,11 @@ async function startServer(settings: Partial<Settings>, server = SERVER): Promis
   });
   conn.onRequest(WorkDoneProgressCreateRequest.type, () => undefined);
   conn.onRequest(RegistrationRequest.type, () => undefined);
-  conn.onRequest(ConfigurationRequest.type, (p) => p.items.map((i) => (i.section === "inversion" ? s.settings : null)));
+  conn.onRequest(ConfigurationRequest.type, async (p) => {
+    s.configRequests++;
+    await s.configGate;
+    return p.items.map((i) => (i.section === "inversion" ? s.settings : null));
+  });
   conn.listen();
   proc.on("exit", (code) => {
     if (code && code !== 0) console.error(`server exited ${code}\n${stderr.join("")}`);
@@ -302,13 +311,13 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     const token = "run-1";
     const out = join(tmp, "runs", "small");
     const result = await s.conn.sendRequest(RunCyclesRequest.type, {
-      overrides: { cycles: 1, tasks: 2, candidates: 2, train: "none", out },
+      overrides: { cycles: 1, tasks: 2, candidates: 2, learn: "none", out },
       workDoneToken: token,
     });
     assert.equal(result.state, "finished");
     assert.equal(result.points.length, 1);
-    assert.match(result.status, /^Run finished: 1 cycle, \d+ examples? accepted, not trained \(training disabled \(--train none\)\)\.$/);
-    assert.equal(result.points[0]!.trainSkipped, "training disabled (--train none)");
+    assert.match(result.status, /^Run finished: 1 cycle, \d+ examples? accepted, not trained \(--learn none trains no weights\)\.$/);
+    assert.equal(result.points[0]!.trainSkipped, "--learn none trains no weights");
     const views = s.views.filter((v) => v.runDir === out);
     assert.deepEqual(views.map((v) => v.version), views.map((_, i) => i + 1), "one view per change, versions 1, 2, 3, …");
     assert.deepEqual(views.at(-1), result);
@@ -319,9 +328,15 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     const listed = await s.conn.sendRequest(ListRunsRequest.type);
     assert.ok(listed.runs.some((r) => r.runDir === out));
     const read = await s.conn.sendRequest(ReadRunRequest.type, { runDir: out });
-    assert.deepEqual({ ...read, version: 0 }, { version: 0, runDir: out, points: result.points, state: "stored", status: "1 cycle", resumable: false });
+    assert.deepEqual({ ...read, version: 0 }, { version: 0, runDir: out, points: result.points, state: "stored", status: "1 cycle", resumable: false, placeholder: "", notes: result.notes });
     await waitFor("idle status", () => s.statuses.at(-1)?.run === "idle" && s.statuses.at(-1)?.lastCycle?.cycle === 1);
     assert.match(s.statuses.at(-1)!.lastCycle!.heldOut, /^held-out \d\.\d{3}$/);
+    // What the cycle accepted, as the panel lists it: exactly the accepted candidates of examples.jsonl, in order.
+    const accepted = readFileSync(join(out, "examples.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { cycle: number; accepted: boolean; task: string; command: string }).filter((c) => c.cycle === 1 && c.accepted);
+    const examples = await s.conn.sendRequest(ReadCycleExamplesRequest.type, { runDir: out, cycle: 1 });
+    assert.deepEqual(examples.examples.map((e) => [e.task, e.command]), accepted.map((c) => [c.task, c.command]));
+    assert.match(examples.title, accepted.length ? new RegExp(`^Cycle 1 accepted ${accepted.length} examples? \\(\\d+ of 2 tasks\\)\\.$`) : /^Cycle 1 accepted no examples/);
+    for (const e of examples.examples) assert.match(e.score, /^-?\d+\.\d\d$/);
   });
 
   test("cancelling the request stops the run (server-created progress when no token is given)", async () => {
@@ -329,7 +344,7 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     const nProgress = s.progress.length;
     const out = join(tmp, "runs", "cancelled");
     const started = Date.now();
-    const pending = s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 50, tasks: 20, candidates: 2, train: "none", out } }, cts.token);
+    const pending = s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 50, tasks: 20, candidates: 2, learn: "none", out } }, cts.token);
     await waitFor("a progress report", () => s.progress.slice(nProgress).some((p) => p.value.kind === "report"), 60_000);
     cts.cancel();
     const t0 = Date.now();
@@ -347,10 +362,12 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
 
   test("the stop request stops a running run", async () => {
     const out = join(tmp, "runs", "stopped");
-    const pending = s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 50, tasks: 20, candidates: 2, train: "none", out }, workDoneToken: "stop-1" });
+    const pending = s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 50, tasks: 20, candidates: 2, learn: "none", out }, workDoneToken: "stop-1" });
     await waitFor("running", () => s.progress.some((p) => p.token === "stop-1" && p.value.kind === "report"), 60_000);
     // A second run while one is active is refused.
     await assert.rejects(s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 1, tasks: 1, out: join(tmp, "runs", "x") } }), /already in progress/);
+    // Stopped once a cycle is complete: the run keeps it and can be resumed.
+    await waitFor("cycle 1 complete", () => s.views.some((v) => v.runDir === out && v.points.length >= 1), 120_000);
     const nLogs = s.logs.length;
     assert.deepEqual(await s.conn.sendRequest(StopRunRequest.type), { stopped: true });
     const r = await pending;
@@ -361,6 +378,40 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     assert.match(cancelLog ?? "", /Continue it with “Inversion: Resume run”/);
     assert.doesNotMatch(s.logs.slice(nLogs).join("\n"), /--resume/);
     assert.equal(s.progress.filter((p) => p.token === "stop-1").at(-1)!.value.kind, "end");
+  });
+
+  test("a stop that arrives while a run is still reading its settings stops it before it starts (before, it was lost and the run went on)", async () => {
+    let release!: () => void;
+    s.configGate = new Promise<void>((r) => (release = r));
+    const asked = s.configRequests;
+    const pending = s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 1, tasks: 2, candidates: 2, learn: "none" } });
+    try {
+      await waitFor("the run reading its settings", () => s.configRequests > asked);
+      assert.deepEqual(await s.conn.sendRequest(StopRunRequest.type), { stopped: true });
+    } finally {
+      s.configGate = undefined;
+      release();
+    }
+    const r = await pending;
+    assert.deepEqual([r.state, r.points.length, r.resumable, r.status], ["cancelled", 0, false, "Run stopped before its first cycle completed; no cycle was kept."]);
+    assert.equal(existsSync(r.runDir), false, "nothing was written");
+    assert.deepEqual(await s.conn.sendRequest(StopRunRequest.type), { stopped: false }, "and nothing runs");
+  });
+
+  test("a run stopped before its first cycle completed leaves no run behind: not listed, not the latest, not offered to resume", async () => {
+    const n = s.statuses.length;
+    const pending = s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 50, tasks: 200, candidates: 2, learn: "none" } });
+    const runDir = await waitFor("the run's directory", () => s.statuses.slice(n).find((x) => x.run === "running" && x.runDir && existsSync(join(x.runDir, "config.json")))?.runDir, 60_000);
+    assert.ok(runDir.startsWith(join(tmp, "runs")), "the server named it, under the runs directory");
+    assert.deepEqual(await s.conn.sendRequest(StopRunRequest.type), { stopped: true });
+    const r = await pending;
+    assert.equal(r.runDir, runDir);
+    assert.deepEqual([r.state, r.points.length, r.resumable], ["cancelled", 0, false]);
+    assert.equal(r.placeholder, "The run was stopped before its first cycle completed; no cycle was kept.");
+    assert.equal(existsSync(runDir), false, "the directory the server named for it is gone");
+    const listed = await s.conn.sendRequest(ListRunsRequest.type);
+    assert.ok(!listed.runs.some((x) => x.runDir === runDir));
+    assert.notEqual(listed.latest, runDir);
   });
 });
 

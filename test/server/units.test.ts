@@ -26,12 +26,12 @@ test("guardText: text passes; NULs, invalid UTF-8 and oversize files are skipped
 });
 
 test("normalizeSettings fills defaults and refuses out-of-range run settings", () => {
-  const s = normalizeSettings({ candidates: 99, diagnostics: { maxCommandsPerPass: 7 }, gpu: "weird", train: "none" });
+  const s = normalizeSettings({ candidates: 99, diagnostics: { maxCommandsPerPass: 7 }, gpu: "weird", learn: "none" });
   assert.equal(s.candidates, 3);
   assert.equal(s.diagnostics.maxCommandsPerPass, 7);
   assert.equal(s.diagnostics.enabled, true);
   assert.equal(s.gpu, "auto");
-  assert.equal(s.train, "none");
+  assert.equal(s.learn, "none");
   assert.equal(normalizeSettings(null).hoverAdapter, "best");
 });
 
@@ -74,9 +74,9 @@ test("resolveHoverAdapter: base, best (best held-out cycle of the latest run), e
 
 test("runOptionsFromSettings merges settings and overrides; percent only grows", () => {
   const s = normalizeSettings({ model: "/m.gguf", runsDirectory: "/runs", cycles: 4, threads: 2 });
-  const o = runOptionsFromSettings(s, { cycles: 1, train: "none" });
+  const o = runOptionsFromSettings(s, { cycles: 1, learn: "none" });
   assert.equal(o.cycles, 1);
-  assert.equal(o.train, "none");
+  assert.equal(o.learn, "none");
   assert.equal(o.threads, 2);
   assert.match(o.out, /^\/runs\/run-/);
   assert.throws(() => runOptionsFromSettings(normalizeSettings({ model: "/m.gguf" })), /runs directory/);
@@ -111,8 +111,8 @@ test("entryAt and cyclePoint", () => {
   assert.equal(entryAt([e], 3, 6), undefined);
   const stats = { candidates: 0, acceptedTasks: 0, acceptanceRate: 0, meanScore: 0, distinctCommands: 0, distinctPrograms: 0 };
   const selection = { ...stats, candidates: 4, meanScore: 0.25, acceptanceRate: 0.5, acceptedExamples: 2 };
-  const p = cyclePoint({ cycle: 1, before: stats, after: null, selection, train: null, trainSkipped: "training disabled (--train none)", external: null } as unknown as CycleRecord);
-  assert.deepEqual(p, { cycle: 1, selectionScore: 0.25, scoreBefore: null, scoreAfter: null, acceptanceRate: 0.5, trainLoss: null, trainSkipped: "training disabled (--train none)", external: null });
+  const p = cyclePoint({ cycle: 1, before: stats, after: null, selection, train: null, trainSkipped: "--learn none trains no weights", external: null } as unknown as CycleRecord);
+  assert.deepEqual(p, { cycle: 1, selectionScore: 0.25, scoreBefore: null, scoreAfter: null, acceptanceRate: 0.5, trainLoss: null, trainSkipped: "--learn none trains no weights", external: null });
 });
 
 test("WorkQueue preempts running background work for a hover", async () => {

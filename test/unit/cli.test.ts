@@ -1,11 +1,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFile, writeFile, readdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { tempDir, fixtureModel } from "../helpers/fixture";
+import { cli } from "../helpers/cli";
 
-const ROOT = resolve(__dirname, "../..");
 let dir: string;
 let cleanup: () => Promise<void>;
 let model: string;
@@ -16,28 +15,6 @@ before(async () => {
 });
 after(() => cleanup());
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], onStdout?: (chunk: string, child: ReturnType<typeof spawn>) => void): Promise<Result> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "server/src/cli/main.ts"), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, GGML_NO_BACKTRACE: "1", INVERSION_MODEL: "" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-      onStdout?.(d.toString(), child);
-    });
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
 
 test("usage errors exit 2 with a message", async () => {
   const r = await cli(["run", "--model", model]);
@@ -67,12 +44,12 @@ test("bad models and bad tasks exit 1 with a clear error and write nothing", asy
   assert.equal(huge.code, 1);
   assert.match(huge.stderr, /100000 characters long/);
   const out = join(dir, "bad-run");
-  const run = await cli(["run", "--model", join(dir, "nope.gguf"), "--out", out, "--train", "none"]);
+  const run = await cli(["run", "--model", join(dir, "nope.gguf"), "--out", out, "--learn", "none"]);
   assert.equal(run.code, 1);
   // Nothing is written for a run that never started, so the same --out works once the model is fixed.
   const files = await readdir(out).catch(() => [] as string[]);
   assert.deepEqual(files, []);
-  const retry = await cli(["run", "--model", model, "--out", out, "--train", "none", "--cycles", "1", "--tasks", "1", "--candidates", "1", "--threads", "1"]);
+  const retry = await cli(["run", "--model", model, "--out", out, "--learn", "none", "--cycles", "1", "--tasks", "1", "--candidates", "1", "--threads", "1"]);
   assert.equal(retry.code, 0, retry.stderr);
   assert.ok((await readdir(out)).includes("cycles.jsonl"));
 });
@@ -93,7 +70,7 @@ test("score and invert print a reading and a score", async () => {
 
 test("Ctrl-C in the middle of a run exits 130 and leaves a resumable store", async () => {
   const out = join(dir, "interrupted");
-  const args = ["run", "--model", model, "--out", out, "--cycles", "4", "--tasks", "3", "--candidates", "2", "--train", "none", "--threads", "1", "--json"];
+  const args = ["run", "--model", model, "--out", out, "--cycles", "4", "--tasks", "3", "--candidates", "2", "--learn", "none", "--threads", "1", "--json"];
   let sent = false;
   const r = await cli(args, (chunk, child) => {
     if (!sent && chunk.includes('"type":"cycle"')) {

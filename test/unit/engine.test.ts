@@ -165,7 +165,7 @@ test("engine facade: invert, score, generate, and input validation", async () =>
 });
 
 function smallRun(out: string): RunOptions {
-  return { ...DEFAULT_RUN_OPTIONS, modelPath, out, cycles: 2, tasks: 2, candidates: 2, threads: 1, gpu: "off", train: "none", heldOutTasks: 2, threshold: 0.01, contextSize: 256 };
+  return { ...DEFAULT_RUN_OPTIONS, modelPath, out, cycles: 2, tasks: 2, candidates: 2, threads: 1, gpu: "off", learn: "none", heldOutTasks: 2, threshold: 0.01, contextSize: 256 };
 }
 
 test("a run writes its store; a killed run resumes after its last complete cycle", async () => {
@@ -197,13 +197,13 @@ test("a run writes its store; a killed run resumes after its last complete cycle
   assert.equal(examples.filter((e) => e.example).length, 2 * 2);
   const c = run.cycles[1]!;
   assert.equal(c.train, null);
-  assert.match(c.trainSkipped ?? "", /--train none/);
+  assert.match(c.trainSkipped ?? "", /--learn none/);
   assert.equal(c.after, null);
   assert.equal(c.tasks.heldOut, 2);
   // training tasks also hold their nearest example; held-out tasks measure the model alone
   assert.deepEqual([c.selection.candidates, c.before.candidates], [6, 4]);
-  const config = JSON.parse(await readFile(join(out, "config.json"), "utf8")) as { seed: number; train: string };
-  assert.equal(config.train, "none");
+  const config = JSON.parse(await readFile(join(out, "config.json"), "utf8")) as { seed: number; learn: string };
+  assert.equal(config.learn, "none");
   assert.equal(await bestAdapter(out), null);
   const tasks = JSON.parse(await readFile(join(out, "tasks.json"), "utf8")) as { heldOut: { text: string }[]; seen: string[] };
   for (const h of tasks.heldOut) assert.ok(!tasks.seen.includes(h.text), "held-out tasks never train");

@@ -69,7 +69,7 @@ test("a run with an evaluation set records the external score every cycle and ke
   const out = join(dir, "run");
   const summary = await runLoop({
     ...DEFAULT_RUN_OPTIONS, modelPath: model, out, cycles: 2, tasks: 2, candidates: 2, threads: 1, gpu: "off",
-    train: "none", heldOutTasks: 2, evalSet: pairsFile, evalSize: 4, contextSize: 256,
+    learn: "none", heldOutTasks: 2, evalSet: pairsFile, evalSize: 4, contextSize: 256,
   });
   assert.equal(summary.cycles.length, 2);
   const [c1, c2] = summary.cycles;

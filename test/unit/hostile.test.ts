@@ -52,7 +52,7 @@ const small = (out: string, extra: Partial<RunOptions> = {}): RunOptions => ({
   candidates: 2,
   threads: 1,
   gpu: "off",
-  train: "none",
+  learn: "none",
   heldOutTasks: 2,
   contextSize: 256,
   ...extra,
@@ -153,7 +153,7 @@ test("a foreign config.json is refused as not an Inversion run", async () => {
 
 // 11.5 -----------------------------------------------------------------------------------------------------------
 test("--out under /proc fails at once with the reason", () => {
-  const r = cli(["run", "--model", model, "--out", "/proc/inversion-run", "--train", "none", "--threads", "1"], 20_000);
+  const r = cli(["run", "--model", model, "--out", "/proc/inversion-run", "--learn", "none", "--threads", "1"], 20_000);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /Cannot create the directory \/proc\/inversion-run/);
 });
@@ -191,7 +191,7 @@ test("malformed runCycles parameters are refused before a run starts", () => {
   assert.throws(() => runOverridesOf({ overrides: { cycles: 1.5 } }), /overrides\.cycles must be an integer/);
   assert.throws(() => runOverridesOf({ overrides: { cycle: 2 } }), /Unknown run overrides: cycle/);
   assert.throws(() => runOverridesOf({ overrides: { out: 5 } }), /overrides\.out must be a directory path/);
-  assert.deepEqual(runOverridesOf({ overrides: { cycles: 2, train: "none" } }), { cycles: 2, train: "none" });
+  assert.deepEqual(runOverridesOf({ overrides: { cycles: 2, learn: "none" } }), { cycles: 2, learn: "none" });
 });
 
 // 11.1 -----------------------------------------------------------------------------------------------------------
@@ -490,7 +490,7 @@ test("a run whose --commands, --eval or --model file is missing or a FIFO stops 
   ];
   for (const [i, { flag, path, why }] of cases.entries()) {
     const out = join(dir, `missing-input-${i}`);
-    const args = ["run", "--model", model, "--out", out, "--train", "none", "--cycles", "1", "--tasks", "1", "--threads", "1", flag, path];
+    const args = ["run", "--model", model, "--out", out, "--learn", "none", "--cycles", "1", "--tasks", "1", "--threads", "1", flag, path];
     const r = cli(args, 30_000);
     const expected = `inversion: error: ${flag} ${path} cannot be read: ${why}. Pass a readable regular file as ${flag}.\n`;
     assert.deepEqual({ code: r.code, stderr: r.stderr, created: existsSync(out) }, { code: 1, stderr: expected, created: false }, `${flag} ${path}`);
@@ -539,20 +539,280 @@ test("inversion report stops at a corrupt line of examples.jsonl or external.jso
 // issue 23 item 9 / issue 19 item 5 ---------------------------------------------------------------------------------
 test("a resume refuses a tasks.json that is null, cut short or gone, instead of measuring on a new held-out set", async () => {
   const out = join(dir, "tasks-damaged");
-  await runLoop(small(out, { cycles: 1, train: "none" }));
+  await runLoop(small(out, { cycles: 1, learn: "none" }));
   const tasksFile = join(out, "tasks.json");
   const original = await readFile(tasksFile, "utf8");
   for (const damaged of ["null", "{", '{"heldOut":[{"id":1}],"seen":[]}']) {
     await writeFile(tasksFile, damaged);
-    await assert.rejects(runLoop(small(out, { resume: true, cycles: 2, train: "none" })), (err: unknown) =>
+    await assert.rejects(runLoop(small(out, { resume: true, cycles: 2, learn: "none" })), (err: unknown) =>
       err instanceof CorruptRunError && /tasks\.json line 1 is corrupt/.test(err.message) && /restore tasks\.json/.test(err.message));
     assert.equal(await readFile(tasksFile, "utf8"), damaged, "the file is left as it was");
   }
   await rm(tasksFile);
-  await assert.rejects(runLoop(small(out, { resume: true, cycles: 2, train: "none" })), /tasks\.json line 1 is corrupt \(missing, though 1 cycle\(s\) are complete\)/);
+  await assert.rejects(runLoop(small(out, { resume: true, cycles: 2, learn: "none" })), /tasks\.json line 1 is corrupt \(missing, though 1 cycle\(s\) are complete\)/);
   await writeFile(tasksFile, original);
-  const resumed = await runLoop(small(out, { resume: true, cycles: 2, train: "none" }));
+  const resumed = await runLoop(small(out, { resume: true, cycles: 2, learn: "none" }));
   assert.deepEqual(resumed.cycles.map((c) => c.cycle), [1, 2]);
   const heldOut = (text: string) => (JSON.parse(text) as { heldOut: unknown }).heldOut;
   assert.deepEqual(heldOut(await readFile(tasksFile, "utf8")), heldOut(original), "the same held-out tasks");
+});
+
+// Issue 23 items 9 and 10: records checked against their schema on every read, nothing dropped without a copy,
+// regular files only, a full disk, a foreign lock, an adapter nothing names. -----------------------------------------
+import { openSync, closeSync, constants as fsConstants } from "node:fs";
+import { unlockRunDir } from "../../server/src/engine/runLock";
+
+/** A run of `cycles` cycles without training, and its cycles.jsonl lines. */
+async function runOf(name: string, cycles: number): Promise<{ out: string; lines: Record<string, unknown>[] }> {
+  const out = join(dir, name);
+  await runLoop(small(out, { cycles }));
+  const lines = (await readFile(join(out, "cycles.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { out, lines };
+}
+
+const jsonl = (rows: unknown[]): string => rows.map((r) => JSON.stringify(r) + "\n").join("");
+
+/** What a resume and `report` say about a run, and whether its logs were left as they were. */
+async function refusal(out: string): Promise<{ resume: string; report: string; untouched: boolean }> {
+  const files = ["cycles.jsonl", "examples.jsonl", "external.jsonl"].filter((f) => existsSync(join(out, f)));
+  const before = await Promise.all(files.map((f) => readFile(join(out, f), "utf8")));
+  const resume = await runLoop(small(out, { resume: true, cycles: 9 })).then(() => "resumed", (err: Error) => err.message);
+  // what `inversion report` reads
+  const store = new RunStore(out);
+  const report = await store.readConfig().then(() => store.logs()).then(() => "read", (err: Error) => err.message);
+  const after = await Promise.all(files.map((f) => readFile(join(out, f), "utf8")));
+  return { resume, report, untouched: JSON.stringify(before) === JSON.stringify(after) };
+}
+
+test("cycle numbers out of order, or a last cycle of 0, -1 or 2.5, stop resume and report with the file, line and field", async () => {
+  const { out, lines } = await runOf("cycle-numbers", 3);
+  const cases: [unknown, string][] = [
+    [2, 'field "cycle" is 2, but the line before holds cycle 2: cycles are numbered 1, 2, 3, … in order'],
+    [0, 'field "cycle" should be an integer at least 1, is 0'],
+    [-1, 'field "cycle" should be an integer at least 1, is -1'],
+    [2.5, 'field "cycle" should be an integer at least 1, is 2.5'],
+  ];
+  for (const [cycle, reason] of cases) {
+    await writeFile(join(out, "cycles.jsonl"), jsonl([lines[0], lines[1], { ...lines[2], cycle }]));
+    const expected = `${join(out, "cycles.jsonl")} line 3 is corrupt (${reason}).`;
+    const r = await refusal(out);
+    assert.deepEqual(
+      { resume: r.resume.startsWith(expected), report: r.report.startsWith(expected), untouched: r.untouched },
+      { resume: true, report: true, untouched: true },
+      `${cycle}: ${r.resume}`,
+    );
+  }
+  const cliReport = cli(["report", out]);
+  assert.equal(cliReport.code, 1, cliReport.stderr);
+});
+
+test("an example score of 1e308, or an example or external line past the run's cycles, stops resume and report", async () => {
+  const { out } = await runOf("example-score", 1);
+  const examples = (await readFile(join(out, "examples.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { score: object; cycle: number });
+  const intact = jsonl(examples);
+  const withScore = examples.map((e, i) => (i === 1 ? { ...e, score: { ...e.score, value: 1e308 } } : e));
+  await writeFile(join(out, "examples.jsonl"), jsonl(withScore));
+  let r = await refusal(out);
+  const scoreReason = `line 2 is corrupt (field "score.value" should be a number at least 0 and at most 1, is 1e+308)`;
+  assert.deepEqual({ resume: r.resume.includes(scoreReason), report: r.report.includes(scoreReason), untouched: r.untouched }, { resume: true, report: true, untouched: true }, r.resume);
+  await writeFile(join(out, "examples.jsonl"), intact + jsonl([{ ...examples[0]!, cycle: 9 }]));
+  r = await refusal(out);
+  assert.match(r.resume, new RegExp(`examples\\.jsonl line ${examples.length + 1} is corrupt \\(field "cycle" is 9, but cycles\\.jsonl ends at cycle 1\\)`));
+  await writeFile(join(out, "examples.jsonl"), intact);
+  await writeFile(join(out, "external.jsonl"), jsonl([{ cycle: 1, id: "a", task: "t", reference: "ls", prediction: "ls", nlc2cmd: 1, exact: true, template: true, lift: 0.5 }, { cycle: 0, id: "a", task: "t", reference: "ls", prediction: "ls", nlc2cmd: 1, exact: true, template: true, lift: 0.5 }]));
+  r = await refusal(out);
+  assert.match(r.report, /external\.jsonl line 2 is corrupt \(field "cycle" is 0, but the line before holds cycle 1: lines are in cycle order\)/);
+});
+
+test("config.json fields of the wrong type are refused by name (before: 'ref.trim is not a function')", async () => {
+  const { out } = await runOf("config-types", 1);
+  const config = JSON.parse(await readFile(join(out, "config.json"), "utf8")) as Record<string, unknown>;
+  const cases: [Record<string, unknown>, string][] = [
+    [{ modelPath: 5 }, 'field "modelPath" should be a string, is 5'],
+    [{ topics: "ls" }, 'field "topics" should be an array, is "ls"'],
+    [{ cycles: "3" }, 'field "cycles" must be an integer at least 1 and at most 1000 (got "3")'],
+    [{ evalSet: ["a"] }, 'field "evalSet" should be a string, is an array'],
+  ];
+  for (const [change, reason] of cases) {
+    await writeFile(join(out, "config.json"), JSON.stringify({ ...config, ...change }));
+    const r = await refusal(out);
+    const expected = `config.json: ${reason}. The file is left as it is.`;
+    assert.deepEqual({ resume: r.resume.endsWith(expected), report: r.report.endsWith(expected) }, { resume: true, report: true }, `${JSON.stringify(change)}: ${r.resume}`);
+  }
+});
+
+test("a resume takes out the lines of an unfinished cycle only after copying the file aside, and says so", async () => {
+  const { out } = await runOf("unfinished-cycle", 1);
+  const examplesFile = join(out, "examples.jsonl");
+  const cycle1 = await readFile(examplesFile, "utf8");
+  // a kill between appending cycle 2's examples and its record, then a torn write
+  const cycle2 = cycle1.replaceAll('"cycle":1,', '"cycle":2,');
+  const killed = cycle1 + cycle2 + '{"cycle":2,"pha';
+  await writeFile(examplesFile, killed);
+  const logs: string[] = [];
+  const resumed = await runLoop(small(out, { resume: true, cycles: 2 }), { onEvent: (e) => e.type === "log" && logs.push(e.message) });
+  const said = logs.find((m) => m.startsWith("examples.jsonl: kept"));
+  const copy = said?.match(/the file as it was: (.*)\)\.$/)?.[1];
+  assert.deepEqual(
+    { cycles: resumed.cycles.map((c) => c.cycle), said: !!said, copied: copy ? (await readFile(copy, "utf8")) === killed : false, cycle1Kept: (await readFile(examplesFile, "utf8")).startsWith(cycle1) },
+    { cycles: [1, 2], said: true, copied: true, cycle1Kept: true },
+    logs.join("\n"),
+  );
+});
+
+/** Opens a FIFO for writing and closes it at once, so a reader blocked on it (the code before the fix) lets go. */
+function release(fifo: string): void {
+  try {
+    closeSync(openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK));
+  } catch {
+    // nobody is reading it: nothing to release
+  }
+}
+
+test("a FIFO named cycles.jsonl, config.json, tasks.json or run.lock is refused at once, never waited on", { timeout: 30_000 }, async () => {
+  const { out } = await runOf("fifo-logs", 1);
+  const outcomes: Record<string, string> = {};
+  for (const name of ["cycles.jsonl", "config.json", "tasks.json", "run.lock"]) {
+    const file = join(out, name);
+    const saved = existsSync(file) ? await readFile(file) : null;
+    await rm(file, { force: true });
+    assert.equal(spawnSync("mkfifo", [file]).status, 0);
+    const timer = setTimeout(() => release(file), 5000);
+    try {
+      const resume = runLoop(small(out, { resume: true, cycles: 2 })).then(() => "resumed", (err: Error) => err.message);
+      outcomes[name] = (await resume).includes(`${name} cannot be read: not a regular file (a FIFO)`) ? "refused by name" : await resume;
+    } finally {
+      clearTimeout(timer);
+      release(file);
+      await rm(file, { force: true });
+      if (saved) await writeFile(file, saved);
+    }
+  }
+  assert.deepEqual(outcomes, { "cycles.jsonl": "refused by name", "config.json": "refused by name", "tasks.json": "refused by name", "run.lock": "refused by name" });
+});
+
+test("inversion repair refuses a cycles.jsonl it cannot read instead of emptying examples.jsonl", async () => {
+  const { out } = await runOf("repair-unreadable", 1);
+  const examples = await readFile(join(out, "examples.jsonl"), "utf8");
+  await rm(join(out, "cycles.jsonl"));
+  await mkdir(join(out, "cycles.jsonl"));
+  const refused = await repairRun(new RunStore(out)).then(() => "repaired", (err: Error) => err.message);
+  assert.deepEqual(
+    { refused: refused.startsWith(`${join(out, "cycles.jsonl")} cannot be read: not a regular file (a directory)`), examplesKept: (await readFile(join(out, "examples.jsonl"), "utf8")) === examples },
+    { refused: true, examplesKept: true },
+    refused,
+  );
+});
+
+test("a lock held from another host names its file and `inversion unlock` clears it; a live local holder is not unlocked", async () => {
+  const out = join(dir, "foreign-lock");
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, LOCK_FILE), JSON.stringify({ pid: 1, host: "build-node-7", started: null, since: "yesterday" }));
+  const refused = await lockRunDir(out).then(() => "locked", (err: Error) => err.message);
+  assert.ok(refused.includes(`remove the lock file ${join(out, LOCK_FILE)} (\`inversion unlock ${out}\`)`), refused);
+  const r = cli(["unlock", out]);
+  assert.deepEqual({ code: r.code, gone: existsSync(join(out, LOCK_FILE)) }, { code: 0, gone: false }, r.stderr);
+  const mine = await lockRunDir(out);
+  try {
+    await assert.rejects(unlockRunDir(out), RunLockedError);
+  } finally {
+    await mine.release();
+  }
+});
+
+test("an adapter a killed cycle trained, which no record names, is removed when the run resumes, and said so", async () => {
+  const { out } = await runOf("orphan-adapter", 1);
+  const orphan = join(out, "adapters", "cycle-002-mabc123.gguf");
+  const kept = join(out, "adapters", "cycle-003-mkept12.gguf");
+  await writeFile(orphan, "trained, then the process was killed before the record");
+  await writeFile(join(out, "cycles.jsonl.before-repair-then"), `{"adapterPath":"adapters/cycle-003-mkept12.gguf"}\n`);
+  await writeFile(kept, "named by a copy kept aside");
+  const logs: string[] = [];
+  await runLoop(small(out, { resume: true, cycles: 2 }), { onEvent: (e) => e.type === "log" && logs.push(e.message) });
+  assert.deepEqual(
+    { orphan: existsSync(orphan), kept: existsSync(kept), said: logs.some((m) => m.startsWith("Removed adapters/cycle-002-mabc123.gguf: cycle 2 trained it")) },
+    { orphan: false, kept: true, said: true },
+    logs.join("\n"),
+  );
+});
+
+/** A tmpfs of `bytes` at `path` (root only); null where it cannot be mounted. */
+function smallDisk(path: string, bytes: number): (() => void) | null {
+  mkdirSync(path, { recursive: true });
+  if (spawnSync("mount", ["-t", "tmpfs", "-o", `size=${bytes}`, "tmpfs", path]).status !== 0) return null;
+  return () => void spawnSync("umount", ["-l", path]);
+}
+
+/** Fills the file system holding `dir` until it refuses more. */
+function fillDisk(dir: string): void {
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  for (let i = 0; ; i++) {
+    try {
+      writeFileSync(join(dir, `filler-${i}`), chunk);
+    } catch {
+      return;
+    }
+  }
+}
+
+test("a full disk is named as one with what the run kept, leaves no .tmp, and the run resumes once space is freed", { timeout: 120_000 }, async (t) => {
+  const disk = join(dir, "small-disk");
+  const unmount = smallDisk(disk, 4 * 1024 * 1024);
+  if (!unmount) return t.skip("mounting a tmpfs needs root");
+  try {
+    const out = join(disk, "run");
+    const filler = join(disk, "filler");
+    await mkdir(filler);
+    let filled = false;
+    const full = (e: { type: string; cycle?: number }): void => {
+      if (filled || e.type !== "phase" || e.cycle !== 2) return;
+      filled = true;
+      // a checkpoint write the full disk cut short, then nothing more fits
+      mkdirSync(join(out, "checkpoints", "cycle-002"), { recursive: true });
+      writeFileSync(join(out, "checkpoints", "cycle-002", "state.bin.tmp"), "a checkpoint cut short");
+      fillDisk(filler);
+    };
+    const message = await runLoop(small(out, { cycles: 2 }), { onEvent: (e) => full(e as { type: string; cycle?: number }) }).then(() => "finished", (err: Error) => err.message);
+    const tmp = spawnSync("find", [out, "-name", "*.tmp"], { encoding: "utf8" }).stdout.trim();
+    assert.deepEqual(
+      { full: message.startsWith(`The disk holding ${out} is full (`), kept: message.includes("The run kept cycle 1, complete;"), tmp },
+      { full: true, kept: true, tmp: "" },
+      message,
+    );
+    await rm(filler, { recursive: true });
+    const resumed = await runLoop(small(out, { resume: true, cycles: 2 }));
+    assert.deepEqual(resumed.cycles.map((c) => c.cycle), [1, 2]);
+  } finally {
+    unmount();
+  }
+});
+
+test("the trainer's failed adapter write on a full disk is named as a full disk, not 'failed to write adapter file …tmp'", { timeout: 180_000 }, async (t) => {
+  try {
+    addonPath();
+  } catch (err) {
+    return t.skip(`no native trainer: ${(err as Error).message}`);
+  }
+  const disk = join(dir, "small-disk-train");
+  const unmount = smallDisk(disk, 8 * 1024 * 1024);
+  if (!unmount) return t.skip("mounting a tmpfs needs root");
+  try {
+    const out = join(disk, "run");
+    const filler = join(disk, "filler");
+    await mkdir(filler);
+    let filled = false;
+    const onEvent = (e: { type: string }): void => {
+      if (e.type === "train" && !filled) (filled = true), fillDisk(filler);
+    };
+    const lora = { cycles: 1, learn: "lora", selection: "all", epochs: 20, loraRank: 4 } as Partial<RunOptions>;
+    const message = await runLoop(small(out, lora), { onEvent: (e) => onEvent(e) }).then(() => "finished", (err: Error) => err.message);
+    const tmp = spawnSync("find", [out, "-name", "*.tmp"], { encoding: "utf8" }).stdout.trim();
+    assert.deepEqual(
+      { full: message.startsWith(`The disk holding ${out} is full (`), names: /adapters\/cycle-001-[0-9a-z]+\.gguf\.tmp could not be written/.test(message), kept: message.includes("The run kept no complete cycle yet;"), tmp },
+      { full: true, names: true, kept: true, tmp: "" },
+      message,
+    );
+  } finally {
+    unmount();
+  }
 });

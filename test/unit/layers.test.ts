@@ -7,7 +7,7 @@ import { dirname, join, normalize, relative, resolve } from "node:path";
 
 const ROOT = resolve(__dirname, "../..");
 /** server/src's folders, bottom first. */
-const LAYERS = ["util", "shell", "eval", "knowledge", "engine", "check", "view", "lsp", "cli"];
+const LAYERS = ["util", "shell", "eval", "knowledge", "engine", "check", "view", "serve", "lsp", "cli"];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

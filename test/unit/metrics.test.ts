@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { commandTemplate, exactMatch, templateMatch } from "../../server/src/eval/match";
 import { flagScore, nlc2cmdBest, nlc2cmdScore } from "../../server/src/eval/nlc2cmd";
-import { averageRanks, bootstrapCi, mean, spearman } from "../../server/src/eval/stats";
+import { averageRanks, bootstrapCi, mean, pairedDifference, spearman } from "../../server/src/eval/stats";
 import { loadShellParser, type ShellParser } from "../../server/src/shell/parser";
 
 let parser: ShellParser;
@@ -124,6 +124,17 @@ describe("stats", () => {
     const [lo90, hi90] = bootstrapCi(values, { seed: 7, level: 0.9 });
     assert.ok(lo90 >= lo && hi90 <= hi);
     assert.deepEqual(bootstrapCi([], { seed: 1 }).map(Number.isNaN), [true, true]);
+  });
+
+  it("pairedDifference: a small shift shared by every item is significant paired, not unpaired", () => {
+    const before = values;
+    const after = values.map((v) => v + 0.05);
+    const paired = pairedDifference(before, after, { seed: 3 });
+    close(paired.mean, 0.05);
+    assert.ok(paired.ci[0] > 0, `paired [${paired.ci}]`);
+    // the two sides' own intervals overlap: only the pairing shows the shift
+    assert.ok(bootstrapCi(after, { seed: 3 })[0] < bootstrapCi(before, { seed: 3 })[1]);
+    assert.throws(() => pairedDifference([1], [1, 2], { seed: 1 }), /lengths differ/);
   });
 
   it("spearman on known vectors, with ties", () => {

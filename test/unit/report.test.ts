@@ -22,15 +22,18 @@ function cycle(n: number, before: number, after: number | null, external: number
     cycle: n, startedAt: "2026-11-23T00:00:00Z", seed: n, tasks: { train: 2, heldOut: 2 },
     selection: { ...stats(0.4, 0.5), acceptedExamples: 2 }, before: stats(before), after: after === null ? null : stats(after),
     train: after === null ? null : { outPath: `adapters/c${n}.gguf`, mode: "lora", masking: "softmax", lossFirst: 2, lossLast: 1.5, lossMean: 1.7, steps: 3, tokens: 100, tokensPerSecond: 1000, seconds: 0.1, trainer: "llama-lora", examples: 2, policy: "retrain" },
-    trainSkipped: after === null ? "training disabled (--train none)" : undefined,
+    trainSkipped: after === null ? "--learn none trains no weights" : undefined,
     external: ext(external), externalBefore: n === 1 ? ext(-0.5) : undefined,
     adapterPath: after === null ? null : `adapters/c${n}.gguf`, timings: { totalMs: 60000 },
   };
 }
 
+/** What every run's config.json records besides its parameters (checked on every read, engine/records.ts). */
+const recorded = (dir: string) => ({ modelPath: "model.gguf", out: dir, topics: ["files"], startedAt: "2026-11-23T00:00:00Z", evalHash: null, evalPairs: 0, warmStart: null });
+
 async function writeRun(dir: string, cycles: CycleRecord[], config: object): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, "config.json"), JSON.stringify(config));
+  await writeFile(join(dir, "config.json"), JSON.stringify({ ...recorded(dir), ...config }));
   await writeFile(join(dir, "cycles.jsonl"), cycles.map((c) => JSON.stringify(c)).join("\n") + "\n");
 }
 

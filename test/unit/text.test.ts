@@ -4,6 +4,7 @@ import { cleanCommand, cleanSentence, sequenceRatio, tokenF1 } from "../../serve
 import { liftToScore, parseJudge, wordRecall } from "../../server/src/engine/scorers";
 import { selectCandidates, phaseStats, firstProgram } from "../../server/src/engine/selection";
 import { TaskPool, validateTask, commandsFromText } from "../../server/src/engine/tasks";
+import { loadShellParser } from "../../server/src/shell/parser";
 import type { Candidate } from "../../server/src/engine/types";
 
 test("cleanCommand strips fences, prompts, quotes and prose", () => {
@@ -58,12 +59,12 @@ function cand(taskId: string, command: string, value: number, pass = true): Cand
 
 test("selection: threshold, best of N, gates, duplicates dropped", () => {
   const cs = [cand("a", "ls", 0.6), cand("a", "ls -la", 0.9), cand("a", "ls -l", 0.95, false), cand("b", "ls -la", 0.8), cand("c", "pwd", 0.3)];
-  const accepted = selectCandidates(cs, 0.5);
+  const accepted = selectCandidates(cs, { threshold: 0.5 });
   assert.deepEqual(accepted.map((c) => c.command), ["ls -la"]);
   assert.equal(cs[3]!.rejectReason, "duplicate of an accepted command");
   assert.equal(cs[4]!.rejectReason, "score 0.300 is under the threshold 0.5");
   assert.equal(cs[0]!.rejectReason, "another candidate for this task scored higher");
-  const again = selectCandidates([cand("d", "pwd", 0.9)], 0.5, new Set(["pwd"]));
+  const again = selectCandidates([cand("d", "pwd", 0.9)], { threshold: 0.5, earlier: ["pwd"] });
   assert.equal(again.length, 0);
   const stats = phaseStats(cs, 0.5);
   assert.equal(stats.candidates, 5);
@@ -72,12 +73,27 @@ test("selection: threshold, best of N, gates, duplicates dropped", () => {
   assert.equal(firstProgram("FOO=1 sudo tar -xzf a.tgz"), "tar");
 });
 
-test("tasks: validation and near-duplicate removal", () => {
+test("selection: a near duplicate of an earlier cycle's command is not accepted again", () => {
+  const cs = [cand("a", "grep -rn  'TODO' src/app", 0.9), cand("b", "grep -rn TODO src/lib", 0.8)];
+  const accepted = selectCandidates(cs, { threshold: 0.5, earlier: ["grep -rn TODO src/app"] });
+  assert.deepEqual(accepted.map((c) => c.command), ["grep -rn TODO src/lib"]);
+  assert.equal(cs[0]!.rejectReason, "near duplicate of the accepted command grep -rn TODO src/app");
+});
+
+test("selection: the per-program cap keeps each program's best-scoring examples", () => {
+  const cs = [cand("a", "ls /a", 0.6), cand("b", "ls /b", 0.9), cand("c", "ls /c", 0.8), cand("d", "pwd", 0.7)];
+  const accepted = selectCandidates(cs, { threshold: 0.5, programCap: 2 });
+  assert.deepEqual(accepted.map((c) => c.command), ["ls /b", "ls /c", "pwd"]);
+  assert.equal(cs[0]!.rejectReason, "ls already has 2 accepted examples this cycle (--per-program)");
+});
+
+test("tasks: validation and near-duplicate removal", async () => {
   assert.throws(() => validateTask("   "), /empty/);
   assert.throws(() => validateTask("x".repeat(100_000)), /100000 characters long; the limit is 500/);
   const pool = new TaskPool(["list all files in the current directory"]);
   assert.equal(pool.tryAdd("List all files in the current directory."), false);
   assert.equal(pool.tryAdd("compress the logs folder into a tarball"), true);
   assert.equal(pool.tryAdd("x"), false);
-  assert.deepEqual(commandsFromText("# c\nls -la\n\n  grep x y\n"), ["ls -la", "grep x y"]);
+  const parser = await loadShellParser();
+  assert.deepEqual(commandsFromText("# c\nls -la # list them\n\n  grep x y\n", parser), ["ls -la", "grep x y"]);
 });

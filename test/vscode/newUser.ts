@@ -1,7 +1,7 @@
 // The new user's path, looked at on screen: the packaged .vsix installed into a fresh VS Code server (code-server's)
 // with no settings and no smoke-test driver (so notifications show), a folder of real Debian scripts nobody here wrote
 // plus a script of everyday commands with one wrong comment, and screenshots of what a user sees: the first screen,
-// a hover, the Problems panel. Not a test: it asserts nothing; the screenshots go to test-artifacts/new-user-*.png.
+// the extension's page in the Extensions view, a hover, the Problems panel. Not a test: it asserts nothing; the screenshots go to test-artifacts/new-user-*.png.
 //   npm run package:vsix && node --import tsx test/vscode/newUser.ts [--vsix inversion-linux-x64.vsix]
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -105,6 +105,16 @@ async function main(): Promise<void> {
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
     await pause(8000);
     await page.screenshot({ path: join(ARTIFACTS, "new-user-1-start.png") });
+    // The extension's page as the Extensions view shows it: the README the package carries, its icon.
+    await page.keyboard.press("Control+Shift+X");
+    await pause(3000);
+    await page.keyboard.type("@installed inversion");
+    await pause(3000);
+    await page.locator(".extension-list-item").first().click();
+    await pause(6000);
+    await page.screenshot({ path: join(ARTIFACTS, "new-user-0-details.png") });
+    await page.keyboard.press("Control+W");
+    await pause(1000);
     await openFile(page, "everyday.sh");
     await pause(20000); // the default model loads, the comment check measures itself
     await page.screenshot({ path: join(ARTIFACTS, "new-user-2-everyday.png") });

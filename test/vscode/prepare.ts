@@ -46,7 +46,8 @@ export async function prepareWorkspace(ws: string, userDataDir: string, test: { 
   writeFileSync(join(ws, "commented.sh"), COMMENTED_SCRIPT);
   writeFileSync(join(ws, "archive.sh"), "tar -czf logs.tgz /var/log\n");
   writeFileSync(join(ws, "binary.sh"), Buffer.concat([Buffer.from("# list files\nls -la\n"), Buffer.from([0, 1, 2, 0, 0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 0xff, 0xfe])]));
-  writeFileSync(join(ws, "latin1.sh"), Buffer.from([...Buffer.from("# caf"), 0xe9, 0x0a, ...Buffer.from("ls "), 0xff, 0xfe, 0xfd, 0xe9, 0xe8, 0x0a]));
+  // a comment the check warns on, in a file that is not valid UTF-8: skipped, so no warning
+  writeFileSync(join(ws, "latin1.sh"), Buffer.from([...Buffer.from("# make the script executable, caf"), 0xe9, 0x0a, ...Buffer.from("rm -rf build "), 0xff, 0xfe, 0xfd, 0xe9, 0xe8, 0x0a]));
   const big: string[] = [];
   // every comment says what another program does: the grounded check warns on each
   for (let i = 0; big.length < 50_000; i++) big.push(`# compress the logs folder into archive ${i}`, `df -h /mnt/disk${i}`);

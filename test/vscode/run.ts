@@ -11,7 +11,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { format } from "node:util";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { prepareWorkspace } from "./prepare";
 import { CHROMIUM_ARGS, chromiumPath } from "../helpers/chromium";
 
@@ -49,11 +49,19 @@ function freePort(): Promise<number> {
   });
 }
 
+/** What the workbench shows of each notification, in the notifications center and in toasts (read from the DOM). */
+interface ShownNotification {
+  message: string;
+  source: string;
+  buttons: string[];
+}
+
 /**
- * The suite asks for a screenshot of the workbench by writing DIR/NAME.request; it is saved as
- * test-artifacts/NAME.png and answered with DIR/NAME.done.
+ * The suite asks what the workbench shows by writing DIR/NAME.request: empty, for a screenshot (saved as
+ * test-artifacts/NAME.png), or "notifications", for the notifications on screen (the smoke-test driver hides toasts,
+ * so the suite opens the notifications center first). Answered with DIR/NAME.done (the notifications as JSON).
  */
-function serveScreenshots(page: { screenshot(o: { path: string }): Promise<unknown> }, dir: string): NodeJS.Timeout {
+function serveWorkbench(page: Page, dir: string): NodeJS.Timeout {
   mkdirSync(dir, { recursive: true });
   let busy = false;
   return setInterval(() => {
@@ -62,11 +70,20 @@ function serveScreenshots(page: { screenshot(o: { path: string }): Promise<unkno
     if (!request) return;
     busy = true;
     const name = request.slice(0, -".request".length);
+    const kind = readFileSync(join(dir, request), "utf8").trim();
     mkdirSync(ARTIFACTS, { recursive: true });
-    void page
-      .screenshot({ path: join(ARTIFACTS, `${name}.png`) })
-      .then(() => log(`screenshot test-artifacts/${name}.png`))
-      .catch((err: unknown) => log(`screenshot ${name} failed: ${(err as Error).message}`))
+    const work =
+      kind === "notifications"
+        ? page.evaluate(() =>
+            [...document.querySelectorAll(".notifications-center .notification-list-item, .notification-toast .notification-list-item")].map((item) => ({
+              message: item.querySelector(".notification-list-item-message")?.textContent ?? "",
+              source: item.querySelector(".notification-list-item-source")?.textContent ?? "",
+              buttons: [...item.querySelectorAll(".notification-list-item-buttons-container .monaco-button")].map((b) => b.textContent ?? ""),
+            })),
+          ).then((shown: ShownNotification[]) => writeFileSync(join(dir, `${name}.json`), JSON.stringify(shown)))
+        : page.screenshot({ path: join(ARTIFACTS, `${name}.png`) }).then(() => log(`screenshot test-artifacts/${name}.png`));
+    void work
+      .catch((err: unknown) => log(`${kind || "screenshot"} ${name} failed: ${(err as Error).message}`))
       .finally(() => {
         renameSync(join(dir, request), join(dir, `${name}.done`));
         busy = false;
@@ -178,7 +195,7 @@ async function main(): Promise<number> {
       if (/webview\/dist\/main\.js/.test(e.stack ?? "")) panelProblems.push(`pageerror: ${e.message}`);
     });
     await page.goto(url);
-    const screenshots = serveScreenshots(page, join(ws, ".screenshots"));
+    const screenshots = serveWorkbench(page, join(ws, ".screenshots"));
     const timeout = new Promise<number>((r) => {
       hardTimer = setTimeout(() => {
         log(`hard timeout after ${TIMEOUT_S} s`);

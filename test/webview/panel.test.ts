@@ -32,9 +32,9 @@ const point = (cycle: number, extra: Partial<CyclePoint> = {}): CyclePoint => ({
   ...extra,
 });
 
-const view = (runDir: string, version: number, points: CyclePoint[], status: string, state: RunView["state"] = "running"): HostToWebview => ({
+const view = (runDir: string, version: number, points: CyclePoint[], status: string, state: RunView["state"] = "running", extra: Partial<RunView> = {}): HostToWebview => ({
   type: "view",
-  view: { version, runDir, points, state, status, resumable: false },
+  view: { version, runDir, points, state, status, resumable: false, placeholder: "", notes: { score: "", loss: "" }, ...extra },
 });
 
 before(async () => {
@@ -100,11 +100,12 @@ test("panel renders charts from host messages, keeps state across reload, no CSP
     await send(page, { type: "runs", runs });
     await send(page, view("/runs/run-a", 5, [point(1), point(2)], "Cycle 3/4: generating 2/4"));
     const gap = point(3, { scoreAfter: null, trainLoss: null, trainSkipped: "no accepted examples to train on" });
-    await send(page, view("/runs/run-a", 6, [point(1), point(2), gap], "Cycle 3/4: generating 2/4"));
+    const lossNote = { score: "", loss: "No training in cycle 3: no accepted examples to train on." };
+    await send(page, view("/runs/run-a", 6, [point(1), point(2), gap], "Cycle 3/4: generating 2/4", "running", { notes: lossNote }));
     await page.waitForFunction(() => document.body.dataset.points === "3", null, { timeout: 10_000 });
     // An older view of the same run (a notification overtaken by a newer one) is not shown.
     await send(page, view("/runs/run-a", 4, [point(1)], "stale"));
-    // The loss chart says why a cycle has no loss.
+    // The loss chart carries the server's note (why a cycle has no loss).
     assert.equal(await page.textContent("#note-loss"), "No training in cycle 3: no accepted examples to train on.");
 
     // The external chart appears once a point has a value. The message is dispatched and the canvases read in one task,
@@ -165,6 +166,77 @@ test("panel renders charts from host messages, keeps state across reload, no CSP
     const unexpected = problems.errors.filter((e) => !/Content Security Policy/.test(e));
     assert.deepEqual(unexpected, [], "page errors");
     assert.ok(problems.errors.length <= 1, problems.errors.join("\n"));
+  } finally {
+    await page.context().close();
+  }
+});
+
+/** Pixels of the score chart's plot (below its legend) close to each colour. */
+async function seriesPixels(page: Page, colors: Record<string, [number, number, number]>): Promise<Record<string, number>> {
+  return page.evaluate((cs) => {
+    const c = document.getElementById("chart-score") as HTMLCanvasElement;
+    const { data } = c.getContext("2d")!.getImageData(0, 0, c.width, c.height);
+    const counts: Record<string, number> = Object.fromEntries(Object.keys(cs).map((k) => [k, 0]));
+    const top = Math.floor(c.height * 0.25) * c.width * 4; // the legend's colour boxes are above this
+    for (let i = top; i < data.length; i += 4) {
+      if (data[i + 3]! < 200) continue;
+      for (const [k, [r, g, b]] of Object.entries(cs)) if (Math.abs(data[i]! - r) < 30 && Math.abs(data[i + 1]! - g) < 30 && Math.abs(data[i + 2]! - b) < 30) counts[k]!++;
+    }
+    return counts;
+  }, colors);
+}
+
+test("the panel as a user reads it: the server's placeholder while no cycle is done, held-out before visible where after equals it, the notes, and what a cycle accepted", { timeout: 60_000 }, async () => {
+  const { page, problems } = await openPage();
+  try {
+    await page.goto(harnessUrl);
+    await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === "ready"), null, { timeout: 10_000 });
+    // A run under way with no complete cycle: the server's words, not "No cycles yet".
+    const underWay = "The first cycle is under way: its point appears here when it completes (the line above says where it stands).";
+    await send(page, view("/runs/live", 1, [], "Cycle 1/3: generating and scoring 2/20", "running", { placeholder: underWay }));
+    await page.waitForFunction(() => document.body.dataset.runDir === "/runs/live", null, { timeout: 10_000 });
+    assert.equal(await page.textContent("#empty"), underWay);
+    assert.equal(await page.isVisible("#empty"), true);
+    assert.equal(await page.isVisible("#examples"), false, "no examples section before a cycle is done");
+
+    // Two cycles whose held-out score after training equals the one before.
+    const same = [point(1, { selectionScore: null, scoreBefore: 0.4, scoreAfter: 0.4 }), point(2, { selectionScore: null, scoreBefore: 0.5, scoreAfter: 0.5 })];
+    const scoreNote = "Held-out after training equals before in cycles 1, 2 (0.400, 0.500): the new weights scored the held-out tasks the same as the old ones, so the two lines lie on each other there.";
+    const lossText = "Loss: how unexpected the accepted commands were to the model as it trained on them (lower: more expected). It is not a score of the model; the held-out score is.";
+    await send(page, view("/runs/live", 2, same, "cycle 2: …", "running", { notes: { score: scoreNote, loss: lossText } }));
+    await page.waitForFunction(() => document.body.dataset.points === "2", null, { timeout: 10_000 });
+    assert.equal(await page.isVisible("#empty"), false);
+    assert.equal(await page.textContent("#note-score"), scoreNote);
+    assert.equal(await page.textContent("#note-loss"), lossText);
+    const px = await seriesPixels(page, { before: [0x37, 0x94, 0xff], after: [0x89, 0xd1, 0x85] });
+    // Before, "after" was drawn over "before" with the same line: no blue was left to see.
+    assert.ok(px.before! > 150, `held-out before is visible where it equals after: ${JSON.stringify(px)}`);
+    assert.ok(px.after! > 150, `held-out after is visible: ${JSON.stringify(px)}`);
+
+    // The latest cycle's accepted examples are asked for, and shown as text (model output is never markup).
+    const asked = () => sent(page).then((all) => all.filter((m) => m.type === "openCycle") as unknown as { runDir: string; cycle: number }[]);
+    await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === "openCycle"), null, { timeout: 10_000 });
+    assert.deepEqual((await asked()).map((m) => [m.runDir, m.cycle]), [["/runs/live", 2]]);
+    const wrong = { task: "show free disk space", command: "rm -rf / <img src=x onerror=alert(1)>", reading: "delete everything", score: "0.71", from: "the model" };
+    await send(page, { type: "cycleExamples", examples: { runDir: "/runs/live", cycle: 2, title: "Cycle 2 accepted 1 example (1 of 2 tasks).", examples: [wrong], more: "" } });
+    await page.waitForFunction(() => document.body.dataset.examples === "2:1", null, { timeout: 10_000 });
+    assert.equal(await page.textContent("#examples-title"), "Cycle 2 accepted 1 example (1 of 2 tasks).");
+    const rows = await page.$$eval("#examples-table tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+    assert.deepEqual(rows, [[wrong.task, wrong.command, wrong.reading, wrong.score, wrong.from]]);
+    assert.equal(await page.$$eval("#examples-table img", (imgs) => imgs.length), 0);
+    await page.screenshot({ path: join(ARTIFACTS, "webview-panel-examples.png"), fullPage: true });
+
+    // Choosing cycle 1 asks for it; a new cycle then does not take the choice away.
+    await page.selectOption("#cycle", "1");
+    assert.deepEqual((await asked()).at(-1), { type: "openCycle", runDir: "/runs/live", cycle: 1 });
+    await send(page, view("/runs/live", 3, [...same, point(3)], "cycle 3: …"));
+    await page.waitForFunction(() => document.body.dataset.points === "3", null, { timeout: 10_000 });
+    assert.equal((await asked()).length, 2);
+
+    // Examples of another run are not shown over this one.
+    await send(page, { type: "cycleExamples", examples: { runDir: "/runs/other", cycle: 1, title: "other", examples: [], more: "" } });
+    assert.notEqual(await page.textContent("#examples-title"), "other");
+    assert.deepEqual(problems.errors, []);
   } finally {
     await page.context().close();
   }

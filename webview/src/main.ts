@@ -12,7 +12,7 @@ import {
   Tooltip,
   type ChartDataset,
 } from "chart.js";
-import type { CyclePoint, HostToWebview, RunInfo, RunView, WebviewState, WebviewToHost } from "../../common/protocol";
+import type { ChartNotes, CycleExamplesView, CyclePoint, HostToWebview, RunInfo, RunView, WebviewState, WebviewToHost } from "../../common/protocol";
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
 
@@ -30,6 +30,8 @@ let state: WebviewState = {
   view: initial?.view && Array.isArray(initial.view.points) ? initial.view : null,
   runs: Array.isArray(initial?.runs) ? initial.runs : [],
   error: typeof initial?.error === "string" ? initial.error : "",
+  examples: initial?.examples && Array.isArray(initial.examples.examples) ? initial.examples : null,
+  cycleChosen: initial?.cycleChosen === true,
 };
 
 function cssColor(name: string, fallback: string): string {
@@ -49,22 +51,27 @@ const COLORS = {
 
 type Metric = (p: CyclePoint) => number | null;
 
+interface Series {
+  label: string;
+  color: string;
+  value: Metric;
+  /** Line style: a dashed line drawn over a wider solid one stays visible where the two values are equal. */
+  dash?: number[];
+  width?: number;
+  radius?: number;
+  /** Chart.js `order`: lower is drawn later, on top. */
+  order?: number;
+}
+
 interface ChartSpec {
   id: string;
   title: string;
   yMax?: number;
-  series: { label: string; color: string; value: Metric }[];
+  series: Series[];
   /** Hidden while no point has a value for any series (e.g. external evaluation). */
   optional?: boolean;
-  /** A line under the chart saying why points are missing, or "" when none are. */
-  note?: (points: CyclePoint[]) => string;
-}
-
-/** "No training in cycles 1, 2: no accepted examples to train on." — one sentence per reason. */
-function trainingGaps(points: CyclePoint[]): string {
-  const byReason = new Map<string, number[]>();
-  for (const p of points) if (p.trainLoss === null && p.trainSkipped) byReason.set(p.trainSkipped, [...(byReason.get(p.trainSkipped) ?? []), p.cycle]);
-  return [...byReason].map(([reason, cycles]) => `No training in cycle${cycles.length > 1 ? "s" : ""} ${cycles.join(", ")}: ${reason}.`).join(" ");
+  /** Which of the server's notes goes under the chart. */
+  note?: keyof ChartNotes;
 }
 
 const SPECS: ChartSpec[] = [
@@ -74,14 +81,19 @@ const SPECS: ChartSpec[] = [
     yMax: 1,
     series: [
       { label: "training tasks", color: COLORS.orange, value: (p) => p.selectionScore },
-      { label: "held-out before", color: COLORS.blue, value: (p) => p.scoreBefore },
-      { label: "held-out after", color: COLORS.green, value: (p) => p.scoreAfter },
+      // "after" wide and underneath, "before" dashed on top: where they are equal both still show
+      { label: "held-out before", color: COLORS.blue, value: (p) => p.scoreBefore, dash: [6, 4], width: 2, radius: 3, order: 0 },
+      { label: "held-out after", color: COLORS.green, value: (p) => p.scoreAfter, width: 6, radius: 6, order: 1 },
     ],
+    note: "score",
   },
   { id: "acceptance", title: "Acceptance rate", yMax: 1, series: [{ label: "accepted / tasks", color: COLORS.blue, value: (p) => p.acceptanceRate }] },
-  { id: "loss", title: "Training loss (mean)", series: [{ label: "loss", color: COLORS.purple, value: (p) => p.trainLoss }], note: trainingGaps },
+  { id: "loss", title: "Training loss (mean)", series: [{ label: "loss", color: COLORS.purple, value: (p) => p.trainLoss }], note: "loss" },
   { id: "external", title: "External evaluation (NLC2CMD)", yMax: 1, optional: true, series: [{ label: "nlc2cmd", color: COLORS.red, value: (p) => p.external }] },
 ];
+
+/** Shown when no run is: the server words everything about a run (its placeholder, status and notes). */
+const NO_RUN = "No run yet. Run “Inversion: Run self-improvement cycle” or open a past run.";
 
 const charts = new Map<string, Chart<"line", (number | null)[], string>>();
 
@@ -105,10 +117,10 @@ function buildLayout(): void {
   refresh.addEventListener("click", () => post({ type: "refreshRuns" }));
   header.append(label, select, refresh);
   const status = el("div", { id: "status", role: "status" });
-  const empty = el("div", { id: "empty" }, "No cycles yet. Run “Inversion: Run self-improvement cycle” or open a past run.");
+  const empty = el("div", { id: "empty" }, NO_RUN);
   const grid = el("div", { class: "grid" });
   // In the document before the charts exist, so each one measures its box at construction rather than on a later frame.
-  root.append(header, status, empty, grid);
+  root.append(header, status, empty, grid, buildExamples());
   for (const spec of SPECS) {
     const box = el("section", { class: "chart", id: `box-${spec.id}` });
     box.append(el("h3", {}, spec.title));
@@ -130,7 +142,10 @@ function buildLayout(): void {
             backgroundColor: s.color,
             spanGaps: true,
             tension: 0.2,
-            pointRadius: 3,
+            pointRadius: s.radius ?? 3,
+            borderWidth: s.width ?? 3,
+            borderDash: s.dash ?? [],
+            order: s.order ?? 0,
           }),
         ),
       },
@@ -151,6 +166,61 @@ function buildLayout(): void {
 
 function post(m: WebviewToHost): void {
   vscode.postMessage(m);
+}
+
+/** "Accepted examples": what a cycle kept for training, one cycle at a time, as the server words it. */
+function buildExamples(): HTMLElement {
+  const box = el("section", { id: "examples", class: "examples" });
+  const head = el("div", { class: "header" });
+  head.append(el("h3", {}, "Accepted examples"));
+  const select = el("select", { id: "cycle", "aria-label": "Cycle" });
+  select.addEventListener("change", () => {
+    const runDir = state.view?.runDir;
+    if (!runDir || !select.value) return;
+    state.cycleChosen = true;
+    post({ type: "openCycle", runDir, cycle: Number(select.value) });
+  });
+  head.append(select);
+  const table = el("table", { id: "examples-table" });
+  const header = el("tr");
+  for (const h of ["Task", "Command", "The model reads it as", "Score", "From"]) header.append(el("th", {}, h));
+  table.append(el("thead"), el("tbody"));
+  table.tHead!.append(header);
+  box.append(head, el("p", { id: "examples-title", class: "note" }), table, el("p", { id: "examples-more", class: "note" }));
+  return box;
+}
+
+/** Asks for the latest cycle's examples unless the user chose a cycle of this run. */
+function followLatestCycle(view: RunView | null): void {
+  const latest = view?.points.at(-1)?.cycle;
+  if (!view || latest === undefined || state.cycleChosen) return;
+  if (state.examples?.runDir === view.runDir && state.examples.cycle === latest) return;
+  post({ type: "openCycle", runDir: view.runDir, cycle: latest });
+}
+
+function renderExamples(view: RunView | null): void {
+  const box = document.getElementById("examples")!;
+  const points = view?.points ?? [];
+  box.hidden = points.length === 0;
+  const shown = state.examples && state.examples.runDir === view?.runDir ? state.examples : null;
+  const select = document.getElementById("cycle") as HTMLSelectElement;
+  select.textContent = "";
+  for (const p of points) {
+    const o = el("option", { value: String(p.cycle) }, `cycle ${p.cycle}`);
+    if (shown?.cycle === p.cycle) o.selected = true;
+    select.append(o);
+  }
+  document.getElementById("examples-title")!.textContent = shown?.title ?? "";
+  document.getElementById("examples-more")!.textContent = shown?.more ?? "";
+  const body = (document.getElementById("examples-table") as HTMLTableElement).tBodies[0]!;
+  body.textContent = "";
+  // Model output and tasks are text, never markup.
+  for (const x of shown?.examples ?? []) {
+    const row = el("tr");
+    row.append(el("td", {}, x.task), el("td", { class: "command" }, x.command), el("td", {}, x.reading), el("td", { class: "score" }, x.score), el("td", {}, x.from));
+    body.append(row);
+  }
+  document.body.dataset.examples = shown ? `${shown.cycle}:${shown.examples.length}` : "";
 }
 
 function render(): void {
@@ -174,7 +244,7 @@ function render(): void {
     // frame later, so size it now and the first draw is real.
     if (wasHidden && !box.hidden) chart.resize();
     chart.update("none");
-    if (spec.note) document.getElementById(`note-${spec.id}`)!.textContent = spec.note(points);
+    if (spec.note) document.getElementById(`note-${spec.id}`)!.textContent = view?.notes?.[spec.note] ?? "";
   }
   const select = document.getElementById("run") as HTMLSelectElement;
   select.textContent = "";
@@ -188,7 +258,10 @@ function render(): void {
     select.append(o);
   }
   document.getElementById("status")!.textContent = state.error ? `Error: ${state.error}` : (view?.status ?? "");
-  document.getElementById("empty")!.hidden = points.length > 0;
+  const empty = document.getElementById("empty")!;
+  empty.textContent = view ? (view.placeholder ?? "") : NO_RUN;
+  empty.hidden = points.length > 0 || !empty.textContent;
+  renderExamples(view);
   document.body.dataset.points = String(points.length);
   document.body.dataset.runDir = runDir ?? "";
   vscode.setState(state);
@@ -214,10 +287,17 @@ function handle(m: HostToWebview): void {
   switch (m.type) {
     case "view":
       if (isStale(m.view)) return;
+      // another run: its examples are asked for afresh, following its latest cycle
+      if (state.view?.runDir !== m.view.runDir) state = { ...state, examples: null, cycleChosen: false };
       state = { ...state, view: m.view, error: "" };
+      followLatestCycle(m.view);
       break;
     case "runs":
       state.runs = m.runs as RunInfo[];
+      break;
+    case "cycleExamples":
+      if (m.examples.runDir !== state.view?.runDir) return;
+      state.examples = m.examples as CycleExamplesView;
       break;
     case "error":
       state.error = m.message;

@@ -29,12 +29,14 @@ export interface Finding {
 }
 
 /** Where the rule is documented: docs/SCORING.md beside the bundle or the sources, as a file URL. */
-export function ruleDocsUrl(): string {
+export function ruleDocsUrl(): string | null {
   for (let dir = __dirname, i = 0; i < 4; i++, dir = dirname(dir)) {
     const file = join(dir, "docs", "SCORING.md");
     if (existsSync(file)) return `${pathToFileURL(file).href}#comment-warnings`;
   }
-  return "https://github.com/inversion/inversion/blob/main/docs/SCORING.md#comment-warnings";
+  // the .vsix ships docs/SCORING.md (.vscodeignore), and a clone has it: only a broken install gets here, and then
+  // no link is better than one to a page that is not there
+  return null;
 }
 
 /** Collapses whitespace and cuts at a word boundary. */

@@ -1,9 +1,11 @@
 // Command-line options: parsing, validation and the run settings they make.
 import { parseArgs } from "node:util";
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from "../engine/api";
-import { RUN_PARAMS, RUN_PARAM_KEYS, checkRunParams, defaultRunParams, fromCliText, type RunParam, type RunParamKey, type RunParams } from "../../../common/runParams";
+import { RENAMED_PARAMS, RUN_PARAMS, RUN_PARAM_KEYS, checkRunParams, defaultRunParams, fromCliText, type RunParam, type RunParamKey, type RunParams } from "../../../common/runParams";
 import type { ProgressLine } from "./progress";
 import { DEFAULT_MODEL_FILE, defaultModelPath } from "../knowledge/shipped";
+import { parseTrainCommand } from "../engine/train/external";
+import { backendUrlProblem } from "../../../common/backendRef";
 
 export class UsageError extends Error {}
 
@@ -24,6 +26,20 @@ const OTHER_OPTIONS = {
   json: { type: "boolean" },
   format: { type: "string" },
   svg: { type: "string" },
+  "train-command": { type: "string" },
+  base: { type: "string" },
+  "hf-model": { type: "string" },
+  backend: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  "allow-network": { type: "boolean" },
+  name: { type: "string" },
+  sequences: { type: "string" },
+  context: { type: "string" },
+  lora: { type: "string" },
+  "lora-dir": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -32,6 +48,7 @@ type FlagOption = { type: "string" } | { type: "boolean" };
 /** Every flag: the run parameters' flags come from their one declaration (common/runParams.ts). */
 export const options: typeof OTHER_OPTIONS & Record<string, FlagOption> = {
   ...Object.fromEntries(RUN_PARAM_KEYS.map((key): [string, FlagOption] => [RUN_PARAMS[key].flag, { type: RUN_PARAMS[key].type === "switch" ? "boolean" : "string" }])),
+  ...Object.fromEntries(Object.entries(RENAMED_PARAMS).map(([old, key]): [string, FlagOption] => [old, { type: RUN_PARAMS[key].type === "switch" ? "boolean" : "string" }])),
   ...OTHER_OPTIONS,
 };
 
@@ -82,9 +99,19 @@ export function modelOf(v: Values): string {
   return shipped;
 }
 
+/** A parameter's flag text, given under its name or an older one (said once on stderr). */
+function flagText(v: Values, key: RunParamKey): string | boolean | undefined {
+  const text = v[RUN_PARAMS[key].flag];
+  if (text !== undefined) return text;
+  const old = Object.keys(RENAMED_PARAMS).find((name) => RENAMED_PARAMS[name] === key && v[name] !== undefined);
+  if (!old) return undefined;
+  process.stderr.write(`inversion: --${old} is now --${RUN_PARAMS[key].flag}; reading --${old} ${String(v[old])} as --${RUN_PARAMS[key].flag} ${String(v[old])}\n`);
+  return v[old];
+}
+
 /** One run parameter from its flag, range-checked; `fallback` replaces the run default (e.g. warm start's epochs). */
 export function param<K extends RunParamKey>(v: Values, key: K, fallback?: RunParams[K]): RunParams[K] {
-  const text = v[RUN_PARAMS[key].flag];
+  const text = flagText(v, key);
   const value = text === undefined ? (fallback ?? RUN_PARAMS[key].default) : cliValue(key, text);
   checkRunParams({ [key]: value });
   return value as RunParams[K];
@@ -94,7 +121,7 @@ export function param<K extends RunParamKey>(v: Values, key: K, fallback?: RunPa
 export function runOptions(v: Values, modelPath: string, out: string): RunOptions {
   const params = defaultRunParams() as Record<RunParamKey, unknown>;
   for (const key of RUN_PARAM_KEYS) {
-    const text = v[RUN_PARAMS[key].flag];
+    const text = flagText(v, key);
     if (text !== undefined) params[key] = cliValue(key, text);
   }
   checkRunParams(params);
@@ -106,8 +133,31 @@ export function runOptions(v: Values, modelPath: string, out: string): RunOption
     topics: v.topics ? v.topics.split(",").map((s) => s.trim()).filter(Boolean) : DEFAULT_RUN_OPTIONS.topics,
     commandsFile: v.commands,
     evalSet: v.eval,
+    backend: backendOf(v),
+    trainCommand: trainCommandOf(v),
     resume: v.resume ?? false,
   };
+}
+
+/** --backend URL, checked here: https, or http on this machine only (common/backendRef.ts). */
+export function backendOf(v: Values): string | undefined {
+  const url = v.backend;
+  if (url === undefined) return undefined;
+  const problem = backendUrlProblem(url);
+  if (problem) throw new UsageError(`--backend: ${problem}`);
+  return url.trim();
+}
+
+/** --train-command, checked here (words, quotes, placeholders) so a bad one stops before the run directory exists. */
+function trainCommandOf(v: Values): string | undefined {
+  const text = v["train-command"];
+  if (text === undefined) return undefined;
+  try {
+    parseTrainCommand(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return text;
 }
 
 /** Ctrl-C aborts the work at the next safe point; a second Ctrl-C exits at once. */

@@ -4,14 +4,16 @@ import { Engine, runLoop, type RunOptions } from "../engine/api";
 import type { RunEvent } from "../engine/types";
 import { ProgressLine } from "./progress";
 import { RunStore, repairRun } from "../engine/store";
+import { unlockRunDir } from "../engine/runLock";
 import { cycleTable, externalSummary } from "./report";
-import { loadEvalSet, evaluateExternal } from "../engine/external";
-import { loadShellParser } from "../shell/parser";
+import { loadEvalSet, evaluateExternal, type EvalSet } from "../engine/external";
+import { loadShellParser, type ShellParser } from "../shell/parser";
+import { RemoteBackend } from "../engine/remote/backend";
 import { loadModel } from "../engine/runtime";
 import { ModelSession } from "../engine/session";
 import { warmStart } from "../engine/warmstart";
 import { cycleLine } from "../view/runView";
-import { UsageError, interruptSignal, modelOf, num, oneOf, param, type Values } from "./args";
+import { UsageError, backendOf, interruptSignal, modelOf, num, oneOf, param, type Values } from "./args";
 import { MAX_DATA_FILE_BYTES, requireInputFile } from "./inputFile";
 import { isRemoteModelRef } from "../../../common/modelRef";
 
@@ -53,11 +55,32 @@ export async function cmdEval(v: Values): Promise<number> {
   const progress = new ProgressLine();
   const signal = interruptSignal(progress);
   const parser = await loadShellParser();
+  const backend = backendOf(v);
+  if (backend) return evalOnBackend(v, backend, set, seed, parser, progress, signal);
   const loaded = await loadModel({ modelPath: modelOf(v), gpu: param(v, "gpu"), threads: param(v, "threads"), signal });
   const base = await ModelSession.create(loaded, { sequences: 4 });
   const learner = v.adapter ? await ModelSession.create(loaded, { sequences: 4, adapterPath: v.adapter }) : base;
   try {
-    const { summary } = await evaluateExternal(learner, base, parser, set, {
+    return await printEval(v, learner, base, parser, set, seed, progress, signal);
+  } finally {
+    if (learner !== base) await learner.dispose();
+    await base.dispose();
+    await loaded.model.dispose();
+  }
+}
+
+/** Evaluates the learner (judged by `judge`) on the set and prints the summary. */
+async function printEval(
+  v: Values,
+  learner: Parameters<typeof evaluateExternal>[0],
+  judge: Parameters<typeof evaluateExternal>[1],
+  parser: ShellParser,
+  set: EvalSet,
+  seed: number,
+  progress: ProgressLine,
+  signal: AbortSignal,
+): Promise<number> {
+  const { summary } = await evaluateExternal(learner, judge, parser, set, {
       seed,
       compareSeed: param(v, "compareScorers"),
       signal,
@@ -67,10 +90,16 @@ export async function cmdEval(v: Values): Promise<number> {
     if (v.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
     else process.stdout.write(externalSummary(summary) + "\n");
     return 0;
+}
+
+/** `inversion eval --backend URL`: the learner (and its adapter) and the judge on the server. */
+async function evalOnBackend(v: Values, url: string, set: EvalSet, seed: number, parser: ShellParser, progress: ProgressLine, signal: AbortSignal): Promise<number> {
+  const remote = await RemoteBackend.connect(url, { signal });
+  const adapter = v.adapter ? await remote.loadAdapter(v.adapter, { baseModelPath: v.model, signal }) : null;
+  try {
+    return await printEval(v, remote.session(adapter), remote.session(), parser, set, seed, progress, signal);
   } finally {
-    if (learner !== base) await learner.dispose();
-    await base.dispose();
-    await loaded.model.dispose();
+    if (adapter) await remote.unloadAdapter(adapter);
   }
 }
 
@@ -117,17 +146,31 @@ export async function cmdRepair(dir: string | undefined): Promise<number> {
   await store.readConfig();
   const lock = await store.lock();
   try {
-    const { keptCycles, backups } = await repairRun(store);
-    process.stdout.write(`${store.dir}: kept ${keptCycles} complete cycle(s); the files as they were: ${backups.join(", ") || "(none)"}\n`);
+    const { keptCycles, backups, files } = await repairRun(store);
+    const changes = files.map((f) => `${f.file}: ${f.kept} line(s) kept, ${f.dropped} taken out`);
+    process.stdout.write(`${store.dir}: kept ${keptCycles} complete cycle(s)${changes.length ? ` (${changes.join("; ")})` : ""}; the files as they were: ${backups.join(", ") || "(none)"}\n`);
     return 0;
   } finally {
     await lock.release();
   }
 }
 
+/** `inversion unlock RUN_DIR`: removes a lock no process on this machine holds (one from another host, or stale). */
+export async function cmdUnlock(dir: string | undefined): Promise<number> {
+  if (!dir) throw new UsageError("Usage: inversion unlock RUN_DIR");
+  const runDir = resolve(dir);
+  const owner = await unlockRunDir(runDir);
+  if (owner === undefined) process.stdout.write(`${runDir} is not locked.\n`);
+  else process.stdout.write(`${runDir}: removed the lock${owner ? ` of pid ${owner.pid} on ${owner.host} (since ${owner.since})` : ""}.\n`);
+  return 0;
+}
+
 export async function withEngine<T>(v: Values, fn: (e: Engine) => Promise<T>): Promise<T> {
+  const backend = backendOf(v);
   const engine = await Engine.open({
-    modelPath: modelOf(v),
+    backend,
+    // with a backend the model runs there; --model then only names the base for converting --adapter
+    modelPath: backend ? (v.model ?? "") : modelOf(v),
     gpu: param(v, "gpu"),
     threads: param(v, "threads"),
     adapterPath: v.adapter ?? null,

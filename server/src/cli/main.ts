@@ -7,14 +7,16 @@ import type { RunOptions } from "../engine/api";
 import { cycleTable } from "./report";
 import { compareSvg, compareTable, distinctByCycle, type NamedRun } from "./compare";
 import { RunStore, makeDirs, type RunLogs } from "../engine/store";
-import { cliHelp, RunParamError } from "../../../common/runParams";
+import { RUN_PARAMS, cliHelp, RunParamError, type RunParams } from "../../../common/runParams";
 import { UsageError, modelOf, num, options, runOptions, type Values } from "./args";
 import { DEFAULT_MODEL_FILE, packageRoot } from "../knowledge/shipped";
 import { shippedExamples } from "../knowledge/examples/shared";
 import { exampleUrl } from "../knowledge/examples/links";
-import { cmdEval, cmdRepair, cmdRun, cmdWarmStart, withEngine } from "./commands";
+import { cmdEval, cmdRepair, cmdRun, cmdUnlock, cmdWarmStart, withEngine } from "./commands";
 import { cmdCheck } from "./check";
 import { cmdExplain } from "./explain";
+import { cmdExport, cmdExportAdapter, cmdImportAdapter } from "./scaleOut";
+import { cmdServe } from "./serve";
 
 const USAGE = `inversion: a local model that improves at turning intent into shell commands.
 
@@ -24,6 +26,7 @@ Usage:
   inversion run [--model M] --out RUN_DIR --resume   continue a run after its last complete cycle, with the
                                                  model (and --eval, --commands) it was started with
   inversion repair RUN_DIR                       cut a run with a corrupt log line back to its last intact cycle
+  inversion unlock RUN_DIR                       remove a run's lock held from another host (or left stale)
   inversion report RUN_DIR                       a table per cycle
   inversion report --compare RUN_A RUN_B ... [--svg FILE]   runs side by side (and as an SVG chart)
   inversion score [--model M] TASK COMMAND       how well COMMAND carries TASK
@@ -33,6 +36,15 @@ Usage:
   inversion eval --model M --eval FILE           score a model (and --adapter) on the held-out split of FILE
   inversion warmstart --model M --pairs FILE --out OUT.gguf [--mode full|lora] [--max-pairs N] [--epochs N]
                                                  fine-tune on the training split of FILE (held-out split excluded)
+  inversion export RUN_DIR --format trl --out DIR [--model M]
+                                                 the run's accepted examples as a TRL prompt-completion dataset
+                                                 (the prompts the trainer saw) with a dataset card
+  inversion import-adapter PEFT_DIR --base MODEL.gguf --out ADAPTER.gguf   a PEFT LoRA (TRL, vLLM) as a GGUF adapter
+  inversion export-adapter ADAPTER.gguf --out PEFT_DIR [--base MODEL.gguf] [--hf-model ID]
+                                                 a GGUF adapter as a PEFT LoRA (vLLM --enable-lora); docs/SCALE-OUT.md
+  inversion serve [--model M] [--host H] [--port P] [--lora NAME=A.gguf] [--lora-dir DIR] [--allow-network]
+                                                 the model behind an OpenAI-compatible API (vLLM's subset: prompt
+                                                 log-probabilities, n, seed, stop, LoRA load/unload) on 127.0.0.1
 
 Model: a local .gguf path or an hf: URI (downloaded once; offline, pass a local file). Also $INVERSION_MODEL.
 Without either, the default model: ${DEFAULT_MODEL_FILE}, a small shell model this project trains from tldr-pages.
@@ -41,8 +53,13 @@ run parameters (also --gpu and --threads for every command that loads a model):
 ${cliHelp()}
   --topics a,b,c             topics the model writes tasks about
   --commands FILE            real commands (one per line, or a script) read back into held-out tasks
+  --train-command "CMD"      with --trainer external: the command that trains each cycle (run without a shell;
+                             placeholders {data} {data_file} {out} {base} {rank} {alpha} {lr} {epochs} {seed})
   --eval FILE                (task, command) pairs (TSV, JSONL, tldr-pages TSV): a seeded held-out split of
                              --eval-size pairs is scored after every cycle (NLC2CMD, exact, template, 95% CIs)
+  --backend URL              run the model on a server (vLLM, SGLang, inversion serve) for run, score,
+                             invert, eval and check: https, or http on this machine; the API key from
+                             $INVERSION_BACKEND_API_KEY. A run still trains on --model here.
 other options:
   --adapter FILE  --json
 `;
@@ -121,12 +138,22 @@ export async function main(argv: string[]): Promise<number> {
       return cmdExplain(v, rest);
     case "repair":
       return cmdRepair(rest[0] ?? v.out);
+    case "unlock":
+      return cmdUnlock(rest[0] ?? v.out);
     case "check":
       return cmdCheck(v, rest);
     case "eval":
       return cmdEval(v);
     case "warmstart":
       return cmdWarmStart(v);
+    case "export":
+      return cmdExport(v, rest);
+    case "import-adapter":
+      return cmdImportAdapter(v, rest);
+    case "export-adapter":
+      return cmdExportAdapter(v, rest);
+    case "serve":
+      return cmdServe(v);
     default:
       throw new UsageError(`Unknown command "${command}". Run inversion --help.`);
   }
@@ -161,7 +188,7 @@ async function demoOptions(v: Values): Promise<RunOptions> {
   const heldOut = join(packageRoot() ?? ".", DEMO_HELD_OUT);
   process.stdout.write(
     `Demo: ${v.model ? model : `the shipped shell model (${DEFAULT_MODEL_FILE})`}: it writes tasks, commands for them and reads each\n` +
-      "command back; gated, high-scoring answers train a LoRA adapter each cycle. After every cycle the model is scored\n" +
+      `command back; gated, high-scoring answers ${LEARN_WORDS[RUN_PARAMS.learn.default]}. After every cycle the model is scored\n` +
       `on ${DEMO_HELD_OUT}: tldr-pages pairs (CC BY 4.0) it never trained on.\n\n`,
   );
   const defaults = { cycles: "2", tasks: "16", candidates: "3" };
@@ -169,3 +196,11 @@ async function demoOptions(v: Values): Promise<RunOptions> {
 }
 
 const DEMO_HELD_OUT = "models/tldr-heldout.jsonl";
+
+/** What the accepted answers do under each --learn, in the demo's words. */
+const LEARN_WORDS: Record<RunParams["learn"], string> = {
+  lora: "train a LoRA adapter each cycle",
+  memory: "join the run's memory, retrieved in later prompts",
+  both: "train a LoRA adapter and join the run's memory each cycle",
+  none: "are kept, and nothing is learned",
+};

@@ -1,18 +1,23 @@
 // The engine's public face for the language server, the CLI and tests. Plain async functions with AbortSignal.
-import type { CycleRecord, ScoreResult } from "./types";
+import type { Candidate, CycleRecord, ScoreResult } from "./types";
 import { loadModel, type GpuSetting, type LoadedModel } from "./runtime";
 import { ModelSession } from "./session";
+import type { InferenceSession } from "./model";
+import { RemoteBackend } from "./remote/backend";
 import { liftScorer, scorerByName } from "./scorers";
 import { generateCommands, invertCommand, scoreCommand } from "./candidates";
 import { validateTask } from "./tasks";
 import { loadShellParser, type ShellParser } from "../shell/parser";
 import { RunStore } from "./store";
 import { promptShots, type ShotSource } from "./shots";
+import { RunMemory, memoryPairs, shotsWithMemory } from "./memory";
+import { shippedExamples } from "../knowledge/examples/shared";
 
 export { runLoop, DEFAULT_RUN_OPTIONS, type RunOptions, type RunControl, type RunSummary } from "./loop";
 export { latestRun, bestAdapter } from "./store";
 export { ModelError } from "./runtime";
 export { AbortError } from "./session";
+export { BackendError, NoPromptLogProbsError } from "./remote/backend";
 
 export interface ModelOptions {
   modelPath: string;
@@ -24,6 +29,29 @@ export interface ModelOptions {
   sequences?: number;
   /** Retrieved examples (from the shipped example index) in each prompt for writing and reading commands; 0: none. */
   examples?: number;
+  /** A run whose memory (its accepted examples, --learn memory|both) the prompts also retrieve from. */
+  memoryRun?: string | null;
+  /**
+   * A server that runs the model (vLLM, SGLang, `inversion serve`; remote/) instead of this machine. `modelPath` then
+   * names the base GGUF only for converting an adapter for vLLM or SGLang; nothing is loaded here.
+   */
+  backend?: string | null;
+}
+
+/** The prompts' examples: the shipped index's, with a run's memory when one is given and it keeps one. */
+async function engineShots(opts: ModelOptions): Promise<{ shots: ShotSource; memory: { run: string; examples: number } | null }> {
+  const k = opts.examples ?? 0;
+  if (!opts.memoryRun || k === 0) return { shots: promptShots(k), memory: null };
+  const index = shippedExamples();
+  const memory = new RunMemory(index);
+  memory.add(memoryPairs(await new RunStore(opts.memoryRun).examples()));
+  return { shots: shotsWithMemory(index, memory, k), memory: memory.size ? { run: opts.memoryRun, examples: memory.size } : null };
+}
+
+/** Whether a run keeps a memory its prompts retrieve from (recorded --learn memory|both). */
+export async function runKeepsMemory(runDir: string): Promise<boolean> {
+  const config = await new RunStore(runDir).readConfig<{ learn?: string }>().catch(() => null);
+  return config?.learn === "memory" || config?.learn === "both";
 }
 
 export const MAX_COMMAND_CHARS = 2000;
@@ -37,26 +65,40 @@ function validateCommand(command: string): string {
 
 export class Engine {
   private constructor(
-    private readonly loaded: LoadedModel,
-    private readonly session: ModelSession,
+    /** The model on this machine, or null when a backend serves it. */
+    private readonly loaded: LoadedModel | null,
+    private readonly session: InferenceSession,
     private readonly parser: ShellParser,
     private readonly shots: ShotSource,
+    /** The run whose memory the prompts retrieve from, and its size; null when only the shipped examples are. */
+    readonly memory: { run: string; examples: number } | null,
+    /** Where a backend's model runs ("vLLM at https://…, model M …"); null for this machine's model. */
+    readonly backend: string | null = null,
   ) {}
 
   static async open(opts: ModelOptions, ctl: { signal?: AbortSignal; onProgress?: (msg: string, fraction?: number) => void } = {}): Promise<Engine> {
     const parser = await loadShellParser();
+    if (opts.backend) {
+      ctl.onProgress?.(`connecting to ${opts.backend}`);
+      const remote = await RemoteBackend.connect(opts.backend, { signal: ctl.signal });
+      const adapter = opts.adapterPath ? await remote.loadAdapter(opts.adapterPath, { baseModelPath: opts.modelPath || undefined, signal: ctl.signal }) : null;
+      const { shots, memory } = await engineShots(opts);
+      return new Engine(null, remote.session(adapter), parser, shots, memory, remote.describe());
+    }
     const loaded = await loadModel({ ...opts, signal: ctl.signal, onProgress: ctl.onProgress });
     try {
       const session = await ModelSession.create(loaded, { adapterPath: opts.adapterPath ?? null, sequences: opts.sequences ?? 2 });
-      return new Engine(loaded, session, parser, promptShots(opts.examples ?? 0));
+      const { shots, memory } = await engineShots(opts);
+      return new Engine(loaded, session, parser, shots, memory);
     } catch (err) {
       await loaded.model.dispose();
       throw err;
     }
   }
 
+  /** The model file, or the backend's description when a server runs the model. */
   get modelPath(): string {
-    return this.loaded.path;
+    return this.loaded?.path ?? this.backend ?? "";
   }
 
   get adapterPath(): string | null {
@@ -64,7 +106,7 @@ export class Engine {
   }
 
   get threads(): number {
-    return this.loaded.threads;
+    return this.loaded?.threads ?? 0;
   }
 
   /** The model's greedy reading of a command. The command is never executed. */
@@ -95,11 +137,16 @@ export class Engine {
 
   async dispose(): Promise<void> {
     await this.session.dispose();
-    await this.loaded.model.dispose();
+    await this.loaded?.model.dispose();
   }
 }
 
 export async function readRun(runDir: string): Promise<{ config: unknown; cycles: CycleRecord[] }> {
   const store = new RunStore(runDir);
   return { config: await store.readConfig(), cycles: await store.cycles() };
+}
+
+/** Every candidate a run recorded (examples.jsonl), each line checked. */
+export async function readRunExamples(runDir: string): Promise<Candidate[]> {
+  return new RunStore(runDir).examples();
 }

@@ -1,6 +1,6 @@
 // Forward, inverse and scoring for one task: the inner step of every cycle, of hovers and of `inversion score`.
 import type { Candidate, GateVerdict, ScoreResult, TaskItem } from "./types";
-import type { ModelSession } from "./session";
+import { isPending, type InferenceSession } from "./model";
 import type { Scorer } from "./scorers";
 import type { ShellParser } from "../shell/parser";
 import { forwardPrompt, inversePrompt, type Shot } from "./prompts";
@@ -15,7 +15,10 @@ export interface CandidateOptions {
   signal?: AbortSignal;
   /** Retrieved examples for the prompts (none by default). */
   shots?: ShotSource;
-  /** Offer the nearest retrieved example's command as one more candidate (training tasks only). */
+  /** Retrieved examples for the judge's readings when they differ from the writer's (a run's memory is the
+   * learner's, not the judge's: the judge reads with people's examples only). Defaults to `shots`. */
+  judgeShots?: ShotSource;
+  /** Offer the nearest example people wrote (from `judgeShots`) as one more candidate (training tasks only). */
   exampleCandidate?: boolean;
 }
 
@@ -25,12 +28,13 @@ export const READING_TOKENS = 48;
 
 /** N commands for a task, sampled concurrently on parallel sequences; `shots`: the task's retrieved examples. */
 export async function generateCommands(
-  session: ModelSession,
+  session: InferenceSession,
   task: string,
   opts: CandidateOptions,
   shots: readonly Shot[] = (opts.shots ?? NO_SHOTS).forTask(task),
 ): Promise<{ raw: string; command: string }[]> {
-  const prompt = session.withShots((s) => forwardPrompt(task, s), shots, COMMAND_TOKENS);
+  const fitted = session.withShots((s) => forwardPrompt(task, s), shots, COMMAND_TOKENS);
+  const prompt = isPending(fitted) ? await fitted : fitted;
   const raws = await session.completeMany(prompt, opts.candidates, {
     temperature: opts.temperature,
     seed: opts.seed,
@@ -41,8 +45,9 @@ export async function generateCommands(
 }
 
 /** The model's greedy reading of a command: what users see in hovers. */
-export async function invertCommand(session: ModelSession, command: string, signal?: AbortSignal, shots: ShotSource = NO_SHOTS): Promise<string> {
-  const prompt = session.withShots((s) => inversePrompt(command, s), shots.forCommand(command), READING_TOKENS);
+export async function invertCommand(session: InferenceSession, command: string, signal?: AbortSignal, shots: ShotSource = NO_SHOTS): Promise<string> {
+  const fitted = session.withShots((s) => inversePrompt(command, s), shots.forCommand(command), READING_TOKENS);
+  const prompt = isPending(fitted) ? await fitted : fitted;
   return cleanSentence(await session.complete(prompt, { maxTokens: READING_TOKENS, signal }));
 }
 
@@ -55,8 +60,8 @@ export interface ScoredCommand {
 
 /** Gates, inverse and score(s) of one (task, command) pair. */
 export async function scoreCommand(
-  session: ModelSession,
-  scorers: { main: Scorer; others: Scorer[]; scorerSession?: ModelSession },
+  session: InferenceSession,
+  scorers: { main: Scorer; others: Scorer[]; scorerSession?: InferenceSession },
   parser: ShellParser,
   task: string,
   command: string,
@@ -75,21 +80,30 @@ export async function scoreCommand(
   return { reconstruction, score, altScores, gates };
 }
 
+function nearestExample(task: string, opts: CandidateOptions): { raw: string; command: string; example: { task: string } } | null {
+  const nearest = (opts.judgeShots ?? opts.shots ?? NO_SHOTS).forTask(task)[0];
+  return nearest ? { raw: nearest.command, command: nearest.command, example: { task: nearest.task } } : null;
+}
+
 export async function candidatesForTask(
-  session: ModelSession,
-  scorers: { main: Scorer; others: Scorer[]; scorerSession?: ModelSession },
+  session: InferenceSession,
+  scorers: { main: Scorer; others: Scorer[]; scorerSession?: InferenceSession },
   parser: ShellParser,
   task: TaskItem,
   meta: { cycle: number; phase: Candidate["phase"]; threshold: number },
   opts: CandidateOptions,
 ): Promise<Candidate[]> {
   const taskShots = (opts.shots ?? NO_SHOTS).forTask(task.text);
-  const generated: { raw: string; command: string; example?: { task: string } }[] = await generateCommands(session, task.text, opts, taskShots);
-  const nearest = opts.exampleCandidate ? (taskShots[0] ?? null) : null;
-  if (nearest && !generated.some((g) => g.command === nearest.command)) generated.push({ raw: nearest.command, command: nearest.command, example: { task: nearest.task } });
+  const judgeShots = opts.judgeShots ?? opts.shots;
+  const generated: { raw: string; command: string; example?: { task: string }; given?: true }[] = await generateCommands(session, task.text, opts, taskShots);
+  if (opts.exampleCandidate) {
+    // a task read back from a real command is offered that command; a written task, the nearest example people wrote
+    const offered = task.origin ? { raw: task.origin, command: cleanCommand(task.origin), given: true as const } : nearestExample(task.text, opts);
+    if (offered && offered.command && !generated.some((g) => g.command === offered.command)) generated.push(offered);
+  }
   return Promise.all(
-    generated.map(async ({ raw, command, example }) => {
-      const s = await scoreCommand(session, scorers, parser, task.text, command, opts.signal, undefined, opts.shots);
+    generated.map(async ({ raw, command, example, given }) => {
+      const s = await scoreCommand(session, scorers, parser, task.text, command, opts.signal, undefined, judgeShots);
       const passed = gatesPass(s.gates);
       const rejectReason = !passed
         ? s.gates.filter((g) => !g.pass).map((g) => `${g.gate}: ${g.reason}`).join("; ")
@@ -104,6 +118,7 @@ export async function candidatesForTask(
         command,
         raw,
         ...(example ? { example } : {}),
+        ...(given ? { given } : {}),
         reconstruction: s.reconstruction,
         score: s.score,
         altScores: Object.keys(s.altScores).length ? s.altScores : undefined,

@@ -1,6 +1,6 @@
 // External evaluation: greedy commands for held-out (task, reference) pairs that nobody in the loop wrote or saw.
 import type { ExternalEval } from "./types";
-import type { ModelSession } from "./session";
+import { isPending, type InferenceSession } from "./model";
 import type { ShellParser } from "../shell/parser";
 import { throwIfAborted } from "./session";
 import { forwardPrompt } from "./prompts";
@@ -43,8 +43,8 @@ export interface ExternalItem {
 }
 
 export async function evaluateExternal(
-  learner: ModelSession,
-  judge: ModelSession,
+  learner: InferenceSession,
+  judge: InferenceSession,
   parser: ShellParser,
   set: EvalSet,
   opts: { seed: number; compareSeed?: boolean; signal?: AbortSignal; onProgress?: (done: number, total: number) => void; shots?: ShotSource },
@@ -61,15 +61,16 @@ export async function evaluateExternal(
 }
 
 async function evaluatePair(
-  learner: ModelSession,
-  judge: ModelSession,
+  learner: InferenceSession,
+  judge: InferenceSession,
   parser: ShellParser,
   pair: Pair,
   opts: { seed: number; compareSeed?: boolean; signal?: AbortSignal; shots?: ShotSource },
 ): Promise<ExternalItem> {
   // a user's eval file may hold pairs the index has: the pair and pairs sharing its task or command are left out
   const shots = (opts.shots ?? NO_SHOTS).forTask(pair.task, pair);
-  const prompt = learner.withShots((s) => forwardPrompt(pair.task, s), shots, COMMAND_TOKENS);
+  const fitted = learner.withShots((s) => forwardPrompt(pair.task, s), shots, COMMAND_TOKENS);
+  const prompt = isPending(fitted) ? await fitted : fitted;
   const prediction = cleanCommand(await learner.complete(prompt, { maxTokens: COMMAND_TOKENS, signal: opts.signal }));
   const input = { task: pair.task, command: prediction, reconstruction: "" };
   const lift = prediction ? (await liftScorer.score(judge, input, opts.signal)).value : 0;

@@ -2,12 +2,17 @@
 import { readFile } from "node:fs/promises";
 import { relative, resolve } from "node:path";
 import type { Candidate, CycleRecord, ExternalEval, PhaseStats, RunEvent, TaskItem, Trainer, TrainExample, TrainProgress, TrainRequest } from "./types";
-import { loadModel, type GpuSetting, type LoadedModel } from "./runtime";
-import { AbortError, ModelSession, throwIfAborted } from "./session";
+import type { LoadedModel } from "./runtime";
+import { AbortError, throwIfAborted, type ModelSession } from "./session";
+import type { InferenceSession } from "./model";
+import { RunSessions, withResumeHint } from "./runSessions";
 import { scorerByName, type Scorer } from "./scorers";
-import { TaskPool, commandsFromText, tasksFromCommands, writeTasks } from "./tasks";
+import { TaskPool, commandsFromText, splitCommands, tasksFromCommands, teachingSlice, writeTasks } from "./tasks";
 import { candidatesForTask } from "./candidates";
 import { NO_SHOTS, promptShots, type ShotSource } from "./shots";
+import { RunMemory, memoryPairs, shotsWithMemory } from "./memory";
+import { MACHINE_TOPICS, applyDocumentedFlagsGate, machineTopics } from "./machine";
+import { shippedExamples } from "../knowledge/examples/shared";
 import { acceptAll, phaseStats, selectCandidates } from "./selection";
 import { FILES, RunStore, appendJsonl, runAdapterPath, type StoredTasks } from "./store";
 import { deriveSeed } from "../util/random";
@@ -24,6 +29,9 @@ import { isRemoteModelRef } from "../../../common/modelRef";
 /** A run: its parameters (common/runParams.ts, declared once) plus what only a run from files has. */
 export interface RunOptions extends RunParams {
   modelPath: string;
+  /** A server the learner (and with --backend-for all, the judge) runs on: vLLM, SGLang or `inversion serve`
+   * (remote/). Like the model, only ever from the caller (--backend, the user setting inversion.backend). */
+  backend?: string;
   /** The run directory. */
   out: string;
   contextSize?: number;
@@ -32,6 +40,9 @@ export interface RunOptions extends RunParams {
   commandsFile?: string;
   /** (task, reference command) pairs for external evaluation after every cycle; only a seeded held-out split is used. */
   evalSet?: string;
+  /** --trainer external: the command line that trains each cycle's adapter (train/external.ts). Only ever from the
+   * caller (the CLI's --train-command), never from settings or a run directory: a resume takes it from the caller too. */
+  trainCommand?: string;
   resume?: boolean;
 }
 
@@ -54,12 +65,30 @@ export function validateRunOptions(o: RunOptions): void {
   if (!o.modelPath) throw new RangeError("No model given: pass --model /path/to/model.gguf (or an hf: URI).");
   if (!o.out) throw new RangeError("No run directory given: pass --out DIR.");
   if (!Array.isArray(o.topics) || o.topics.length === 0) throw new RangeError("The topic list is empty.");
+  if (o.trainer === "external") {
+    if (!o.trainCommand) throw new RangeError("--trainer external needs the training command: pass --train-command \"…\" (the inversion CLI's flag; the editor takes no command line from settings).");
+    if (!learnsWeights(o)) throw new RangeError(`--trainer external trains LoRA weights, but --learn ${o.learn} trains none.`);
+    if (o.policy !== "retrain") throw new RangeError("--trainer external retrains from the base each cycle: use --policy retrain.");
+  } else if (o.trainCommand) throw new RangeError("--train-command is used only with --trainer external.");
+  if (learnsMemory(o) && o.examples === 0) throw new RangeError(`--learn ${o.learn} keeps accepted examples for the prompts, but --examples 0 puts none in them: give --examples 1 or more.`);
 }
 
-async function defaultTrainer(): Promise<Trainer> {
+/** Whether a run trains LoRA weights (--learn lora|both). */
+export const learnsWeights = (o: Pick<RunParams, "learn">): boolean => o.learn === "lora" || o.learn === "both";
+/** Whether a run keeps what it accepts as retrievable memory (--learn memory|both). */
+export const learnsMemory = (o: Pick<RunParams, "learn">): boolean => o.learn === "memory" || o.learn === "both";
+
+const LEARN_LOG: Record<RunParams["learn"], string | null> = {
+  lora: null,
+  memory: "Learning: memory. Accepted examples are retrieved in later prompts; no weights change.",
+  both: "Learning: LoRA and memory. Accepted examples train the adapter and are retrieved in later prompts.",
+  none: "Learning: none. The loop generates, scores and selects, but nothing changes; `after` is not measured.",
+};
+
+async function defaultTrainer(opts: RunOptions): Promise<Trainer> {
   // Loaded on first use: a language server that never trains never loads the native trainer.
   const { createTrainer } = await import("./train/index.js");
-  return createTrainer("lora");
+  return opts.trainer === "external" ? createTrainer("external", { command: opts.trainCommand }) : createTrainer("lora");
 }
 
 export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promise<RunSummary> {
@@ -71,6 +100,9 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
     const opts = await runOptionsFor(store, options);
     await store.removeStaleTempFiles();
     return await runLocked(store, opts, ctl);
+  } catch (err) {
+    // its temporary files removed; a full disk said as such, with what the run kept
+    throw await store.failed(withResumeHint(err, await store.cycles().then((c) => c.at(-1)?.cycle ?? 0, () => null)));
   } finally {
     await lock.release();
   }
@@ -86,7 +118,7 @@ async function runOptionsFor(store: RunStore, options: RunOptions): Promise<RunO
     // A run recorded with an older name for a choice (e.g. scorer `seed`) resumes under the current one.
     const saved = withCurrentNames(await store.readConfig<RunOptions>());
     refuseOtherFiles(store.dir, saved, options);
-    const given = { modelPath: options.modelPath, out: options.out, evalSet: options.evalSet, commandsFile: options.commandsFile };
+    const given = { modelPath: options.modelPath, out: options.out, evalSet: options.evalSet, commandsFile: options.commandsFile, trainCommand: options.trainCommand, backend: options.backend };
     // 0 keeps the recorded cycle count.
     const opts = { ...saved, ...given, cycles: Math.max(saved.cycles, options.cycles), resume: true };
     validateRunOptions(opts);
@@ -101,6 +133,7 @@ const LOADED_FILES = [
   { key: "modelPath", what: "the model", how: "--model, or the setting inversion.model" },
   { key: "evalSet", what: "the eval set", how: "--eval" },
   { key: "commandsFile", what: "the commands file", how: "--commands" },
+  { key: "backend", what: "the backend", how: "--backend, or the user setting inversion.backend" },
 ] as const;
 
 /** A resume continues with the files it was started with: one recorded differently from the one given is refused, naming both. */
@@ -117,14 +150,15 @@ function refuseOtherFiles(runDir: string, recorded: Partial<RunOptions>, given: 
 
 function sameFile(a: string | undefined, b: string | undefined): boolean {
   if (!a || !b) return !a && !b;
-  return isRemoteModelRef(a) || isRemoteModelRef(b) ? a.trim() === b.trim() : resolve(a) === resolve(b);
+  const isUrl = (s: string): boolean => isRemoteModelRef(s) || /^[a-z][a-z0-9+.-]+:\/\//i.test(s.trim());
+  return isUrl(a) || isUrl(b) ? a.trim().replace(/\/+$/, "") === b.trim().replace(/\/+$/, "") : resolve(a) === resolve(b);
 }
 
 async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Promise<RunSummary> {
   const emit = (e: RunEvent): void => ctl.onEvent?.(e);
   const log = (message: string): void => emit({ type: "log", message });
   const evalSet = opts.evalSet ? loadEvalSet(opts.evalSet, { seed: opts.seed, size: opts.evalSize }) : null;
-  const lastComplete = opts.resume ? await store.repairForResume() : 0;
+  const lastComplete = opts.resume ? await store.repairForResume(log) : 0;
   const done = await store.cycles();
   const lastAdapter = done.at(-1)?.adapterPath;
   // Checked before the model loads: the adapter a resume continues from must lie inside the run.
@@ -132,38 +166,61 @@ async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Pr
   if (opts.resume) {
     log(lastComplete >= opts.cycles ? `All ${opts.cycles} cycles are complete.` : `Resuming after cycle ${lastComplete}.`);
   }
-  if (opts.train === "none") log("Training: none. The loop generates, scores and selects, but no weights change; `after` is not measured.");
+  if (LEARN_LOG[opts.learn]) log(LEARN_LOG[opts.learn]!);
+  if (opts.trainer === "external" && learnsWeights(opts)) log(`Training: each cycle's adapter is trained by your command (${opts.trainCommand}); the data, its output and the PEFT adapter are in the run's checkpoints/cycle-NNN/ while it runs, and stay there if it fails.`);
 
   const signal = ctl.signal;
   const cancelled = (cycles: CycleRecord[] = done): RunSummary => {
     emit({ type: "cancelled", lastCompleteCycle: cycles.at(-1)?.cycle ?? 0 });
     return { runDir: store.dir, cycles, cancelled: true };
   };
-  const trainer = opts.train === "lora" ? await defaultTrainer() : null;
+  const trainer = learnsWeights(opts) ? await defaultTrainer(opts) : null;
   const parser = await loadShellParser();
-  let loaded: LoadedModel;
+  const sequences = Math.max(opts.candidates, 2);
+  let sessions: RunSessions;
   try {
-    loaded = await loadModel({ modelPath: opts.modelPath, gpu: opts.gpu, threads: opts.threads, contextSize: opts.contextSize, signal });
+    // this machine's model, or a backend's (--backend): the learner there, the judge there or here
+    sessions = await RunSessions.open({
+      modelPath: opts.modelPath,
+      gpu: opts.gpu,
+      threads: opts.threads,
+      contextSize: opts.contextSize,
+      backend: opts.backend,
+      backendFor: opts.backendFor,
+      sequences,
+      trainsHere: learnsWeights(opts),
+      signal,
+      log,
+    });
   } catch (err) {
     // A cancel that arrives while the model loads is a cancel, not a failure.
     if (signal?.aborted) return cancelled();
     throw err;
   }
-  const sequences = Math.max(opts.candidates, 2);
-  let base: ModelSession;
+  const { loaded } = sessions;
+  const base = sessions.judgeBase;
+  if (!opts.resume && opts.topics.length === 1 && opts.topics[0] === MACHINE_TOPICS) {
+    // resolved once and recorded: a resume writes tasks about the same programs
+    const index = shippedExamples();
+    if (!index) throw new Error("--topics man ranks programs by the shipped example index, which is not installed.");
+    opts = { ...opts, topics: await machineTopics(index, sharedManLibrary(), signal) };
+    log(`Topics: ${opts.topics.length} programs with a manual page on this machine (${opts.topics.slice(0, 8).join(", ")}, …).`);
+  }
   try {
-    base = await ModelSession.create(loaded, { sequences });
     // The run directory is written only once the model works, so a bad --model leaves nothing to trip over.
     if (!opts.resume) await initStore(store, opts, evalSet, log);
   } catch (err) {
-    await loaded.model.dispose();
+    await sessions.dispose();
     throw err;
   }
   const main = scorerByName(opts.scorer, opts.seed);
-  const shots = promptShots(opts.examples);
+  // people's examples for the judge; the learner's prompts add the run's memory (--learn memory|both)
+  const judgeShots = promptShots(opts.examples);
+  const memory = learnsMemory(opts) ? new RunMemory(shippedExamples()) : null;
+  const shots = memory ? shotsWithMemory(shippedExamples(), memory, opts.examples) : judgeShots;
   const others: Scorer[] = opts.compareScorers ? [scorerByName(opts.scorer === "lift" ? "original" : "lift", opts.seed)] : [];
   const cycles: CycleRecord[] = [...done];
-  const external = async (learner: ModelSession, cycle: number): Promise<ExternalEval | null> => {
+  const external = async (learner: InferenceSession, cycle: number): Promise<ExternalEval | null> => {
     if (!evalSet) return null;
     const { summary, items } = await evaluateExternal(learner, base, parser, evalSet, {
       seed: opts.seed,
@@ -178,13 +235,15 @@ async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Pr
   try {
     // read once and checked: a damaged or lost tasks.json stops a resume instead of starting a new held-out set
     const stored = await store.tasksForResume(lastComplete);
-    const tasks = stored ?? (await makeHeldOut(base, opts, signal, emit));
+    const commands = opts.commandsFile ? await readCommands(opts.commandsFile, parser, heldOutCount(opts), opts.seed) : null;
+    const tasks = stored ?? (await makeHeldOut(sessions.learnerBase, opts, commands?.heldOut ?? [], judgeShots, signal, emit));
     if (!stored) await store.writeTasks(tasks);
     const accepted = (await store.examples()).filter((c) => c.accepted && c.cycle <= lastComplete);
+    memory?.add(memoryPairs(accepted));
     const heldOutBefore = done.length ? done[done.length - 1]!.after : null;
     const lastExternal = done.length ? done[done.length - 1]!.external : null;
 
-    const ctx: LoopContext = { opts, store, loaded, base, parser, trainer, main, others, sequences, signal, emit, log, external, tasks, shots };
+    const ctx: LoopContext = { opts, store, loaded, base, sessions, parser, trainer, main, others, sequences, signal, emit, log, external, tasks, shots, judgeShots, memory, teaching: commands?.teaching ?? [] };
     const state: LoopState = { accepted, adapter, heldOutBefore, lastExternal };
     for (let cycle = lastComplete + 1; cycle <= opts.cycles; cycle++) cycles.push(await runCycle(ctx, state, cycle));
     return { runDir: store.dir, cycles, cancelled: false };
@@ -192,17 +251,20 @@ async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Pr
     if (err instanceof AbortError || signal?.aborted) return cancelled(cycles);
     throw err;
   } finally {
-    await base.dispose();
-    await loaded.model.dispose();
+    await sessions.dispose();
   }
 }
 
 interface LoopContext {
   opts: RunOptions;
   store: RunStore;
-  loaded: LoadedModel;
-  /** The base model: it judges (by default), writes held-out tasks, and is the learner until the first adapter. */
-  base: ModelSession;
+  /** The model on this machine; null when everything runs on a backend and nothing trains here. */
+  loaded: LoadedModel | null;
+  /** The base model as the judge (by default). */
+  base: InferenceSession;
+  /** Where sessions come from: the learner's base (it writes held-out tasks, and is the learner until the first
+   * adapter), the learner with an adapter, the session that fits training prompts. */
+  sessions: RunSessions;
   parser: ShellParser;
   trainer: Trainer | null;
   main: Scorer;
@@ -211,10 +273,16 @@ interface LoopContext {
   signal?: AbortSignal;
   emit: (e: RunEvent) => void;
   log: (message: string) => void;
-  external: (learner: ModelSession, cycle: number) => Promise<ExternalEval | null>;
+  external: (learner: InferenceSession, cycle: number) => Promise<ExternalEval | null>;
   tasks: StoredTasks;
-  /** Retrieved examples for the learner's prompts (--examples). */
+  /** Retrieved examples for the learner's prompts (--examples), with the run's memory when it keeps one. */
   shots: ShotSource;
+  /** Retrieved examples for the judge's readings: people's only. */
+  judgeShots: ShotSource;
+  /** What the run accepted, retrieved by the learner's prompts (--learn memory|both); null when it keeps none. */
+  memory: RunMemory | null;
+  /** The commands file's teaching commands (--commands): each cycle's tasks are read back from them. */
+  teaching: string[];
 }
 
 /** What carries from one cycle to the next. */
@@ -227,74 +295,32 @@ interface LoopState {
 }
 
 async function runCycle(ctx: LoopContext, state: LoopState, cycle: number): Promise<CycleRecord> {
-  const { opts, store, loaded, base, parser, tasks, signal, emit } = ctx;
+  const { opts, store, base, tasks, signal } = ctx;
   throwIfAborted(signal);
+  // every cycle starts from a fresh base model (caches cleared): a resumed run redoes this cycle exactly
+  await ctx.sessions.reset();
   const t0 = Date.now();
   const timings: Record<string, number> = {};
   const cycleSeed = deriveSeed(opts.seed, "cycle", cycle);
   // The weights this cycle starts from: the learner writes tasks and candidates (the `judge: "policy"` scorer).
-  const learner = state.adapter ? await ModelSession.create(loaded, { sequences: ctx.sequences, adapterPath: state.adapter }) : base;
+  const learner = state.adapter ? await ctx.sessions.withAdapter(state.adapter, signal) : ctx.sessions.learnerBase;
   try {
     const scorers = { main: ctx.main, others: ctx.others, scorerSession: opts.judge === "base" ? base : learner };
-
-    const pool = new TaskPool([...tasks.heldOut.map((t) => t.text), ...tasks.seen]);
-    emit({ type: "phase", cycle, phase: "tasks", done: 0, total: opts.tasks, message: "writing tasks" });
-    const trainTasks = await writeTasks(learner, {
-      count: opts.tasks,
-      topics: opts.topics,
-      seed: deriveSeed(cycleSeed, "tasks"),
-      idPrefix: `c${cycle}`,
-      pool,
-      signal,
-      onProgress: (d, total) => emit({ type: "phase", cycle, phase: "tasks", done: d, total, message: "writing tasks" }),
-    });
-    if (trainTasks.length < opts.tasks) ctx.log(`Cycle ${cycle}: the model wrote ${trainTasks.length} distinct tasks of ${opts.tasks} asked.`);
-    tasks.seen.push(...trainTasks.map((t) => t.text));
-    timings.tasksMs = Date.now() - t0;
-
-    let t = Date.now();
-    const candidates = await runPhase(ctx, { session: learner, scorers, tasks: trainTasks, cycle, phase: "before", seed: cycleSeed, label: "generating and scoring", exampleCandidate: true });
-    const selected =
-      opts.selection === "all" ? acceptAll(candidates) : selectCandidates(candidates, opts.threshold, new Set(state.accepted.map((c) => c.command)));
-    timings.generateMs = Date.now() - t;
-
-    t = Date.now();
-    const heldOutBefore =
-      state.heldOutBefore ??
-      phaseStats(await runPhase(ctx, { session: learner, scorers, tasks: tasks.heldOut, cycle, phase: "before", seed: heldOutSeed(opts), label: "held-out" }), opts.threshold);
-    timings.heldOutBeforeMs = Date.now() - t;
-
+    const trainTasks = await timed(timings, "tasksMs", () => cycleTasks(ctx, learner, cycle, cycleSeed));
+    const { candidates, selected } = await timed(timings, "generateMs", () => generateAndSelect(ctx, state, { learner, scorers, trainTasks, cycle, cycleSeed }));
+    const heldOutBefore = await timed(
+      timings,
+      "heldOutBeforeMs",
+      async () => state.heldOutBefore ?? phaseStats(await runPhase(ctx, { session: learner, scorers, tasks: tasks.heldOut, cycle, phase: "before", seed: heldOutSeed(opts), label: "held-out" }), opts.threshold),
+    );
     throwIfAborted(signal);
     state.accepted.push(...selected);
-    t = Date.now();
-    const { train, trainSkipped, adapter } = await trainStep(ctx, state, cycle, cycleSeed, selected);
-    timings.trainMs = Date.now() - t;
-
-    t = Date.now();
-    let after: PhaseStats | null = null;
-    let heldOutAfter: Candidate[] = [];
-    let external: ExternalEval | null;
-    const externalBefore = cycle === 1 ? await ctx.external(learner, 0) : undefined;
-    if (train && adapter) {
-      const trained = await ModelSession.create(loaded, { sequences: ctx.sequences, adapterPath: adapter });
-      try {
-        const judgeAfter = opts.judge === "base" ? base : trained;
-        heldOutAfter = await runPhase(ctx, { session: trained, scorers: { ...scorers, scorerSession: judgeAfter }, tasks: tasks.heldOut, cycle, phase: "after", seed: heldOutSeed(opts), label: "held-out" });
-        after = phaseStats(heldOutAfter, opts.threshold);
-        external = await ctx.external(trained, cycle);
-      } finally {
-        await trained.dispose();
-      }
-    } else {
-      // The weights did not change: their external score is already known.
-      external = (externalBefore ?? state.lastExternal) || (await ctx.external(learner, cycle));
-    }
-    timings.afterMs = Date.now() - t;
+    const { train, trainSkipped, adapter } = await timed(timings, "trainMs", () => trainStep(ctx, state, cycle, cycleSeed, selected));
+    const measured = await timed(timings, "afterMs", () => measureAfter(ctx, state, { learner, scorers, cycle, selected, adapter: train ? adapter : null }));
     timings.totalMs = Date.now() - t0;
-
     throwIfAborted(signal);
-    const grounding = await groundingStats(candidates, { parser, library: sharedManLibrary(), signal });
-    await store.appendExamples([...candidates, ...heldOutAfter]);
+    const grounding = await groundingStats(candidates, { parser: ctx.parser, library: sharedManLibrary(), signal });
+    await store.appendExamples([...candidates, ...measured.heldOutAfter]);
     const record: CycleRecord = {
       cycle,
       startedAt: new Date(t0).toISOString(),
@@ -302,25 +328,108 @@ async function runCycle(ctx: LoopContext, state: LoopState, cycle: number): Prom
       tasks: { train: trainTasks.length, heldOut: tasks.heldOut.length },
       selection: selectionStats(candidates, selected, trainTasks.length, opts.threshold),
       before: heldOutBefore,
-      after,
+      after: measured.after,
       train,
       trainSkipped,
-      external,
-      ...(externalBefore !== undefined ? { externalBefore } : {}),
+      external: measured.external,
+      ...(measured.externalBefore !== undefined ? { externalBefore: measured.externalBefore } : {}),
       grounding,
       adapterPath: adapter ? relative(store.dir, adapter) : null,
       timings,
     };
     await store.writeTasks(tasks);
     await store.appendCycle(record);
-    emit({ type: "cycle", record });
+    ctx.emit({ type: "cycle", record });
     state.adapter = adapter;
-    state.heldOutBefore = after ?? heldOutBefore;
-    state.lastExternal = external;
+    state.heldOutBefore = measured.after ?? heldOutBefore;
+    state.lastExternal = measured.external;
     return record;
   } finally {
-    if (learner !== base) await learner.dispose();
+    await ctx.sessions.release(learner);
   }
+}
+
+/** Runs `work` and records its wall time in milliseconds under `key`. */
+async function timed<T>(timings: Record<string, number>, key: string, work: () => Promise<T>): Promise<T> {
+  const start = Date.now();
+  try {
+    return await work();
+  } finally {
+    timings[key] = Date.now() - start;
+  }
+}
+
+type Scorers = { main: Scorer; others: Scorer[]; scorerSession: InferenceSession };
+
+/** This cycle's training tasks: read back from the teaching commands (--commands), or written by the learner. */
+async function cycleTasks(ctx: LoopContext, learner: InferenceSession, cycle: number, cycleSeed: number): Promise<TaskItem[]> {
+  const { opts, tasks, signal, emit } = ctx;
+  const pool = new TaskPool([...tasks.heldOut.map((t) => t.text), ...tasks.seen]);
+  const reading = ctx.teaching.length > 0;
+  const message = reading ? "reading your commands back into tasks" : "writing tasks";
+  emit({ type: "phase", cycle, phase: "tasks", done: 0, total: opts.tasks, message });
+  const trainTasks = reading
+    ? await tasksFromCommands(learner, teachingSlice(ctx.teaching, cycle, opts.tasks), { idPrefix: `c${cycle}`, pool, signal, shots: ctx.shots })
+    : await writeTasks(learner, {
+        count: opts.tasks,
+        topics: opts.topics,
+        seed: deriveSeed(cycleSeed, "tasks"),
+        idPrefix: `c${cycle}`,
+        pool,
+        signal,
+        onProgress: (d, total) => emit({ type: "phase", cycle, phase: "tasks", done: d, total, message }),
+      });
+  if (trainTasks.length < opts.tasks) {
+    ctx.log(`Cycle ${cycle}: ${trainTasks.length} distinct tasks of ${opts.tasks} asked (${reading ? "read back from your commands" : "written by the model"}).`);
+  }
+  tasks.seen.push(...trainTasks.map((t) => t.text));
+  return trainTasks;
+}
+
+/** Candidates for the training tasks, gated, scored and selected (marked in place). */
+async function generateAndSelect(
+  ctx: LoopContext,
+  state: LoopState,
+  p: { learner: InferenceSession; scorers: Scorers; trainTasks: TaskItem[]; cycle: number; cycleSeed: number },
+): Promise<{ candidates: Candidate[]; selected: Candidate[] }> {
+  const { opts } = ctx;
+  const candidates = await runPhase(ctx, { session: p.learner, scorers: p.scorers, tasks: p.trainTasks, cycle: p.cycle, phase: "before", seed: p.cycleSeed, label: "generating and scoring", exampleCandidate: true });
+  if (opts.documentedFlags) await applyDocumentedFlagsGate(candidates, { parser: ctx.parser, library: sharedManLibrary(), signal: ctx.signal });
+  const selected =
+    opts.selection === "all"
+      ? acceptAll(candidates)
+      : selectCandidates(candidates, { threshold: opts.threshold, earlier: state.accepted.map((c) => c.command), programCap: opts.programCap });
+  return { candidates, selected };
+}
+
+/**
+ * The held-out measures after learning: the new adapter's, or the same weights' again when only the memory grew;
+ * when nothing changed, the external score already known. Cycle 1 also measures the starting weights (cycle 0).
+ */
+async function measureAfter(
+  ctx: LoopContext,
+  state: LoopState,
+  p: { learner: InferenceSession; scorers: Scorers; cycle: number; selected: Candidate[]; adapter: string | null },
+): Promise<{ after: PhaseStats | null; heldOutAfter: Candidate[]; external: ExternalEval | null; externalBefore?: ExternalEval | null }> {
+  const { opts, base } = ctx;
+  const externalBefore = p.cycle === 1 ? await ctx.external(p.learner, 0) : undefined;
+  // from here on the learner's prompts retrieve this cycle's accepted examples too
+  const remembered = ctx.memory ? ctx.memory.add(memoryPairs(p.selected)) : 0;
+  const measure = async (session: InferenceSession, judge: InferenceSession) => {
+    const heldOutAfter = await runPhase(ctx, { session, scorers: { ...p.scorers, scorerSession: judge }, tasks: ctx.tasks.heldOut, cycle: p.cycle, phase: "after", seed: heldOutSeed(opts), label: "held-out" });
+    return { after: phaseStats(heldOutAfter, opts.threshold), heldOutAfter, external: await ctx.external(session, p.cycle), externalBefore };
+  };
+  if (p.adapter) {
+    const trained = await ctx.sessions.withAdapter(p.adapter, ctx.signal);
+    try {
+      return await measure(trained, opts.judge === "base" ? base : trained);
+    } finally {
+      await ctx.sessions.release(trained);
+    }
+  }
+  if (remembered > 0) return measure(p.learner, p.scorers.scorerSession);
+  const external = (externalBefore ?? state.lastExternal) || (await ctx.external(p.learner, p.cycle));
+  return { after: null, heldOutAfter: [], external, externalBefore };
 }
 
 /** How often a cycle's training writes a checkpoint: at most this much training is lost to a kill. */
@@ -335,8 +444,9 @@ async function trainStep(
   selected: Candidate[],
 ): Promise<{ train: CycleRecord["train"]; trainSkipped?: string; adapter: string | null }> {
   const { opts, trainer, store, loaded } = ctx;
-  if (!trainer) return { train: null, trainSkipped: "training disabled (--train none)", adapter: state.adapter };
-  const data = (opts.policy === "retrain" ? state.accepted : selected).map((c) => toTrainExample(c, ctx.shots, ctx.base));
+  if (!trainer) return { train: null, trainSkipped: `--learn ${opts.learn} trains no weights`, adapter: state.adapter };
+  if (!loaded) throw new Error("Training needs the model on this machine (--model), which was not loaded.");
+  const data = (opts.policy === "retrain" ? state.accepted : selected).map((c) => toTrainExample(c, ctx.shots, ctx.sessions.fit ?? undefined));
   if (data.length === 0) return { train: null, trainSkipped: "no accepted examples to train on", adapter: state.adapter };
   ctx.emit({ type: "phase", cycle, phase: "train", done: 0, total: data.length, message: `training on ${data.length} examples` });
   const request: TrainRequest = {
@@ -411,8 +521,8 @@ export function toTrainExample(c: Candidate, shots: ShotSource = NO_SHOTS, fit?:
 /** One pass of generate → invert → score → gate over a list of tasks. */
 interface PhasePass {
   /** The weights that write the candidates. */
-  session: ModelSession;
-  scorers: { main: Scorer; others: Scorer[]; scorerSession: ModelSession };
+  session: InferenceSession;
+  scorers: { main: Scorer; others: Scorer[]; scorerSession: InferenceSession };
   tasks: TaskItem[];
   cycle: number;
   phase: Candidate["phase"];
@@ -438,6 +548,7 @@ async function runPhase(ctx: LoopContext, pass: PhasePass): Promise<Candidate[]>
         seed: deriveSeed(seed, task.id),
         signal,
         shots: ctx.shots,
+        judgeShots: ctx.judgeShots,
         exampleCandidate: pass.exampleCandidate,
       })),
     );
@@ -446,20 +557,27 @@ async function runPhase(ctx: LoopContext, pass: PhasePass): Promise<Candidate[]>
   return out;
 }
 
+const heldOutCount = (opts: RunOptions): number => (opts.heldOutTasks > 0 ? opts.heldOutTasks : Math.max(4, Math.ceil(opts.tasks / 4)));
+
+/** The commands of --commands, split once (seeded) into the run's held-out commands and its teaching commands. */
+async function readCommands(file: string, parser: ShellParser, heldOut: number, seed: number): Promise<{ heldOut: string[]; teaching: string[] }> {
+  const commands = commandsFromText(await readFile(file, "utf8"), parser);
+  if (commands.length === 0) throw new Error(`${file} holds no commands.`);
+  return splitCommands(commands, heldOut, seed);
+}
+
 async function makeHeldOut(
-  session: ModelSession,
+  session: InferenceSession,
   opts: RunOptions,
+  heldOutCommands: string[],
+  shots: ShotSource,
   signal: AbortSignal | undefined,
   emit: (e: RunEvent) => void,
 ): Promise<{ heldOut: TaskItem[]; seen: string[] }> {
-  const count = opts.heldOutTasks > 0 ? opts.heldOutTasks : Math.max(4, Math.ceil(opts.tasks / 4));
+  const count = heldOutCount(opts);
   const pool = new TaskPool();
   let heldOut: TaskItem[] = [];
-  if (opts.commandsFile) {
-    const commands = commandsFromText(await readFile(opts.commandsFile, "utf8"));
-    if (commands.length === 0) throw new Error(`${opts.commandsFile} holds no commands.`);
-    heldOut = await tasksFromCommands(session, commands.slice(0, count), { idPrefix: "h", pool, signal });
-  }
+  if (heldOutCommands.length) heldOut = await tasksFromCommands(session, heldOutCommands, { idPrefix: "h", pool, signal, shots });
   if (heldOut.length < count) {
     emit({ type: "phase", cycle: 0, phase: "held-out tasks", done: 0, total: count, message: "writing held-out tasks" });
     heldOut.push(

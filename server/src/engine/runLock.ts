@@ -1,14 +1,16 @@
 // An exclusive lock on a run directory: one writer at a time. The lock is a file created with O_EXCL holding the
 // holder's pid, host and process start time; a lock whose holder is gone (killed, crashed, rebooted) is taken over,
-// so nothing is ever left stuck. Node has no flock(), and a lock file also works on network file systems.
-import { open, readFile, unlink } from "node:fs/promises";
+// so nothing is ever left stuck. Node has no flock(), and a lock file also works on network file systems. A lock
+// held from another host cannot be judged from here: the error names the file and `unlockRunDir` removes it.
+import { open, unlink } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { readRegularFileAsync, RefusedFileError } from "../util/regularFile";
 
 export const LOCK_FILE = "run.lock";
 
-interface LockOwner {
+export interface LockOwner {
   pid: number;
   host: string;
   /** The holder's start time in clock ticks since boot (Linux), so a reused pid is not mistaken for the holder. */
@@ -20,11 +22,17 @@ export class RunLockedError extends Error {
   constructor(readonly dir: string, readonly owner: LockOwner) {
     super(
       `${dir} is in use by another Inversion process (pid ${owner.pid} on ${owner.host}, since ${owner.since}). ` +
-        "Wait for it to finish or stop it; two writers would interleave one run's cycles.",
+        "Wait for it to finish or stop it; two writers would interleave one run's cycles." +
+        (isOtherHost(owner)
+          ? ` This machine (${hostname()}) cannot tell whether a process on ${owner.host} still runs: if none does (that machine ` +
+            `crashed, or the directory was copied from it), remove the lock file ${join(dir, LOCK_FILE)} (\`inversion unlock ${dir}\`).`
+          : ""),
     );
     this.name = "RunLockedError";
   }
 }
+
+const isOtherHost = (owner: LockOwner): boolean => owner.host !== hostname();
 
 function processStart(pid: number): string | null {
   try {
@@ -37,7 +45,7 @@ function processStart(pid: number): string | null {
 }
 
 function isAlive(owner: LockOwner): boolean {
-  if (owner.host !== hostname()) return true; // cannot tell: assume the other machine's holder is running
+  if (isOtherHost(owner)) return true; // cannot tell: assume the other machine's holder is running
   try {
     process.kill(owner.pid, 0);
   } catch (err) {
@@ -47,17 +55,21 @@ function isAlive(owner: LockOwner): boolean {
   return !owner.started || !started || started === owner.started;
 }
 
+/** A lock file is a line of JSON; anything longer is not one. */
+const MAX_LOCK_BYTES = 64 * 1024;
+
 async function readOwner(path: string): Promise<{ text: string; owner: LockOwner | null } | null> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    // bounded, never blocking: a FIFO named run.lock would hold a file-system thread for ever
+    text = (await readRegularFileAsync(path, MAX_LOCK_BYTES)).toString("utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw err;
+    if (err instanceof RefusedFileError && err.code === "ENOENT") return null;
+    throw new Error(`The lock file ${path} cannot be read: ${(err as Error).message}. Remove it if no Inversion process uses this run.`);
   }
   try {
     const o = JSON.parse(text) as LockOwner;
-    return { text, owner: typeof o.pid === "number" && typeof o.host === "string" ? o : null };
+    return { text, owner: typeof o?.pid === "number" && typeof o.host === "string" ? o : null };
   } catch {
     // A holder killed between creating and writing the file: nobody holds it.
     return { text, owner: null };
@@ -92,4 +104,18 @@ export async function lockRunDir(dir: string): Promise<RunLock> {
     if (again?.text === held.text) await unlink(path).catch(() => undefined);
   }
   throw new Error(`Could not lock ${dir}: its lock file ${path} keeps changing.`);
+}
+
+/**
+ * Removes the lock of `dir` when no process on this machine holds it: one held from another host (which this machine
+ * cannot judge; whoever asks asserts it is gone), or a stale one. Returns the holder it named (null when it named
+ * none, undefined when there was no lock); a live holder on this machine is refused with RunLockedError.
+ */
+export async function unlockRunDir(dir: string): Promise<LockOwner | null | undefined> {
+  const path = join(dir, LOCK_FILE);
+  const held = await readOwner(path);
+  if (!held) return undefined;
+  if (held.owner && !isOtherHost(held.owner) && isAlive(held.owner)) throw new RunLockedError(dir, held.owner);
+  await unlink(path);
+  return held.owner;
 }

@@ -294,7 +294,8 @@ export class SequencePool {
       context = await m.model.createContext({
         contextSize: m.contextSize,
         sequences,
-        threads: m.threads,
+        // never fewer threads while another context decodes: on CPU some kernels split their sums by thread
+        threads: { ideal: m.threads, min: m.threads },
         lora: adapterPath ? { adapters: [{ filePath: adapterPath }] } : undefined,
         batching: { itemPrioritizationStrategy: "maximumParallelism" },
       });
@@ -337,6 +338,13 @@ export class SequencePool {
         head.grant(this.take(head.count, head.prefer));
       }
     }
+  }
+
+  /** Clears every sequence (with `clear`) and hands them out in their first order again; all must be free. */
+  async reset(clear: (seq: LlamaContextSequence) => Promise<void>): Promise<void> {
+    if (this.free.length !== this.all.length || this.waiting.length > 0) throw new Error("A sequence pool was reset while in use.");
+    await Promise.all(this.all.map(clear));
+    this.free.splice(0, this.free.length, ...this.all);
   }
 
   private take(n: number, prefer?: Token[]): LlamaContextSequence[] {

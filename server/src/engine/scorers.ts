@@ -1,6 +1,6 @@
 // Scorers: how well a command carries a task. All share one interface so they can be compared on the same candidates.
 import type { ScoreResult } from "./types";
-import type { LogProb, ModelSession } from "./session";
+import type { InferenceSession, LogProb } from "./model";
 import { answerText, forwardPrompt, inversePrompt, judgePrompt } from "./prompts";
 import { cleanSentence, sequenceRatio, tokenF1, words } from "./text";
 import { RUN_PARAMS } from "../../../common/runParams";
@@ -14,7 +14,7 @@ export interface ScoreInput {
 
 export interface Scorer {
   readonly name: string;
-  score(session: ModelSession, input: ScoreInput, signal?: AbortSignal): Promise<ScoreResult>;
+  score(session: InferenceSession, input: ScoreInput, signal?: AbortSignal): Promise<ScoreResult>;
 }
 
 /**
@@ -55,12 +55,12 @@ export const liftScorer: Scorer = {
   },
 };
 
-const baselines = new WeakMap<ModelSession, Map<string, Promise<LogProb>>>();
+const baselines = new WeakMap<object, Map<string, Promise<LogProb>>>();
 
-/** ln p(task | empty command) depends only on the task, so the N candidates of a task share it. */
-function emptyCommandLogProb(session: ModelSession, task: string, signal?: AbortSignal): Promise<LogProb> {
-  let cache = baselines.get(session);
-  if (!cache) baselines.set(session, (cache = new Map()));
+/** ln p(task | empty command) depends only on the task, so the N candidates of a task share it (until the session is reset). */
+function emptyCommandLogProb(session: InferenceSession, task: string, signal?: AbortSignal): Promise<LogProb> {
+  let cache = baselines.get(session.cacheScope);
+  if (!cache) baselines.set(session.cacheScope, (cache = new Map()));
   let value = cache.get(task);
   if (!value) {
     value = session.logProb(inversePrompt(""), answerText(task), signal);

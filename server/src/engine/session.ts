@@ -3,6 +3,8 @@ import type { LlamaContextSequence, LlamaText, Token } from "node-llama-cpp" wit
 import { type LoadedModel, SequencePool, nodeLlamaCpp } from "./runtime";
 import type { Prompt } from "./prompts";
 import { throwIfAborted } from "./abort";
+import { llamaRounds } from "./rounds";
+import type { InferenceSession } from "./model";
 
 export interface GenerateOptions {
   temperature?: number;
@@ -22,42 +24,6 @@ export interface LogProb {
 
 export { AbortError, throwIfAborted } from "./abort";
 
-/**
- * Holds every generating sequence of a context at the same step, so each decode batch carries all of them.
- * Without it, node-llama-cpp dispatches a batch as soon as one sequence has sampled its token; the others (still
- * sampling, or a few microtasks behind) miss it and wait a whole decode, and the batches alternate between part
- * of the sequences and the rest: on a model whose step costs reading every weight, parallel gains little.
- */
-class StepBarrier {
-  private active = 0;
-  private arrived: (() => void)[] = [];
-
-  join(): void {
-    this.active++;
-  }
-
-  leave(): void {
-    this.active--;
-    this.releaseIfComplete();
-  }
-
-  /** Resolves once every active generation has its token, one macrotask later: node-llama-cpp's dispatch loop
-   * has then ended, and all next tokens are queued before the next batch is dispatched. */
-  arrive(): Promise<void> {
-    return new Promise((resolve) => {
-      this.arrived.push(resolve);
-      this.releaseIfComplete();
-    });
-  }
-
-  private releaseIfComplete(): void {
-    if (this.arrived.length === 0 || this.arrived.length < this.active) return;
-    const waiting = this.arrived;
-    this.arrived = [];
-    setImmediate(() => waiting.forEach((resolve) => resolve()));
-  }
-}
-
 /** The internal method node-llama-cpp 3.22.1 uses to fork a sequence's KV cache (llama_memory_seq_cp). */
 type ForkableSequence = LlamaContextSequence & {
   _copyStateFromOtherSequence?(other: LlamaContextSequence, upToTokenIndex: number): Promise<boolean>;
@@ -74,8 +40,14 @@ export interface SessionOptions {
   shareWork?: boolean;
 }
 
-export class ModelSession {
-  private readonly barrier = new StepBarrier();
+/**
+ * Every call into llama.cpp (a decode, a KV-cache edit) goes through the process's rounds (rounds.ts): the batches
+ * llama.cpp decodes, and so every number and every sampled token, repeat for the same seed whatever the timing.
+ */
+const step = <T>(start: () => Promise<T>): Promise<T> => llamaRounds.call(start);
+
+export class ModelSession implements InferenceSession {
+  private scope: object = {};
 
   private constructor(
     readonly loaded: LoadedModel,
@@ -114,6 +86,24 @@ export class ModelSession {
 
   get parallelism(): number {
     return this.pool.size;
+  }
+
+  /**
+   * What callers may cache about this session's answers (scorers keep the empty-command baseline per task):
+   * `reset` replaces it, so nothing computed before a reset is reused after it.
+   */
+  get cacheScope(): object {
+    return this.scope;
+  }
+
+  /**
+   * Puts the session back as it was created: every sequence's cache cleared, the sequences handed out in their
+   * first order again, callers' caches dropped. Work after a reset repeats exactly as on a new session, so a run
+   * resets its sessions at each cycle and a resumed run repeats the cycle it redoes. Call it with no work running.
+   */
+  async reset(): Promise<void> {
+    this.scope = {};
+    await this.pool.reset((seq) => step(() => seq.clearHistory()));
   }
 
   /** Input tokens this session has evaluated so far: what shareWork saves. */
@@ -169,7 +159,11 @@ export class ModelSession {
    * prompt is evaluated once per group of sequences and its KV cache forked to the others.
    */
   async completeMany(prompt: Prompt, n: number, opts: GenerateOptions = {}): Promise<string[]> {
-    const tokens = this.promptTokens(prompt);
+    return this.sampleMany(this.promptTokens(prompt), n, opts);
+  }
+
+  /** `n` samples of `tokens` (completion i with seed + i), the prompt evaluated once per group with shareWork. */
+  private async sampleMany(tokens: Token[], n: number, opts: GenerateOptions): Promise<string[]> {
     const optsFor = (i: number): GenerateOptions => ({ ...opts, seed: opts.seed === undefined ? undefined : opts.seed + i });
     if (!this.shareWork) return Promise.all(Array.from({ length: n }, (_, i) => this.pool.use((seq) => this.generateOn(seq, tokens, optsFor(i)))));
     const out: string[] = [];
@@ -192,20 +186,24 @@ export class ModelSession {
   private async forkPrompt(seqs: LlamaContextSequence[], tokens: Token[], signal?: AbortSignal): Promise<void> {
     const [leader, ...followers] = seqs as ForkableSequence[];
     const prefix = tokens.slice(0, -1);
-    const kept = await this.keepPrefix(leader!, prefix, prefix.length);
-    if (kept < prefix.length) await leader!.evaluateWithoutGeneratingNewTokens(prefix.slice(kept));
+    // one step: the leader's cache edit and decode, then the followers' copies of it
+    await step(async () => {
+      const kept = await this.keepPrefix(leader!, prefix, prefix.length);
+      if (kept < prefix.length) await leader!.evaluateWithoutGeneratingNewTokens(prefix.slice(kept));
+      if (signal?.aborted) return;
+      for (const seq of followers) {
+        if (seq.compareContextTokens(prefix).firstDifferentIndex >= prefix.length) continue;
+        await seq.clearHistory();
+        const forked = prefix.length > 0 && (await seq._copyStateFromOtherSequence?.(leader!, prefix.length));
+        if (!forked) await seq.clearHistory(); // generateOn evaluates the whole prompt
+      }
+    });
     throwIfAborted(signal);
-    for (const seq of followers) {
-      if (seq.compareContextTokens(prefix).firstDifferentIndex >= prefix.length) continue;
-      await seq.clearHistory();
-      const forked = prefix.length > 0 && (await seq._copyStateFromOtherSequence?.(leader!, prefix.length));
-      if (!forked) await seq.clearHistory(); // generateOn evaluates the whole prompt
-    }
   }
 
   /**
    * Trims `seq` to the longest prefix of `tokens` it already holds, at most `max` tokens (everything when work is
-   * not shared), and returns how many tokens it kept.
+   * not shared), and returns how many tokens it kept. Call it inside the step that decodes after it.
    */
   private async keepPrefix(seq: LlamaContextSequence, tokens: Token[], max: number): Promise<number> {
     const keep = this.shareWork ? Math.min(max, seq.compareContextTokens(tokens).firstDifferentIndex) : 0;
@@ -220,22 +218,29 @@ export class ModelSession {
     const maxTokens = opts.maxTokens ?? 48;
     const room = this.loaded.contextSize - tokens.length - 1;
     if (room <= 0) throw new RangeError(`The prompt (${tokens.length} tokens) does not fit the context (${this.loaded.contextSize} tokens).`);
-    const kept = await this.keepPrefix(seq, tokens, tokens.length - 1);
     const out: Token[] = [];
     const stopAtNewline = !this.chat && opts.stopAtNewline !== false;
     const temperature = opts.temperature ?? 0;
-    this.barrier.join();
+    // each token is one step: the first also trims the cache, evaluates the prompt and samples; the others feed
+    // back the last token and sample the next
+    let tokensOut: AsyncGenerator<Token, void, Token | undefined> | undefined;
     try {
-      for await (const token of seq.evaluate(tokens.slice(kept), { temperature, seed: temperature > 0 ? opts.seed : undefined })) {
+      let next = await step(async () => {
+        const kept = await this.keepPrefix(seq, tokens, tokens.length - 1);
+        tokensOut = seq.evaluate(tokens.slice(kept), { temperature, seed: temperature > 0 ? opts.seed : undefined });
+        return tokensOut.next();
+      });
+      while (!next.done) {
+        const token = next.value;
         if (opts.signal?.aborted) break;
         if (model.isEogToken(token)) break;
         out.push(token);
         if (out.length >= Math.min(maxTokens, room)) break;
         if (stopAtNewline && model.detokenize([token]).includes("\n")) break;
-        await this.barrier.arrive();
+        next = await step(() => tokensOut!.next());
       }
     } finally {
-      this.barrier.leave();
+      await tokensOut?.return(undefined);
     }
     throwIfAborted(opts.signal);
     return model.detokenize(out);
@@ -248,15 +253,18 @@ export class ModelSession {
     if (tokens.length > this.loaded.contextSize) throw new RangeError(`Text of ${tokens.length} tokens does not fit the context (${this.loaded.contextSize}).`);
     if (split >= tokens.length) return { sum: 0, tokens: 0, perToken: [] };
     return this.pool.use(async (seq) => {
-      // Logits are needed from position split - 1 on, so at most that many tokens are reused.
-      const kept = await this.keepPrefix(seq, tokens, split - 1);
-      const input = tokens.slice(kept, -1).map((token, i) =>
-        kept + i >= split - 1
-          ? ([token, { generateNext: { logits: { filter: { tokens: [tokens[kept + i + 1]!], includeTop: 1 } }, totalLogitWeight: true } }] as const)
-          : token,
-      );
-      // `includeMax` is unreliable in 3.22.1; `includeTop: 1` adds the max logit, which comes first in the sorted map.
-      const results = await seq.controlledEvaluate(input as Parameters<LlamaContextSequence["controlledEvaluate"]>[0]);
+      // one step: the cache trimmed, then every scored position in one batched decode
+      const { kept, results } = await step(async () => {
+        // Logits are needed from position split - 1 on, so at most that many tokens are reused.
+        const kept = await this.keepPrefix(seq, tokens, split - 1);
+        const input = tokens.slice(kept, -1).map((token, i) =>
+          kept + i >= split - 1
+            ? ([token, { generateNext: { logits: { filter: { tokens: [tokens[kept + i + 1]!], includeTop: 1 } }, totalLogitWeight: true } }] as const)
+            : token,
+        );
+        // `includeMax` is unreliable in 3.22.1; `includeTop: 1` adds the max logit, which comes first in the sorted map.
+        return { kept, results: await seq.controlledEvaluate(input as Parameters<LlamaContextSequence["controlledEvaluate"]>[0]) };
+      });
       throwIfAborted(signal);
       const perToken: number[] = [];
       for (let p = split - 1; p < tokens.length - 1; p++) {
@@ -268,6 +276,56 @@ export class ModelSession {
         perToken.push(target - max - Math.log(next.totalLogitWeight));
       }
       return { sum: perToken.reduce((a, b) => a + b, 0), tokens: perToken.length, perToken };
+    }, tokens);
+  }
+
+  // Token-level calls for `inversion serve` (serve/): the same work as complete, completeMany and logProb, on the token
+  // IDs a client sent. Added beside them, not under them, so the engine's own calls run exactly as before.
+
+  /** The context's size in tokens. */
+  get contextSize(): number {
+    return this.loaded.contextSize;
+  }
+
+  /** `n` completions of `tokens`: one as `complete` makes it, several as `completeMany` does (seed + i each). */
+  async completeTokens(tokens: Token[], n: number, opts: GenerateOptions = {}): Promise<string[]> {
+    throwIfAborted(opts.signal);
+    if (n === 1) return [await this.pool.use((seq) => this.generateOn(seq, tokens, opts), tokens)];
+    return this.sampleMany(tokens, n, opts);
+  }
+
+  /**
+   * Teacher-forced ln p(tokens[p] | tokens[..p]) for every p from `from` (at least 1) on, as `logProb` computes them;
+   * with `top`, also the `top` most likely tokens at each of those positions and their log-probabilities.
+   */
+  async logProbTokens(tokens: Token[], from: number, opts: { signal?: AbortSignal; top?: number } = {}): Promise<{ perToken: number[]; top: [Token, number][][] }> {
+    throwIfAborted(opts.signal);
+    const split = Math.max(1, from);
+    if (tokens.length > this.loaded.contextSize) throw new RangeError(`Text of ${tokens.length} tokens does not fit the context (${this.loaded.contextSize}).`);
+    if (split >= tokens.length) return { perToken: [], top: [] };
+    const k = Math.max(1, opts.top ?? 0);
+    return this.pool.use(async (seq) => {
+      const kept = await this.keepPrefix(seq, tokens, split - 1);
+      const input = tokens.slice(kept, -1).map((token, i) =>
+        kept + i >= split - 1
+          ? ([token, { generateNext: { logits: { filter: { tokens: [tokens[kept + i + 1]!], includeTop: k } }, totalLogitWeight: true } }] as const)
+          : token,
+      );
+      const results = await step(() => seq.controlledEvaluate(input as Parameters<LlamaContextSequence["controlledEvaluate"]>[0]));
+      throwIfAborted(opts.signal);
+      const perToken: number[] = [];
+      const top: [Token, number][][] = [];
+      for (let p = split - 1; p < tokens.length - 1; p++) {
+        const next = results[p - kept]?.next;
+        const logits = next?.logits;
+        const target = logits?.get(tokens[p + 1]!);
+        const max = logits?.values().next().value;
+        if (!logits || target === undefined || max === undefined || !next?.totalLogitWeight) throw new Error("llama.cpp returned no logits for a scored position");
+        const logZ = max + Math.log(next.totalLogitWeight);
+        perToken.push(target - max - Math.log(next.totalLogitWeight));
+        if (opts.top) top.push([...logits.entries()].slice(0, opts.top).map(([t, v]) => [t, v - logZ]));
+      }
+      return { perToken, top };
     }, tokens);
   }
 

@@ -1,11 +1,26 @@
 // The run store: one directory per run. Whole files are replaced atomically (temp + rename); JSONL files are only
-// appended whole lines, and readers ignore a torn last line, so a killed run always leaves readable files.
-import { appendFile, copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+// appended whole lines, and readers ignore a torn last line, so a killed run always leaves readable files. Every
+// file is read as untrusted input (a run directory can come from anywhere): regular files only, within a size limit,
+// every record checked against its schema (records.ts) and the logs' cycle numbers checked in order.
+import { appendFile, copyFile, mkdir, readdir, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
 import { realpathSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, isAbsolute } from "node:path";
-import { checkCandidate, checkCycleRecord, checkExternalRow, checkRunConfig, checkStoredTasks, type Checked, type ExternalRow } from "./records";
+import {
+  CYCLES_IN_ORDER,
+  checkCandidate,
+  checkCycleRecord,
+  checkExternalRow,
+  checkRunConfig,
+  checkStoredTasks,
+  linesInOrder,
+  type Checked,
+  type ExternalRow,
+  type LineOrder,
+  type RunConfigRecord,
+} from "./records";
 import { lockRunDir, type RunLock } from "./runLock";
 import type { Candidate, CycleRecord, TaskItem } from "./types";
+import { readRegularFileAsync, RefusedFileError } from "../util/regularFile";
 
 export const FILES = {
   config: "config.json",
@@ -39,21 +54,54 @@ export async function makeDirs(dir: string): Promise<void> {
 }
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, JSON.stringify(value, null, 2) + "\n");
-  await rename(tmp, path);
+  await replaceFile(path, `${path}.${process.pid}.${Date.now()}.tmp`, JSON.stringify(value, null, 2) + "\n");
+}
+
+/** Writes `text` to `tmp`, then renames it over `path`; a failed write (a full disk) removes `tmp` at once. */
+async function replaceFile(path: string, tmp: string, text: string): Promise<void> {
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw naming(err, tmp);
+  }
+}
+
+/** A failed write's error with the file it was writing (Node names the file only when the open fails). */
+function naming(err: unknown, path: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e === "object" && e.code && !e.path) e.path = path;
+  return err;
 }
 
 export async function appendJsonl(path: string, rows: unknown[]): Promise<void> {
   if (rows.length === 0) return;
   // One write call per batch: a kill leaves at most one torn line at the end, which readers drop.
-  await appendFile(path, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  await appendFile(path, rows.map((r) => JSON.stringify(r)).join("\n") + "\n").catch((err: unknown) => {
+    throw naming(err, path);
+  });
 }
 
 async function rewriteJsonl(path: string, rows: unknown[]): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, rows.map((r) => JSON.stringify(r) + "\n").join(""));
-  await rename(tmp, path);
+  await replaceFile(path, `${path}.${process.pid}.tmp`, rows.map((r) => JSON.stringify(r) + "\n").join(""));
+}
+
+/** How large a run's files may be read: far above real runs, far below what a string of text can hold. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+export const MAX_RUN_FILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * A file of a run directory as text, or null when it does not exist: regular files only, at most maxBytes (a FIFO
+ * named cycles.jsonl would hold a file-system thread for ever, /dev/zero would never end). Throws naming the file.
+ */
+export async function readRunFile(file: string, maxBytes = MAX_RUN_FILE_BYTES): Promise<string | null> {
+  try {
+    return (await readRegularFileAsync(file, maxBytes)).toString("utf8");
+  } catch (err) {
+    if (err instanceof RefusedFileError && err.code === "ENOENT") return null;
+    throw new Error(`${file} cannot be read: ${(err as Error).message}. The file is left as it is.`);
+  }
 }
 
 /** A line in the middle of a run's JSONL file that is not a valid record: refused, never silently dropped. */
@@ -72,20 +120,19 @@ export class CorruptRunError extends Error {
 /** Why a run whose tasks.json is lost or damaged cannot continue: it would measure later cycles on other tasks. */
 const TASKS_ADVICE = "A resume must measure every cycle on the held-out tasks it started with: restore tasks.json, or start a new run.";
 
+/** How a log's lines are read: each line's record check, and the order their cycle numbers keep. */
+export interface LogRules<T> {
+  check: (v: unknown) => Checked<T>;
+  order?: LineOrder;
+}
+
 /**
  * Reads a JSONL file of records. Only the last line may be torn (a killed append); it is skipped. Any other line
- * that is not a valid record throws CorruptRunError naming the file and line.
+ * that is not a valid record, or whose cycle breaks the file's order, throws CorruptRunError naming the file and line.
  */
-export async function readJsonl<T>(path: string, check: (v: unknown) => Checked<T>): Promise<T[]> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw err;
-  }
+export async function readJsonl<T extends { cycle: number }>(path: string, rules: LogRules<T>): Promise<T[]> {
   const out: T[] = [];
-  for (const line of scanJsonl(text, check)) {
+  for (const line of scanJsonl((await readRunFile(path)) ?? "", rules)) {
     if (line.record.ok) out.push(line.record.value);
     else if (!line.torn) throw new CorruptRunError(path, line.number, line.record.reason);
   }
@@ -100,13 +147,23 @@ interface ScannedLine<T> {
   torn: boolean;
 }
 
-function scanJsonl<T>(text: string, check: (v: unknown) => Checked<T>): ScannedLine<T>[] {
+function scanJsonl<T extends { cycle: number }>(text: string, rules: LogRules<T>): ScannedLine<T>[] {
   const lines = text.split("\n");
   const out: ScannedLine<T>[] = [];
+  let previous: number | undefined;
   for (const [i, line] of lines.entries()) {
-    if (line.trim()) out.push({ number: i + 1, record: parseLine(line, check), torn: i === lines.length - 1 });
+    if (!line.trim()) continue;
+    const record = inOrder(parseLine(line, rules.check), previous, rules.order);
+    if (record.ok) previous = record.value.cycle;
+    out.push({ number: i + 1, record, torn: i === lines.length - 1 });
   }
   return out;
+}
+
+/** The record, unless its cycle cannot follow the previous good line's. */
+function inOrder<T extends { cycle: number }>(record: Checked<T>, previous: number | undefined, order?: LineOrder): Checked<T> {
+  const problem = record.ok && order ? order(record.value.cycle, previous) : null;
+  return problem ? { ok: false, reason: problem } : record;
 }
 
 function parseLine<T>(line: string, check: (v: unknown) => Checked<T>): Checked<T> {
@@ -153,16 +210,19 @@ export class RunStore {
     await writeJsonAtomic(this.path(FILES.config), config);
   }
 
-  async readConfig<T>(): Promise<T> {
+  /** config.json, every field checked (records.ts); T is what the caller reads it as (RunOptions for a resume). */
+  async readConfig<T = RunConfigRecord>(): Promise<T> {
+    const text = await readRunFile(this.path(FILES.config), MAX_CONFIG_BYTES);
+    if (text === null) throw new Error(`${this.dir} is not a run directory (it holds no ${FILES.config}).`);
     let value: unknown;
     try {
-      value = JSON.parse(await readFile(this.path(FILES.config), "utf8"));
+      value = JSON.parse(text);
     } catch (err) {
-      throw new Error(`${this.dir} is not a readable run directory (${(err as Error).message}).`);
+      throw new Error(`${this.dir} is not a readable run directory (${FILES.config}: ${(err as Error).message}).`);
     }
-    const config = checkRunConfig<T>(value);
-    if (!config.ok) throw new Error(`${this.path(FILES.config)}: ${config.reason}.`);
-    return config.value;
+    const config = checkRunConfig(value);
+    if (!config.ok) throw new Error(`${this.path(FILES.config)}: ${config.reason}. The file is left as it is.`);
+    return config.value as T;
   }
 
   /** Takes the run directory's exclusive lock (creating the directory); refuses while another process holds it. */
@@ -171,10 +231,14 @@ export class RunStore {
     return lockRunDir(this.dir);
   }
 
-  /** Temporary files of writers that died before their rename (only call while holding the lock). */
+  /**
+   * Temporary files of writers that died or failed before their rename (a full disk), the trainer's checkpoint
+   * writes included. Only call while holding the lock: the next writer, or a writer that failed, before it lets go.
+   */
   async removeStaleTempFiles(): Promise<string[]> {
     const removed: string[] = [];
-    for (const sub of [".", FILES.adapters]) {
+    const checkpoints = await readdir(this.path(FILES.checkpoints)).catch(() => [] as string[]);
+    for (const sub of [".", FILES.adapters, ...checkpoints.map((name) => join(FILES.checkpoints, name))]) {
       const names = await readdir(this.path(sub)).catch(() => [] as string[]);
       for (const name of names.filter((n) => n.endsWith(".tmp"))) {
         await rm(this.path(join(sub, name)), { force: true });
@@ -191,13 +255,8 @@ export class RunStore {
   /** The run's tasks, or null when it has none yet; a damaged file is refused (never silently replaced). */
   async readTasks(): Promise<StoredTasks | null> {
     const file = this.path(FILES.tasks);
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw err;
-    }
+    const text = await readRunFile(file);
+    if (text === null) return null;
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -216,8 +275,9 @@ export class RunStore {
     return tasks;
   }
 
+  /** cycles.jsonl, checked: numbered 1, 2, 3, … in order. */
   async cycles(): Promise<CycleRecord[]> {
-    return readJsonl(this.path(FILES.cycles), checkCycleRecord);
+    return readJsonl(this.path(FILES.cycles), { check: checkCycleRecord, order: CYCLES_IN_ORDER });
   }
 
   async appendCycle(record: CycleRecord): Promise<void> {
@@ -229,28 +289,97 @@ export class RunStore {
   }
 
   async examples(): Promise<Candidate[]> {
-    return readJsonl(this.path(FILES.examples), checkCandidate);
+    return readJsonl(this.path(FILES.examples), { check: checkCandidate, order: linesInOrder() });
   }
 
   /**
-   * Every log of the run, each line checked: a bad line anywhere but a torn last line throws CorruptRunError naming
-   * the file and line. What a resume and `inversion report` read, so both stop at the same damage.
+   * Every log of the run, each line checked: a bad line anywhere but a torn last line, or a cycle number out of
+   * order or past the cycle after cycles.jsonl's last, throws CorruptRunError naming the file and line. What a resume
+   * and `inversion report` read, so both stop at the same damage.
    */
   async logs(): Promise<RunLogs> {
-    return { cycles: await this.cycles(), examples: await this.examples(), external: await readJsonl(this.path(FILES.external), checkExternalRow) };
+    const cycles = await this.cycles();
+    const order = linesInOrder(cycles.at(-1)?.cycle ?? 0);
+    const examples = await readJsonl(this.path(FILES.examples), { check: checkCandidate, order });
+    const external = await readJsonl(this.path(FILES.external), { check: checkExternalRow, order });
+    return { cycles, examples, external };
   }
 
   /**
-   * Before a resume appends again: drops torn lines from the logs, and examples of the cycle that never completed.
-   * Returns the last complete cycle.
+   * Before a resume appends again: takes out of the logs what no complete cycle owns (a torn last line, the lines of
+   * the cycle that never completed), after copying each file it changes aside and saying so; removes the adapter a
+   * cycle trained before it was killed, which no record names. Returns the last complete cycle.
    */
-  async repairForResume(): Promise<number> {
-    const { cycles, examples, external } = await this.logs();
-    const last = cycles.length ? cycles[cycles.length - 1]!.cycle : 0;
-    await rewriteJsonl(this.path(FILES.cycles), cycles);
-    await rewriteJsonl(this.path(FILES.examples), examples.filter((c) => c.cycle <= last));
-    if (external.length) await rewriteJsonl(this.path(FILES.external), external.filter((x) => x.cycle <= last && last > 0));
+  async repairForResume(log: (message: string) => void = () => undefined): Promise<number> {
+    const logs = await this.logs();
+    const last = logs.cycles.at(-1)?.cycle ?? 0;
+    const kept = {
+      [FILES.cycles]: logs.cycles,
+      [FILES.examples]: logs.examples.filter((c) => c.cycle <= last),
+      [FILES.external]: logs.external.filter((x) => x.cycle <= last && last > 0),
+    };
+    for (const [file, rows] of Object.entries(kept)) await this.keepOnly(file, rows, last, log);
+    for (const { name, cycle } of await this.unreferencedAdapters(logs.cycles, last)) {
+      await rm(this.path(join(FILES.adapters, name)), { force: true });
+      log(`Removed ${join(FILES.adapters, name)}: cycle ${cycle} trained it but was stopped before its record was written, and no record names it (the cycle is redone).`);
+    }
     return last;
+  }
+
+  /** Rewrites a log to `rows` when that drops lines, after copying it aside; says what was dropped and where the copy is. */
+  private async keepOnly(file: string, rows: unknown[], last: number, log: (message: string) => void): Promise<void> {
+    const text = await readRunFile(this.path(file));
+    const lines = text ? text.split("\n").filter((l) => l.trim()).length : 0;
+    if (lines === rows.length) {
+      // nothing to take out; a last line written whole but without its newline gets one before the next append
+      if (text && !text.endsWith("\n")) await rewriteJsonl(this.path(file), rows);
+      return;
+    }
+    const copy = await this.copyAside(file, "before-resume");
+    await rewriteJsonl(this.path(file), rows);
+    log(`${file}: kept ${rows.length} line(s) of cycles up to ${last}; ${lines - rows.length} line(s) of an unfinished cycle or a torn write were taken out (the file as it was: ${copy}).`);
+  }
+
+  /** Copies a file of the run beside itself as `<file>.<why>-<time>`; returns the copy's path. */
+  async copyAside(file: string, why: string): Promise<string> {
+    const copy = `${this.path(file)}.${why}-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+    await copyFile(this.path(file), copy);
+    return copy;
+  }
+
+  /**
+   * Adapters of cycles after `last` that no cycle record names: what a kill between training and the record leaves.
+   * One named by a copy of cycles.jsonl kept aside (`inversion repair`, an earlier resume) is kept with it.
+   */
+  private async unreferencedAdapters(cycles: CycleRecord[], last: number): Promise<{ name: string; cycle: number }[]> {
+    const named = cycles.flatMap((c) => [c.adapterPath, c.train?.outPath]).filter((p): p is string => !!p).map((p) => resolve(this.dir, p));
+    const copies = await this.copiesAside(FILES.cycles);
+    const names = await readdir(this.path(FILES.adapters)).catch(() => [] as string[]);
+    return names.flatMap((name) => {
+      const cycle = Number(ADAPTER_NAME.exec(name)?.[1] ?? NaN);
+      const unnamed = !named.includes(this.path(join(FILES.adapters, name))) && !copies.some((text) => text.includes(name));
+      return cycle > last && unnamed ? [{ name, cycle }] : [];
+    });
+  }
+
+  /** The text of every copy of a log kept aside (`<file>.before-…`). */
+  private async copiesAside(file: string): Promise<string[]> {
+    const names = (await readdir(this.dir).catch(() => [] as string[])).filter((n) => n.startsWith(`${file}.before-`));
+    return Promise.all(names.map(async (name) => (await readRunFile(this.path(name))) ?? ""));
+  }
+
+  /**
+   * The error a run that failed ends with (call while holding the lock). The temporary files its failed writes left
+   * are removed; a write that failed for lack of space becomes a DiskFullError that says so, what the run kept and
+   * how to go on (before, a full disk read "failed to write adapter file …tmp" and the .tmp stayed until a resume).
+   */
+  async failed(err: unknown): Promise<unknown> {
+    await this.removeStaleTempFiles().catch(() => undefined);
+    const file = await unwrittenForLackOfSpace(err, this.dir);
+    if (file === null) return err;
+    const free = await statfs(this.dir).then((s) => s.bavail * s.bsize, () => null);
+    const cycles = await this.cycles().catch(() => null);
+    return new DiskFullError(this.dir, file, free, cycles ? (cycles.at(-1)?.cycle ?? 0) : null, err);
   }
 
   /** Where cycle N's training keeps its checkpoint until the cycle's adapter is written. */
@@ -270,11 +399,54 @@ export class RunStore {
   }
 }
 
+/** A run stopped by a full disk: the file that could not be written, the space left, and what the run kept. */
+export class DiskFullError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly file: string,
+    readonly freeBytes: number | null,
+    /** The last complete cycle, kept in the run's files (null when they could not be read back). */
+    readonly keptCycles: number | null,
+    readonly cause: unknown,
+  ) {
+    const free = freeBytes === null ? "" : ` (${(freeBytes / 1024 / 1024).toFixed(1)} MB free)`;
+    const kept = keptCycles === null ? "what its files hold" : keptCycles === 0 ? "no complete cycle yet" : `cycle${keptCycles > 1 ? `s 1 to ${keptCycles}` : " 1"}, complete`;
+    super(
+      `The disk holding ${dir} is full${free}: ${file} could not be written. The run kept ${kept}; its temporary files ` +
+        "were removed, and what the unfinished cycle wrote is set aside when the run resumes. Free some space, then resume the run.",
+    );
+    this.name = "DiskFullError";
+  }
+}
+
+/** What a full file system refuses to hold: under this much free space, a failed write is put down to it. */
+const NEARLY_FULL_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The file (relative to the run) a failed write could not hold for lack of space, or null when the error is not that:
+ * Node's ENOSPC / EDQUOT, or the trainer's "failed to write …" (it does not say why) on a nearly full file system.
+ */
+async function unwrittenForLackOfSpace(err: unknown, dir: string): Promise<string | null> {
+  const e = err as NodeJS.ErrnoException;
+  const shortened = (path: string): string => (isInside(dir, path) ? relative(dir, path) : path);
+  if (e?.code === "ENOSPC" || e?.code === "EDQUOT") return shortened(e.path ?? "a file");
+  // the trainer's "failed to write adapter file PATH", "failed to write the checkpoint state in DIR (disk full?)", …
+  const trainer = /failed to (?:write|move)\b.*?(\/\S*)/.exec(typeof e?.message === "string" ? e.message : "");
+  if (!trainer) return null;
+  const free = await statfs(dir).then((s) => s.bavail * s.bsize, () => Infinity);
+  return free < NEARLY_FULL_BYTES ? shortened(trainer[1]!) : null;
+}
+
+/** The names adapterPath gives, with the cycle. */
+const ADAPTER_NAME = /^cycle-(\d+)-[0-9a-z]+\.gguf$/;
+
 export interface RepairResult {
   /** The last complete cycle kept. */
   keptCycles: number;
   /** Copies of the files as they were, beside them. */
   backups: string[];
+  /** Per log: lines kept and taken out. */
+  files: { file: string; kept: number; dropped: number }[];
 }
 
 /** The last cycle whose records lie wholly before the first corrupt line of a file (Infinity when none is corrupt). */
@@ -287,33 +459,32 @@ function lastIntactCycle<T extends { cycle: number }>(lines: ScannedLine<T>[], o
   return Math.max(0, Math.min(cycleAt(lines[bad - 1]), cycleAt(lines[bad + 1])) - 1);
 }
 
+type AnyLog = LogRules<{ cycle: number }> & { file: string; own: boolean };
+
 /**
  * The explicit repair of a run whose logs hold a corrupt line (`inversion repair`): cuts cycles, examples and
- * external rows back to the last cycle complete before the first damage, after copying each file aside.
+ * external rows back to the last cycle complete before the first damage, after copying each file aside. A log that
+ * cannot be read (not a regular file, unreadable) stops the repair with its name: it is never taken for empty.
  */
 export async function repairRun(store: RunStore): Promise<RepairResult> {
-  const logs = [
-    { file: FILES.cycles, check: checkCycleRecord as (v: unknown) => Checked<{ cycle: number }>, own: true },
-    { file: FILES.examples, check: checkCandidate as (v: unknown) => Checked<{ cycle: number }>, own: false },
-    { file: FILES.external, check: checkExternalRow as (v: unknown) => Checked<{ cycle: number }>, own: false },
+  const logs: AnyLog[] = [
+    { file: FILES.cycles, check: checkCycleRecord, order: CYCLES_IN_ORDER, own: true },
+    { file: FILES.examples, check: checkCandidate, order: linesInOrder(), own: false },
+    { file: FILES.external, check: checkExternalRow, order: linesInOrder(), own: false },
   ];
-  const scanned = await Promise.all(
-    logs.map(async (log) => ({ ...log, lines: scanJsonl(await readFile(store.path(log.file), "utf8").catch(() => ""), log.check) })),
-  );
-  const cycleLines = scanned[0]!.lines.filter((l) => l.record.ok);
-  const lastCycle = cycleLines.length ? Math.max(...cycleLines.map((l) => (l.record as { value: { cycle: number } }).value.cycle)) : 0;
+  const scanned = [];
+  for (const log of logs) scanned.push({ ...log, lines: scanJsonl((await readRunFile(store.path(log.file))) ?? "", log) });
+  const lastCycle = scanned[0]!.lines.reduce((last, l) => (l.record.ok ? l.record.value.cycle : last), 0);
   const keptCycles = Math.min(lastCycle, ...scanned.map((s) => lastIntactCycle(s.lines, s.own)));
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const backups: string[] = [];
+  const result: RepairResult = { keptCycles, backups: [], files: [] };
   for (const s of scanned) {
     if (s.lines.length === 0) continue;
-    const backup = `${store.path(s.file)}.before-repair-${stamp}`;
-    await copyFile(store.path(s.file), backup);
-    backups.push(backup);
+    result.backups.push(await store.copyAside(s.file, "before-repair"));
     const kept = s.lines.flatMap((l) => (l.record.ok && l.record.value.cycle <= keptCycles ? [l.record.value] : []));
     await rewriteJsonl(store.path(s.file), kept);
+    result.files.push({ file: s.file, kept: kept.length, dropped: s.lines.length - kept.length });
   }
-  return { keptCycles, backups };
+  return result;
 }
 
 /** The newest run directory under `root` (by config.json time), or null. */

@@ -1,10 +1,13 @@
 // Tasks without human labels: written by the model from topics, or read back from real commands.
 import type { TaskItem } from "./types";
-import type { ModelSession } from "./session";
+import { isPending, type InferenceSession } from "./model";
 import { inversePrompt, taskWriterPrompt } from "./prompts";
 import { cleanCommand, cleanSentence, jaccard, normalizeTask } from "./text";
-import { deriveSeed, mulberry32 } from "../util/random";
+import { deriveSeed, mulberry32, shuffled } from "../util/random";
 import { throwIfAborted } from "./session";
+import { NO_SHOTS, type ShotSource } from "./shots";
+import type { ShellParser } from "../shell/parser";
+import { READING_TOKENS } from "./candidates";
 
 export const MAX_TASK_CHARS = 500;
 /** Tasks at least this similar (word-set Jaccard) to a kept one are near-duplicates. */
@@ -47,7 +50,7 @@ export interface WriteTasksOptions {
 }
 
 /** The model writes `count` distinct tasks; gives up after 4× as many attempts, returning what it has. */
-export async function writeTasks(session: ModelSession, opts: WriteTasksOptions): Promise<TaskItem[]> {
+export async function writeTasks(session: InferenceSession, opts: WriteTasksOptions): Promise<TaskItem[]> {
   const rand = mulberry32(opts.seed);
   const out: TaskItem[] = [];
   const maxAttempts = opts.count * 4;
@@ -80,13 +83,18 @@ export async function writeTasks(session: ModelSession, opts: WriteTasksOptions)
 
 /** Back-translation: real commands are read back into tasks, so the command side is never hallucinated. */
 export async function tasksFromCommands(
-  session: ModelSession,
+  session: InferenceSession,
   commands: string[],
-  opts: { idPrefix: string; pool: TaskPool; signal?: AbortSignal },
+  opts: { idPrefix: string; pool: TaskPool; signal?: AbortSignal; shots?: ShotSource },
 ): Promise<TaskItem[]> {
   const out: TaskItem[] = [];
+  const shots = opts.shots ?? NO_SHOTS;
   const readings = await Promise.all(
-    commands.map(async (command) => ({ command, text: cleanSentence(await session.complete(inversePrompt(command), { maxTokens: 48, signal: opts.signal })) })),
+    commands.map(async (command) => {
+      const fitted = session.withShots((s) => inversePrompt(command, s), shots.forCommand(command), READING_TOKENS);
+      const prompt = isPending(fitted) ? await fitted : fitted;
+      return { command, text: cleanSentence(await session.complete(prompt, { maxTokens: READING_TOKENS, signal: opts.signal })) };
+    }),
   );
   for (const { command, text } of readings) {
     if (opts.pool.tryAdd(text)) out.push({ id: `${opts.idPrefix}-${out.length}`, text, source: "backtranslation", origin: command });
@@ -94,12 +102,31 @@ export async function tasksFromCommands(
   return out;
 }
 
-/** Command lines from a file of commands or a shell script: non-empty, non-comment lines. */
-export function commandsFromText(text: string): string[] {
-  return text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("#"))
-    .map(cleanCommand)
+/**
+ * A commands file's seeded split: `heldOut` commands measure the run (their tasks are read back once, never trained
+ * on); the rest teach, `count` a cycle, each taught once before any is taught again.
+ */
+export function splitCommands(commands: readonly string[], heldOut: number, seed: number): { heldOut: string[]; teaching: string[] } {
+  const order = shuffled([...new Set(commands)], mulberry32(deriveSeed(seed, "commands")));
+  const cut = Math.min(heldOut, Math.floor(order.length / 2));
+  return { heldOut: order.slice(0, cut), teaching: order.slice(cut) };
+}
+
+/** The teaching commands of one cycle (1-based): the next `count` of the seeded order, wrapping round. */
+export function teachingSlice(teaching: readonly string[], cycle: number, count: number): string[] {
+  if (teaching.length === 0) return [];
+  const n = Math.min(count, teaching.length);
+  const start = ((cycle - 1) * n) % teaching.length;
+  return Array.from({ length: n }, (_, i) => teaching[(start + i) % teaching.length]!);
+}
+
+/**
+ * The commands of a shell script or a file of commands, as the script parser finds them: comments (above a command
+ * or after it) are never part of a command, so a task read back from one cannot echo its comment.
+ */
+export function commandsFromText(text: string, parser: Pick<ShellParser, "parseScript">): string[] {
+  return parser
+    .parseScript(text)
+    .map((c) => cleanCommand(c.text.replace(/\\\n/g, " ").replace(/\s+/g, " ")))
     .filter((l) => l.length > 0 && l.length <= 300);
 }

@@ -13,6 +13,8 @@ export interface Candidate {
   /** Set when the candidate is not the model's: the nearest retrieved example's command, offered beside the model's
    * (the lookup writes the right program more often than the model; selection judges both alike). */
   example?: { task: string };
+  /** Set when the candidate is the real command its task was read back from (--commands), offered beside the model's. */
+  given?: true;
   reconstruction: string;
   score: ScoreResult;
   /** Other scorers' results on the same candidate (e.g. `seed`). */

@@ -35,6 +35,21 @@ export function bootstrapCi(
   return [quantile(means, tail), quantile(means, 1 - tail)];
 }
 
+/**
+ * The mean of `after[i] − before[i]` over paired items (the same task measured twice) with its percentile bootstrap
+ * interval, resampling pairs, not the two sides apart: per-item difficulty cancels, so the interval is narrower than
+ * two unpaired intervals would suggest.
+ */
+export function pairedDifference(
+  before: readonly number[],
+  after: readonly number[],
+  opts: { iterations?: number; seed: number; level?: number },
+): { mean: number; ci: [number, number] } {
+  if (before.length !== after.length) throw new RangeError(`pairedDifference: lengths differ (${before.length} vs ${after.length})`);
+  const differences = after.map((a, i) => a - before[i]!);
+  return { mean: mean(differences), ci: bootstrapCi(differences, opts) };
+}
+
 /** Linear-interpolation quantile of sorted values. */
 function quantile(sorted: Float64Array, q: number): number {
   const position = q * (sorted.length - 1);

@@ -280,7 +280,7 @@ export function toDiagnostic(f: Finding): Diagnostic {
     severity: f.severity === "warning" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
     source: DIAGNOSTIC_SOURCE,
     code: f.code,
-    codeDescription: { href: ruleDocsUrl() },
+    ...(ruleDocsUrl() ? { codeDescription: { href: ruleDocsUrl()! } } : {}),
     message: f.message,
     data,
   };

@@ -42,7 +42,8 @@ function readingLine(input: HoverInput): string {
   if (!input.score) return input.noModel ? `_No model reading: ${mdEscape(input.noModel)}_ [Select a model](command:inversion.selectModel)` : "";
   const reading = input.score.reading.trim();
   const adapter = input.score.adapterPath ? ` (with adapter ${mdEscape(input.score.adapterPath.split(/[\\/]/).pop() ?? "")})` : "";
-  return `**Model** — the model${adapter} reads this command as: ${reading ? `“${mdEscape(reading)}”` : "_(nothing: it produced no reading)_"}`;
+  const memory = input.score.memory ? ` Its prompt may also hold some of the ${input.score.memory.examples} examples the run ${mdEscape(input.score.memory.run.split(/[\\/]/).pop() ?? "")} accepted (model output, not people's).` : "";
+  return `**Model** — the model${adapter} reads this command as: ${reading ? `“${mdEscape(reading)}”` : "_(nothing: it produced no reading)_"}${memory ? `.${memory}` : ""}`;
 }
 
 const VERDICT_TEXT: Record<Verdict, string> = {
@@ -71,7 +72,8 @@ function details(input: HoverInput): string {
   if (lift !== undefined) parts.push(`model's lift for the comment ${lift.toFixed(2)} bits per word piece`);
   const numbers = parts.length ? parts.join(" · ") : "no scores";
   const fitness = input.check ? ` ${selfCheckSentence(input.check)}` : "";
-  return `<sub>Details: ${numbers}.${fitness} [How scoring works](${ruleDocsUrl().replace(/#.*$/, "")})</sub>`;
+  const docs = ruleDocsUrl();
+  return `<sub>Details: ${numbers}.${fitness}${docs ? ` [How scoring works](${docs.replace(/#.*$/, "")})` : ""}</sub>`;
 }
 
 export function hoverMarkdown(input: HoverInput): string {

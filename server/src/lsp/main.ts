@@ -21,6 +21,7 @@ import { TextDocument } from "vscode-languageserver-textdocument";
 import {
   ListRunsRequest,
   ModelMissingNotification,
+  ReadCycleExamplesRequest,
   ReadRunRequest,
   ReloadModelRequest,
   RunCyclesRequest,
@@ -50,6 +51,7 @@ import { modelProblem } from "./modelHost";
 import { normalizeSettings } from "./settings";
 import { StatusReporter } from "./statusReporter";
 import { abortOn } from "./workDone";
+import { closedAfterShutdown } from "./afterShutdown";
 import { WorkQueue } from "./workQueue";
 
 export function startServer(connection: Connection = createConnection(ProposedFeatures.all)): Connection {
@@ -70,6 +72,8 @@ export class InversionServer {
   private hasConfiguration = false;
   private initSettings: unknown = undefined;
   private parserPromise: Promise<ShellParser> | undefined;
+  /** Set by the `shutdown` request: from then on requests are refused and notifications dropped (afterShutdown.ts). */
+  private shuttingDown = false;
 
   constructor(private readonly connection: Connection) {
     this.status = new StatusReporter(connection);
@@ -104,7 +108,7 @@ export class InversionServer {
   }
 
   listen(): void {
-    const c = this.connection;
+    const c = closedAfterShutdown(this.connection, () => this.shuttingDown);
     c.onInitialize(this.onInitialize.bind(this));
     c.onInitialized(this.onInitialized.bind(this));
     c.onDidChangeConfiguration(() => void this.applySettings());
@@ -116,6 +120,7 @@ export class InversionServer {
     c.onRequest(req0(StopRunRequest.type), this.runs.onStopRun.bind(this.runs));
     c.onRequest(req0(ListRunsRequest.type), this.runs.onListRuns.bind(this.runs));
     c.onRequest(req(ReadRunRequest.type), this.runs.onReadRun.bind(this.runs));
+    c.onRequest(req(ReadCycleExamplesRequest.type), this.runs.onReadCycleExamples.bind(this.runs));
     c.onRequest(req0(ReloadModelRequest.type), this.onReloadModel.bind(this));
     c.onShutdown(this.onShutdown.bind(this));
     this.documents.onDidOpen((e) => this.diagnostics.schedule(e.document.uri, 0));
@@ -198,6 +203,7 @@ export class InversionServer {
   }
 
   private async onShutdown(): Promise<void> {
+    this.shuttingDown = true;
     await this.runs.shutdown();
     await this.host.dispose();
   }

@@ -3,7 +3,7 @@
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { isRemoteModelRef, modelRefProblem } from "../../../common/modelRef";
-import { Engine, bestAdapter, latestRun } from "../engine/api";
+import { Engine, bestAdapter, latestRun, runKeepsMemory } from "../engine/api";
 import { RunStore, bestAdapterCycle } from "../engine/store";
 import type { CycleRecord } from "../engine/types";
 import type { InversionSettings, ModelState } from "../../../common/protocol";
@@ -21,6 +21,10 @@ interface Desired {
   adapterPath: string | null;
   /** Retrieved examples per prompt (inversion.examples). */
   examples: number;
+  /** The run whose memory hover prompts retrieve from (the latest run, when it keeps one and hovers follow it). */
+  memoryRun: string | null;
+  /** A server that runs the model (inversion.backend, user settings only), or null for this machine. */
+  backend: string | null;
   key: string;
 }
 
@@ -54,6 +58,18 @@ export async function resolveHoverAdapter(setting: string, runsDirectory: string
     return null;
   }
   return setting;
+}
+
+/**
+ * The run whose memory hovers retrieve from: with hoverAdapter "best", the latest run when it keeps a memory
+ * (--learn memory|both), with how many cycles it holds (a later cycle changes the memory); otherwise none.
+ */
+export async function resolveHoverMemory(setting: string, runsDirectory: string): Promise<{ run: string; cycles: number } | null> {
+  if ((setting !== "best" && setting) || !runsDirectory) return null;
+  const run = await latestRun(runsDirectory).catch(() => null);
+  if (!run || !(await runKeepsMemory(run))) return null;
+  const cycles = await new RunStore(run).cycles().catch(() => [] as CycleRecord[]);
+  return cycles.length ? { run, cycles: cycles.length } : null;
 }
 
 /**
@@ -97,9 +113,11 @@ export class ModelHost {
   async configure(s: InversionSettings, opts: { force?: boolean } = {}): Promise<boolean> {
     const adapterPath = s.model ? await resolveHoverAdapter(s.hoverAdapter, s.runsDirectory, this.events.log) : null;
     const threads = s.threads > 0 ? s.threads : undefined;
-    const key = JSON.stringify([s.model, s.gpu, threads ?? 0, adapterPath, s.examples]);
+    const memory = s.model ? await resolveHoverMemory(s.hoverAdapter, s.runsDirectory) : null;
+    const backend = s.backend || null;
+    const key = JSON.stringify([s.model, s.gpu, threads ?? 0, adapterPath, s.examples, memory, backend]);
     const changed = key !== this.desired?.key;
-    this.desired = { modelPath: s.model, gpu: s.gpu, threads, adapterPath, examples: s.examples, key };
+    this.desired = { modelPath: s.model, gpu: s.gpu, threads, adapterPath, examples: s.examples, memoryRun: memory?.run ?? null, backend, key };
     if (opts.force) {
       this.failedKey = null;
       this.missingNotified.clear();
@@ -144,10 +162,14 @@ export class ModelHost {
   private load(d: Desired, readyMessage: string | null = null): { key: string; promise: Promise<Engine | null>; abort: AbortController } {
     const abort = new AbortController();
     const started = Date.now();
-    this.setState("loading", `Loading ${d.modelPath}${d.adapterPath ? ` with adapter ${d.adapterPath}` : ""}…`);
-    this.events.log(`Loading model ${d.modelPath} (gpu ${d.gpu}${d.threads ? `, ${d.threads} threads` : ""})${d.adapterPath ? ` with adapter ${d.adapterPath}` : ""}`);
+    this.setState("loading", d.backend ? `Connecting to ${d.backend}…` : `Loading ${d.modelPath}${d.adapterPath ? ` with adapter ${d.adapterPath}` : ""}…`);
+    this.events.log(
+      d.backend
+        ? `Connecting to the backend ${d.backend}${d.adapterPath ? ` (adapter ${d.adapterPath})` : ""}`
+        : `Loading model ${d.modelPath} (gpu ${d.gpu}${d.threads ? `, ${d.threads} threads` : ""})${d.adapterPath ? ` with adapter ${d.adapterPath}` : ""}`,
+    );
     const promise = Engine.open(
-      { modelPath: d.modelPath, gpu: d.gpu, threads: d.threads, adapterPath: d.adapterPath, examples: d.examples },
+      { modelPath: d.modelPath, gpu: d.gpu, threads: d.threads, adapterPath: d.adapterPath, examples: d.examples, memoryRun: d.memoryRun, backend: d.backend },
       {
         signal: abort.signal,
         onProgress: (msg, fraction) => this.setState("loading", msg, fraction),

@@ -1,12 +1,23 @@
 // The run requests of the language server (run, stop, list, read): one method per request.
 import { ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter } from "vscode-languageserver/node";
-import { RunViewNotification, type InversionSettings, type ListRunsRequest, type ReadRunRequest, type RunCyclesRequest, type RunView } from "../../../common/protocol";
-import { latestRun, readRun, type RunOptions } from "../engine/api";
-import type { RunEvent } from "../engine/types";
+import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import {
+  RunViewNotification,
+  type InversionSettings,
+  type ListRunsRequest,
+  type ReadCycleExamplesRequest,
+  type ReadRunRequest,
+  type RunCyclesRequest,
+  type RunOverrides,
+  type RunView,
+} from "../../../common/protocol";
+import { latestRun, readRun, readRunExamples, type RunOptions } from "../engine/api";
+import type { CycleRecord, RunEvent } from "../engine/types";
 import { modelProblem } from "./modelHost";
 import { note } from "./protocolTypes";
 import { RunManager, listRuns, percent, runOptionsFromSettings, runOverridesOf, type ActiveRun } from "./runs";
-import { LiveRunView, cyclePoint, heldOutChange, storedRunView } from "../view/runView";
+import { LiveRunView, cycleExamplesView, cyclePoint, heldOutChange, storedRunView } from "../view/runView";
 import type { StatusReporter } from "./statusReporter";
 import { workDoneFor } from "./workDone";
 
@@ -22,21 +33,47 @@ export interface RunRequestDeps {
 
 export class RunRequests {
   private readonly runs = new RunManager();
+  /** A run whose request arrived and whose settings are being read: a stop now stops it before it starts. */
+  private starting: AbortController | null = null;
 
   constructor(private readonly deps: RunRequestDeps) {}
 
   async onRunCycles(params: RunCyclesRequest.Params | undefined, token: CancellationToken): Promise<RunCyclesRequest.Result> {
-    if (this.runs.active) throw new ResponseError(2, `A run is already in progress (${this.runs.active.runDir}); stop it first.`);
-    const opts = await this.options(params);
-    const progress = await workDoneFor(this.deps.connection, params);
+    if (this.runs.active || this.starting) throw new ResponseError(2, `A run is already in progress (${this.runs.active?.runDir ?? "starting"}); stop it first.`);
+    // From here the run can be stopped, also while its settings are read (before, a stop then found no run and was lost).
+    const starting = new AbortController();
+    this.starting = starting;
+    token.onCancellationRequested(() => starting.abort());
+    let opts: RunOptions;
+    let named: boolean;
+    let done: CycleRecord[];
+    let progress: WorkDoneProgressReporter;
+    try {
+      ({ opts, named } = await this.options(params));
+      // a resumed run shows its cycles from the start
+      done = opts.resume ? await readRun(opts.out).then((r) => r.cycles, () => []) : [];
+      progress = await workDoneFor(this.deps.connection, params);
+    } finally {
+      this.starting = null;
+    }
+    const view = new LiveRunView(opts.out, opts.cycles, done);
+    if (starting.signal.aborted) {
+      progress.done();
+      const final = view.end(done, true);
+      this.deps.log(`Run stopped before it started: ${opts.out}`);
+      this.sendView(final);
+      return final;
+    }
     progress.begin("Inversion: self-improvement", 0, `Starting ${opts.cycles} cycle(s) in ${opts.out}`, true);
-    const view = new LiveRunView(opts.out, opts.cycles);
     const active = this.runs.start(opts, this.eventHandler(view, opts.cycles, progress));
     this.cancelOn(active, token, (progress as { token?: CancellationToken }).token);
     this.deps.status.update({ run: "running", runDir: opts.out, lastCycle: null });
-    this.deps.log(`Run started: ${opts.out} (${opts.cycles} cycles, ${opts.tasks} tasks, ${opts.candidates} candidates, train ${opts.train})`);
+    this.deps.log(`Run started: ${opts.out} (${opts.cycles} cycles, ${opts.tasks} tasks, ${opts.candidates} candidates, learn ${opts.learn})`);
     try {
       const result = await active.promise;
+      // A run stopped before its first cycle completed keeps nothing: the directory this server named for it goes, so
+      // it is neither the latest run nor offered to resume.
+      if (result.cancelled && result.cycles.length === 0 && named) await this.removeRunDir(opts.out);
       const final = view.end(result.cycles, result.cancelled);
       this.deps.log(`${final.status} ${result.runDir}`);
       this.sendView(final);
@@ -53,6 +90,11 @@ export class RunRequests {
   }
 
   onStopRun(): { stopped: boolean } {
+    if (this.starting) {
+      this.starting.abort();
+      this.deps.log("Run stop requested while the run was starting.");
+      return { stopped: true };
+    }
     const stopped = this.runs.stop();
     if (stopped) {
       this.deps.status.update({ run: "cancelling" });
@@ -78,23 +120,45 @@ export class RunRequests {
     }
   }
 
+  async onReadCycleExamples(params: ReadCycleExamplesRequest.Params): Promise<ReadCycleExamplesRequest.Result> {
+    if (!params || typeof params.runDir !== "string" || !Number.isSafeInteger(params.cycle)) throw new ResponseError(3, "readCycleExamples takes a runDir and a cycle number.");
+    try {
+      const [{ cycles }, candidates] = await Promise.all([readRun(params.runDir), readRunExamples(params.runDir)]);
+      return cycleExamplesView(params.runDir, params.cycle, candidates, cycles.find((c) => c.cycle === params.cycle));
+    } catch (err) {
+      throw new ResponseError(6, `Cannot read the examples of ${params.runDir}: ${(err as Error).message}`);
+    }
+  }
+
   /** Stops the active run and waits for it (server shutdown). */
   async shutdown(): Promise<void> {
     this.runs.stop();
     await this.runs.active?.promise.catch(() => undefined);
   }
 
-  private async options(params: RunCyclesRequest.Params | undefined): Promise<RunOptions> {
+  /** The run's options, and whether this server named its directory (a new run given no directory). */
+  private async options(params: RunCyclesRequest.Params | undefined): Promise<{ opts: RunOptions; named: boolean }> {
     const settings = await this.deps.settings();
     let opts: RunOptions;
+    let overrides: RunOverrides;
     try {
-      opts = runOptionsFromSettings(settings, runOverridesOf(params));
+      overrides = runOverridesOf(params);
+      opts = runOptionsFromSettings(settings, overrides);
     } catch (err) {
       throw new ResponseError(3, (err as Error).message);
     }
     const problem = modelProblem(opts.modelPath);
     if (problem) throw new ResponseError(4, `${problem} Use “Inversion: Select model”.`);
-    return opts;
+    return { opts, named: !opts.resume && overrides.out === undefined && !existsSync(opts.out) };
+  }
+
+  private async removeRunDir(dir: string): Promise<void> {
+    try {
+      await rm(dir, { recursive: true, force: true });
+      this.deps.log(`No cycle completed: removed ${dir}.`);
+    } catch (err) {
+      this.deps.log(`No cycle completed, but ${dir} could not be removed: ${(err as Error).message}`);
+    }
   }
 
   private eventHandler(view: LiveRunView, cycles: number, progress: WorkDoneProgressReporter): (e: RunEvent) => void {

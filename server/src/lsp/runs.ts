@@ -55,6 +55,8 @@ export function runOptionsFromSettings(settings: InversionSettings, overrides: R
     ...(fromSettings as Partial<RunParams>),
     ...params,
     modelPath: settings.model,
+    // where the model runs: only ever the user's setting (never a request's override or a workspace's)
+    backend: settings.backend || undefined,
     out: out ?? join(settings.runsDirectory, runName()),
     resume: resume ?? false,
   };

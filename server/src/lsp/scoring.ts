@@ -25,7 +25,7 @@ export class CommandScoreCache {
   private readonly fidelities = new LruCache<ScoreResult | null>(5000);
 
   private modelKey(engine: Engine): string {
-    return `${engine.modelPath}|${engine.adapterPath ?? ""}`;
+    return `${engine.modelPath}|${engine.adapterPath ?? ""}|${engine.memory ? `${engine.memory.run}:${engine.memory.examples}` : ""}`;
   }
 
   agreementKey(engine: Engine, intent: string, command: string): string {
@@ -102,6 +102,7 @@ export class CommandScoreCache {
       fidelity,
       agreement,
       adapterPath: engine.adapterPath,
+      memory: engine.memory,
     };
   }
 

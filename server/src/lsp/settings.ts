@@ -1,6 +1,7 @@
 // Normalises the `inversion` settings section the client sends (pure; no LSP imports).
 import { DEFAULT_SETTINGS, type InversionSettings } from "../../../common/protocol";
 import { RUN_PARAMS, SETTING_PARAM_KEYS, paramProblem, settingName } from "../../../common/runParams";
+import { backendUrlProblem } from "../../../common/backendRef";
 
 const num = (v: unknown, d: number, min = -Infinity, max = Infinity): number =>
   typeof v === "number" && Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : d;
@@ -19,6 +20,18 @@ function runSettings(r: Record<string, unknown>, onProblem: (message: string) =>
   return out as Partial<InversionSettings>;
 }
 
+/** inversion.backend: a URL the remote backend accepts (https, or http on this machine), else none. */
+function backendSetting(v: unknown, onProblem: (message: string) => void): string {
+  const url = typeof v === "string" ? v.trim() : "";
+  if (!url) return "";
+  const problem = backendUrlProblem(url);
+  if (problem) {
+    onProblem(`inversion.backend: ${problem} The model runs on this machine.`);
+    return "";
+  }
+  return url;
+}
+
 export function normalizeSettings(raw: unknown, onProblem: (message: string) => void = () => undefined): InversionSettings {
   const r = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
   const d = DEFAULT_SETTINGS;
@@ -35,5 +48,6 @@ export function normalizeSettings(raw: unknown, onProblem: (message: string) => 
     },
     runsDirectory: str(r.runsDirectory, d.runsDirectory),
     maxFileBytes: int(r.maxFileBytes, d.maxFileBytes, 1000, 1e9),
+    backend: backendSetting(r.backend, onProblem),
   };
 }

@@ -3,13 +3,22 @@
 // hundreds of MB would be decoded whole before any check. The link is resolved and its target checked before
 // opening (a device or FIFO is never opened), the file opened with O_NONBLOCK (a FIFO swapped in meanwhile cannot
 // block the open), the descriptor checked again, and the read stopped once past the limit (the file may grow).
-// Synchronous: callers run it on a worker (man pages) or in the CLI.
+// readRegularFile is synchronous (callers run it on a worker, for man pages, or in the CLI); readRegularFileAsync is
+// the same for the language server and the run store, whose file-system calls share libuv's four threads: a FIFO
+// opened without O_NONBLOCK would hold one of them for ever.
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync, type Stats } from "node:fs";
+import { lstat, open, realpath, type FileHandle } from "node:fs/promises";
 
 /** Why a file was not read, in words ("not a regular file (a FIFO)", "the file does not exist"). */
 export class RefusedFileError extends Error {
   override name = "RefusedFileError";
+  /** The system's error code when a call failed (ENOENT: the file does not exist). */
+  constructor(message: string, readonly code?: string) {
+    super(message);
+  }
 }
+
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
 
 const CHUNK_BYTES = 64 * 1024;
 
@@ -17,7 +26,7 @@ const CHUNK_BYTES = 64 * 1024;
 export function readRegularFile(file: string, maxBytes: number): Buffer {
   const real = fsCall(() => realpathSync(file));
   refuseIrregular(fsCall(() => lstatSync(real)), maxBytes);
-  const fd = fsCall(() => openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY));
+  const fd = fsCall(() => openSync(real, OPEN_FLAGS));
   try {
     refuseIrregular(fstatSync(fd), maxBytes);
     return readAtMost(fd, maxBytes);
@@ -30,7 +39,20 @@ export function readRegularFile(file: string, maxBytes: number): Buffer {
 export function checkRegularFile(file: string, maxBytes = Infinity): void {
   const real = fsCall(() => realpathSync(file));
   refuseIrregular(fsCall(() => lstatSync(real)), maxBytes);
-  closeSync(fsCall(() => openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY)));
+  closeSync(fsCall(() => openSync(real, OPEN_FLAGS)));
+}
+
+/** readRegularFile without blocking the event loop, and without ever waiting on a FIFO or a device. */
+export async function readRegularFileAsync(file: string, maxBytes: number): Promise<Buffer> {
+  const real = await fsCallAsync(() => realpath(file));
+  refuseIrregular(await fsCallAsync(() => lstat(real)), maxBytes);
+  const handle = await fsCallAsync(() => open(real, OPEN_FLAGS));
+  try {
+    refuseIrregular(await handle.stat(), maxBytes);
+    return await readAtMostAsync(handle, maxBytes);
+  } finally {
+    await handle.close();
+  }
 }
 
 function refuseIrregular(info: Stats, maxBytes: number): void {
@@ -60,15 +82,40 @@ function readAtMost(fd: number, maxBytes: number): Buffer {
   }
 }
 
+async function readAtMostAsync(handle: FileHandle, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    const { bytesRead } = await fsCallAsync(() => handle.read(chunk, 0, CHUNK_BYTES, null));
+    if (bytesRead === 0) return Buffer.concat(chunks, total);
+    total += bytesRead;
+    if (total > maxBytes) throw new RefusedFileError(`the file grew past the limit of ${maxBytes} bytes while it was read`);
+    chunks.push(chunk.subarray(0, bytesRead));
+  }
+}
+
 /** A failed file-system call as the reason the file was not read. */
+function refused(err: unknown): RefusedFileError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return new RefusedFileError("the file does not exist", code);
+  if (code === "EACCES" || code === "EPERM") return new RefusedFileError("permission denied", code);
+  if (code === "ELOOP") return new RefusedFileError("too many levels of symbolic links", code);
+  return new RefusedFileError((err as Error).message, code);
+}
+
 function fsCall<T>(call: () => T): T {
   try {
     return call();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new RefusedFileError("the file does not exist");
-    if (code === "EACCES" || code === "EPERM") throw new RefusedFileError("permission denied");
-    if (code === "ELOOP") throw new RefusedFileError("too many levels of symbolic links");
-    throw new RefusedFileError((err as Error).message);
+    throw refused(err);
+  }
+}
+
+async function fsCallAsync<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw refused(err);
   }
 }

@@ -2,6 +2,7 @@
 // The workspace (settings, fixture model, scripts) is prepared by test/vscode/run.ts (or prepareWorkspace()).
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { InversionApi } from "../../../client/src/extension";
@@ -46,12 +47,41 @@ async function hoverText(uri: vscode.Uri, pos: vscode.Position): Promise<string>
     .join("\n");
 }
 
-/** Asks test/vscode/run.ts for a screenshot of the workbench (test-artifacts/NAME.png) and waits for it. */
-async function screenshot(name: string): Promise<void> {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Asks test/vscode/run.ts what the workbench shows ("": a screenshot, test-artifacts/NAME.png) and waits for the answer. */
+async function askWorkbench(name: string, kind: "" | "notifications"): Promise<string> {
   const dir = path.join(root(), ".screenshots");
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, `${name}.request`), "");
-  await waitFor(`screenshot ${name}`, () => fs.existsSync(path.join(dir, `${name}.done`)), 30_000);
+  fs.writeFileSync(path.join(dir, `${name}.request`), kind);
+  await waitFor(`${kind || "screenshot"} ${name}`, () => fs.existsSync(path.join(dir, `${name}.done`)), 30_000);
+  return path.join(dir, `${name}.json`);
+}
+
+async function screenshot(name: string): Promise<void> {
+  await askWorkbench(name, "");
+}
+
+interface ShownNotification {
+  message: string;
+  source: string;
+  buttons: string[];
+}
+let asked = 0;
+
+/**
+ * The notifications on screen, read from the workbench's DOM by test/vscode/run.ts: what the user sees, not what the
+ * extension meant to show. The smoke-test driver this suite runs under hides toasts, so the notifications center is
+ * opened first (where every notification also lists, as it does for a user who clicks the bell).
+ */
+async function shownNotifications(): Promise<ShownNotification[]> {
+  await vscode.commands.executeCommand("notifications.showList");
+  await sleep(500);
+  return JSON.parse(fs.readFileSync(await askWorkbench(`notifications-${++asked}`, "notifications"), "utf8")) as ShownNotification[];
+}
+
+async function notificationLike(what: string, re: RegExp, timeoutMs = 30_000): Promise<ShownNotification> {
+  return waitFor(what, async () => (await shownNotifications()).find((n) => re.test(n.message)), timeoutMs);
 }
 
 /** The suite's settings are the user's (test/vscode/prepare.ts): a workspace's model settings wait for an answer. */
@@ -69,6 +99,73 @@ suite("Inversion in VS Code", () => {
     assert.ok(ext, `extension ${EXT_ID} not found`);
     api = await ext.activate();
     await waitFor("a server status", () => api.status());
+  });
+
+  // First, so that the scripts other tests open do not crowd its Problems panel.
+  test("the new user's path, as screenshots with the notifications shown: hover, Problems, the end of a run, Select model, the setting", async function () {
+    this.timeout(600_000);
+    const shipped = path.join(vscode.extensions.getExtension(EXT_ID)!.extensionPath, DEFAULT_MODEL_FILE);
+    const original = userModel();
+    await setSetting("model", undefined);
+    try {
+      await waitFor("the shipped model", () => api.status()?.modelPath === shipped, 30_000);
+      await vscode.commands.executeCommand("notifications.clearAll");
+      await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+      await vscode.commands.executeCommand("workbench.action.closeAuxiliaryBar");
+      const doc = await openShell("commented.sh");
+      const diags = await waitFor("two warnings", () => inversionDiagnostics(doc.uri).length === 2 && inversionDiagnostics(doc.uri), 120_000);
+      const editor = await vscode.window.showTextDocument(doc);
+      const at = diags[0]!.range.start.translate(0, 1);
+      editor.selection = new vscode.Selection(at, at);
+      await waitFor("a hover with the model's reading", async () => /reads this command as/.test(await hoverText(doc.uri, at)), 180_000);
+      await vscode.commands.executeCommand("editor.action.showHover");
+      await sleep(1000);
+      await screenshot("vscode-new-user-1-hover");
+      await vscode.commands.executeCommand("editor.action.hideHover");
+      await vscode.commands.executeCommand("workbench.actions.view.problems");
+      await sleep(1000);
+      await screenshot("vscode-new-user-2-problems");
+      await vscode.commands.executeCommand("workbench.action.closePanel");
+
+      // A short run with the shipped model, trained as a new user's would be; the panel beside, the notification below.
+      const panel = (await vscode.commands.executeCommand("inversion.showPanel")) as NonNullable<ReturnType<InversionApi["panel"]>>;
+      const received: WebviewToHost[] = [];
+      panel.onDidReceive((m) => received.push(m));
+      const result = (await vscode.commands.executeCommand("inversion.runCycles", { cycles: 2, tasks: 4, candidates: 2 })) as RunCyclesRequest.Result;
+      assert.equal(result.state, "finished");
+      await waitFor("the panel drew the run", () => received.some((m) => m.type === "rendered" && m.runDir === result.runDir && m.points === 2), 30_000);
+      const ended = await notificationLike("the end-of-run notification", /^Inversion: Run finished/);
+      assert.equal(ended.message, `Inversion: ${result.status}`);
+      await sleep(1000);
+      await screenshot("vscode-new-user-3-run-end");
+      await vscode.commands.executeCommand("notifications.hideList");
+      // The panel alone: its charts, their notes and what the last cycle accepted.
+      await vscode.commands.executeCommand("workbench.action.focusSecondEditorGroup");
+      await vscode.commands.executeCommand("workbench.action.toggleMaximizeEditorGroup");
+      await vscode.commands.executeCommand("workbench.action.closeSidebar");
+      await sleep(1500);
+      await screenshot("vscode-new-user-4-panel");
+      await vscode.commands.executeCommand("workbench.action.toggleSidebarVisibility");
+      await vscode.commands.executeCommand("workbench.action.toggleMaximizeEditorGroup");
+      await vscode.commands.executeCommand("workbench.action.focusFirstEditorGroup");
+
+      const picking = vscode.commands.executeCommand("inversion.selectModel") as Thenable<string | undefined>;
+      await sleep(1500);
+      await screenshot("vscode-new-user-5-select-model");
+      await vscode.commands.executeCommand("workbench.action.closeQuickOpen");
+      assert.equal(await picking, undefined);
+
+      // The setting, found in the User tab of the settings editor.
+      await vscode.commands.executeCommand("workbench.action.openSettings", "inversion.model");
+      await sleep(2500);
+      await screenshot("vscode-new-user-6-setting");
+      await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
+    } finally {
+      // later tests open their own panel
+      api.panel()?.dispose();
+      await vscode.commands.executeCommand("inversion.selectModel", original);
+    }
+    await waitFor("the fixture model again", () => api.status()?.modelPath === original, 30_000);
   });
 
   test("a commented command gets a warning, a plain hover and two quick fixes", async () => {
@@ -138,7 +235,7 @@ suite("Inversion in VS Code", () => {
     panel.onDidReceive((m) => received.push(m));
     panel.onDidPost((m) => posted.push(m));
     await waitFor("panel ready", () => received.some((m) => m.type === "ready"), 60_000);
-    const result = (await vscode.commands.executeCommand("inversion.runCycles", { cycles: 1, tasks: 2, candidates: 2, train: "none" })) as RunCyclesRequest.Result;
+    const result = (await vscode.commands.executeCommand("inversion.runCycles", { cycles: 1, tasks: 2, candidates: 2, learn: "none" })) as RunCyclesRequest.Result;
     assert.ok(result, "run result");
     assert.equal(result.state, "finished");
     assert.equal(result.points.length, 1);
@@ -152,36 +249,56 @@ suite("Inversion in VS Code", () => {
     await waitFor("reopened", () => posted.slice(before).some((m) => m.type === "view" && m.view.runDir === result.runDir && m.view.points.length === 1), 30_000);
   });
 
-  test("cancel stops a run", async () => {
-    const pending = vscode.commands.executeCommand("inversion.runCycles", { cycles: 50, tasks: 20, candidates: 2, train: "none" }) as Thenable<RunCyclesRequest.Result>;
+  test("cancel stops a run: before its first cycle nothing is kept and nothing is offered to resume; after it, the run can be resumed", async () => {
+    const pending = vscode.commands.executeCommand("inversion.runCycles", { cycles: 50, tasks: 200, candidates: 2, learn: "none" }) as Thenable<RunCyclesRequest.Result>;
     await waitFor("run in progress", () => api.status()?.run === "running", 60_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    const runDir = api.status()!.runDir!;
     assert.equal(api.cancelActiveRun(), true);
     const t0 = Date.now();
     const r = await pending;
-    assert.ok(r && r.state === "cancelled" && r.resumable, "cancelled result");
-    assert.ok(r.points.length < 50);
+    assert.deepEqual([r.state, r.points.length, r.resumable, r.status], ["cancelled", 0, false, "Run stopped before its first cycle completed; no cycle was kept."]);
+    assert.equal(r.runDir, runDir);
+    assert.equal(fs.existsSync(runDir), false, "the run's directory is gone: it is not the latest run, nor one to resume");
     await waitFor("idle", () => api.status()?.run === "idle", 30_000);
     assert.ok(Date.now() - t0 < 30_000);
-    // Stop run (the command) also stops one.
-    const pending2 = vscode.commands.executeCommand("inversion.runCycles", { cycles: 50, tasks: 20, candidates: 2, train: "none" }) as Thenable<RunCyclesRequest.Result>;
-    await waitFor("second run in progress", () => api.status()?.run === "running", 60_000);
+    // Stop run (the command) once a cycle is complete: the run keeps it and is offered to resume.
+    const pending2 = vscode.commands.executeCommand("inversion.runCycles", { cycles: 50, tasks: 20, candidates: 2, learn: "none" }) as Thenable<RunCyclesRequest.Result>;
+    await waitFor("the first cycle of the second run", () => api.status()?.run === "running" && api.status()?.lastCycle?.cycle === 1, 120_000);
     const stopped = (await vscode.commands.executeCommand("inversion.stopRun")) as { stopped: boolean };
     assert.equal(stopped.stopped, true);
     const r2 = await pending2;
-    assert.ok(r2 && r2.state === "cancelled");
+    assert.deepEqual([r2.state, r2.resumable], ["cancelled", true]);
+    assert.ok(r2.points.length >= 1 && r2.points.length < 50);
+    assert.ok(fs.existsSync(path.join(r2.runDir, "cycles.jsonl")));
+  });
+
+  test("Stop run given right after Run (before the run request reached the server) stops the run: it is not lost", async () => {
+    const pending = vscode.commands.executeCommand("inversion.runCycles", { cycles: 1, tasks: 2, candidates: 2, learn: "none" }) as Thenable<RunCyclesRequest.Result>;
+    const stopped = (await vscode.commands.executeCommand("inversion.stopRun")) as { stopped: boolean };
+    assert.equal(stopped.stopped, true);
+    const r = await pending;
+    assert.deepEqual([r.state, r.points.length, r.resumable, r.status], ["cancelled", 0, false, "Run stopped before its first cycle completed; no cycle was kept."]);
+    assert.equal(fs.existsSync(r.runDir), false);
+    await waitFor("idle", () => api.status()?.run === "idle", 30_000);
   });
 
   test("binary and invalid UTF-8 files are skipped without errors", async () => {
     const pid = api.status()!.pid;
-    for (const name of ["binary.sh", "latin1.sh"]) {
-      // VS Code may refuse to open a binary file as text; then the server never sees it, which is the same outcome.
-      const doc = await openShell(name).catch(() => null);
-      await new Promise((r) => setTimeout(r, 1500));
-      assert.equal(vscode.languages.getDiagnostics(fileUri(name)).filter((d) => d.source === "inversion").length, 0, name);
-      if (doc) assert.doesNotMatch(await hoverText(doc.uri, new vscode.Position(1, 1)), /reads this command as/);
+    // VS Code does not open a binary file from disk as a text document, so the server never receives one that way…
+    await assert.rejects(Promise.resolve(vscode.workspace.openTextDocument(fileUri("binary.sh"))), /binary/i);
+    // …but an editor can hold NUL characters (here an untitled shell script), and invalid UTF-8 arrives as U+FFFD:
+    // both carry a comment the check would warn on, and the server skips both.
+    const nul = await vscode.workspace.openTextDocument({ language: "shellscript", content: "# make the script executable\nrm -rf build\n\0\x01\x02\0\x7fELF\0\n" });
+    await vscode.window.showTextDocument(nul);
+    const latin1 = await openShell("latin1.sh");
+    await sleep(1500);
+    for (const doc of [nul, latin1]) {
+      assert.equal(inversionDiagnostics(doc.uri).length, 0, doc.uri.toString());
+      assert.doesNotMatch(await hoverText(doc.uri, new vscode.Position(1, 1)), /reads this command as/);
     }
     assert.equal(api.status()!.pid, pid, "the server did not restart");
+    await vscode.window.showTextDocument(nul);
+    await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
   });
 
   test("a 50,000-line script is scored incrementally and an edit is handled before queued scoring resumes", async () => {
@@ -222,9 +339,10 @@ suite("Inversion in VS Code", () => {
       assert.equal(userModel(), original, "Select model writes the user's settings");
       await setSetting("diagnostics.debounceMs", 100);
     }
-    await waitFor("model ready again", () => api.status()?.model === "ready" || api.status()?.model === "none", 60_000);
+    await waitFor("the fixture model set again", () => api.status()?.modelPath === original, 60_000);
     const doc = await openShell("commented.sh");
     await waitFor("hover works again", async () => /reads this command as/.test(await hoverText(doc.uri, new vscode.Position(2, 2))), 60_000);
+    assert.deepEqual([api.status()?.model, api.status()?.modelPath], ["ready", original]);
   });
 
   test("a killed server is restarted by the client", async () => {
@@ -255,6 +373,59 @@ suite("Inversion in VS Code", () => {
       // the comment check rests on examples and man pages: with the default model too, a mismatch is a Problem
       const commented = await openShell("commented.sh");
       await waitFor("warnings with the default model", () => inversionDiagnostics(commented.uri).filter((d) => d.severity === vscode.DiagnosticSeverity.Warning).length === 2, 120_000);
+    } finally {
+      await vscode.commands.executeCommand("inversion.selectModel", original);
+    }
+    await waitFor("the fixture model again", () => api.status()?.modelPath === original, 30_000);
+  });
+
+  test("what the user is told, read from the screen: the notification that ends a run, and the comment check's notice", async function () {
+    this.timeout(300_000);
+    await vscode.commands.executeCommand("notifications.clearAll");
+    const result = (await vscode.commands.executeCommand("inversion.runCycles", { cycles: 1, tasks: 2, candidates: 2, learn: "none" })) as RunCyclesRequest.Result;
+    assert.equal(result.state, "finished");
+    const ended = await notificationLike("the end-of-run notification", /^Inversion: Run finished/);
+    assert.equal(ended.message, `Inversion: ${result.status}`);
+
+    // The comment check's notice is shown once per window when its self-check falls below the floor. This suite's
+    // check is fit (its warnings are tested above), so its cached result is made unfit and the server restarted.
+    assert.equal(api.status()?.selfCheck?.fit, true);
+    const cache = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "inversion", "self-check");
+    const saved = fs.readdirSync(cache).filter((f) => f.endsWith(".json")).map((f) => [path.join(cache, f), fs.readFileSync(path.join(cache, f), "utf8")] as const);
+    assert.ok(saved.length > 0, `a measured self-check in ${cache}`);
+    const restart = async (fit: boolean): Promise<void> => {
+      const pid = api.status()!.pid;
+      await vscode.commands.executeCommand("inversion.restartServer");
+      await waitFor(`a new server whose comment check is ${fit ? "fit" : "unfit"}`, () => api.status()?.pid !== pid && api.status()?.selfCheck?.fit === fit, 120_000);
+    };
+    try {
+      for (const [file, text] of saved) fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(text), auc: 0.52, fit: false }));
+      await restart(false);
+      const notice = await notificationLike("the comment check's notice", /Comment checks/);
+      assert.equal(notice.message, `Inversion: ${api.status()!.selfCheck!.summary}`);
+      assert.match(notice.message, /52% of the time \(below \d+%\), so comment warnings are off\.$/);
+      await screenshot("vscode-notifications");
+    } finally {
+      for (const [file, text] of saved) fs.writeFileSync(file, text);
+      await vscode.commands.executeCommand("notifications.hideList");
+      await restart(true);
+    }
+  });
+
+  test("Select model offers the shipped model first: choosing it clears the user's model and the shipped model is used", async function () {
+    this.timeout(120_000);
+    const shipped = path.join(vscode.extensions.getExtension(EXT_ID)!.extensionPath, DEFAULT_MODEL_FILE);
+    const original = userModel();
+    assert.ok(original && original !== shipped);
+    try {
+      const picking = vscode.commands.executeCommand("inversion.selectModel") as Thenable<string | undefined>;
+      await sleep(1500);
+      await screenshot("vscode-select-model");
+      // the first item is active: Enter takes it
+      await vscode.commands.executeCommand("workbench.action.acceptSelectedQuickOpenItem");
+      assert.equal(await picking, "");
+      assert.equal(userModel(), undefined, "the user's setting is removed, not set to a path");
+      await waitFor("the shipped model", () => api.status()?.modelPath === shipped, 30_000);
     } finally {
       await vscode.commands.executeCommand("inversion.selectModel", original);
     }

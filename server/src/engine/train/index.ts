@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { existsSync, rmSync, statSync } from "node:fs";
 import type { Trainer, TrainProgress, TrainRequest, TrainResult } from "../types";
 import { AbortError } from "../abort";
+import { ExternalTrainer } from "./external";
 import { chooseTrainingBackend, type TrainingBackendChoice, type TrainingDevice } from "./backend";
 import type { GpuSetting } from "../runtime";
 import {
@@ -14,6 +15,8 @@ import {
   type NativeTrainOptions,
   type NativeTrainResult,
 } from "./native";
+
+export { ExternalTrainer, parseTrainCommand, TrainCommandError, TRAIN_COMMAND_PLACEHOLDERS } from "./external";
 
 export {
   addonPath,
@@ -252,6 +255,11 @@ export class LlamaTrainer implements Trainer {
   }
 }
 
-export function createTrainer(kind: "lora" | "full", opts: { masking?: "softmax" | "none" } = {}): Trainer {
+/** The trainer of a kind: the native one ("lora", "full"), or the user's own command ("external", `command`). */
+export function createTrainer(kind: "lora" | "full" | "external", opts: { masking?: "softmax" | "none"; command?: string } = {}): Trainer {
+  if (kind === "external") {
+    if (!opts.command) throw new TrainingError("external training needs a training command (--train-command)");
+    return new ExternalTrainer(opts.command);
+  }
   return new LlamaTrainer({ mode: kind, masking: opts.masking });
 }

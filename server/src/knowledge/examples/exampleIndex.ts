@@ -94,6 +94,14 @@ export class ExampleIndex {
     return this.programCounts.get(program) ?? 0;
   }
 
+  /** Programs with at least `min` examples, most examples first (ties by name). */
+  programsByExamples(min: number): string[] {
+    return [...this.programCounts]
+      .filter(([program, n]) => program && n >= min)
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([program]) => program);
+  }
+
   static fromFile(file: string): ExampleIndex {
     const { header, examples, sha256 } = readIndexFile(file);
     return new ExampleIndex(examples, header.sources, `examples:${sha256}`);
@@ -134,6 +142,16 @@ export class ExampleIndex {
     return { similarity: cosine(this.byDescription.vector(comment), joined), hits };
   }
 
+  /** A description's TF-IDF vector under this index's word weights (for comparing texts outside the index). */
+  descriptionVector(text: string): Vector {
+    return this.byDescription.vector(text);
+  }
+
+  /** A command's TF-IDF vector under this index's word weights. */
+  commandVector(text: string): Vector {
+    return this.byCommand.vector(text);
+  }
+
   /** Text similarity of two descriptions under this index's word weights (0..1). */
   textSimilarity(a: string, b: string): number {
     return cosine(this.byDescription.vector(a), this.byDescription.vector(b));
@@ -152,7 +170,8 @@ export class ExampleIndex {
 /** Examples joined for the comment check (measured on the built-in pairs: top-3 0.865, top-10 0.937 AUC). */
 export const COMMENT_SUPPORT_K = 10;
 
-function cosine(a: Vector, b: Vector): number {
+/** Cosine of two unit-length vectors. */
+export function cosine(a: Vector, b: Vector): number {
   let dot = 0;
   for (const [w, x] of a) dot += x * (b.get(w) ?? 0);
   return Math.max(0, Math.min(1, dot));
