@@ -88,7 +88,7 @@ test("the score chart's note names the cycles where held-out after equals before
   const equal = { ...record(1, true), after: stats(0.25) };
   assert.equal(
     chartNotes([equal, record(2, true)]).score,
-    "Held-out after training equals before in cycle 1 (0.250): the new weights scored the held-out tasks the same as the old ones, so the two lines lie on each other there.",
+    "Held-out after equals before in cycle 1 (0.250): what the cycle learned (new weights, or examples added to the run's memory) did not change the held-out score, so the two lines lie on each other there.",
   );
   assert.equal(chartNotes([record(1, true)]).score, "");
   assert.equal(chartNotes([record(1, false)]).score, "", "no after, nothing to compare");

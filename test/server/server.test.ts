@@ -316,8 +316,8 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     });
     assert.equal(result.state, "finished");
     assert.equal(result.points.length, 1);
-    assert.match(result.status, /^Run finished: 1 cycle, \d+ examples? accepted, not trained \(--learn none trains no weights\)\.$/);
-    assert.equal(result.points[0]!.trainSkipped, "--learn none trains no weights");
+    assert.match(result.status, /^Run finished: 1 cycle, \d+ examples? accepted, not trained \(learn is none: no weights are trained\)\.$/);
+    assert.equal(result.points[0]!.trainSkipped, "learn is none: no weights are trained");
     const views = s.views.filter((v) => v.runDir === out);
     assert.deepEqual(views.map((v) => v.version), views.map((_, i) => i + 1), "one view per change, versions 1, 2, 3, …");
     assert.deepEqual(views.at(-1), result);

@@ -111,8 +111,8 @@ test("entryAt and cyclePoint", () => {
   assert.equal(entryAt([e], 3, 6), undefined);
   const stats = { candidates: 0, acceptedTasks: 0, acceptanceRate: 0, meanScore: 0, distinctCommands: 0, distinctPrograms: 0 };
   const selection = { ...stats, candidates: 4, meanScore: 0.25, acceptanceRate: 0.5, acceptedExamples: 2 };
-  const p = cyclePoint({ cycle: 1, before: stats, after: null, selection, train: null, trainSkipped: "--learn none trains no weights", external: null } as unknown as CycleRecord);
-  assert.deepEqual(p, { cycle: 1, selectionScore: 0.25, scoreBefore: null, scoreAfter: null, acceptanceRate: 0.5, trainLoss: null, trainSkipped: "--learn none trains no weights", external: null });
+  const p = cyclePoint({ cycle: 1, before: stats, after: null, selection, train: null, trainSkipped: "learn is none: no weights are trained", external: null } as unknown as CycleRecord);
+  assert.deepEqual(p, { cycle: 1, selectionScore: 0.25, scoreBefore: null, scoreAfter: null, acceptanceRate: 0.5, trainLoss: null, trainSkipped: "learn is none: no weights are trained", external: null });
 });
 
 test("WorkQueue preempts running background work for a hover", async () => {

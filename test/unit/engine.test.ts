@@ -197,7 +197,7 @@ test("a run writes its store; a killed run resumes after its last complete cycle
   assert.equal(examples.filter((e) => e.example).length, 2 * 2);
   const c = run.cycles[1]!;
   assert.equal(c.train, null);
-  assert.match(c.trainSkipped ?? "", /--learn none/);
+  assert.match(c.trainSkipped ?? "", /learn is none/);
   assert.equal(c.after, null);
   assert.equal(c.tasks.heldOut, 2);
   // training tasks also hold their nearest example; held-out tasks measure the model alone

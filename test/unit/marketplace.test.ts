@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { ruleDocsUrl } from "../../server/src/check/findings";
 
 const ROOT = resolve(__dirname, "../..");
 const manifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
@@ -48,8 +49,7 @@ test("the icon is a PNG of at least 128×128 pixels (vsce takes no SVG)", () => 
 });
 
 
-test("the page a hover's \"How scoring works\" links to ships in the .vsix and is found beside the sources", async () => {
-  const { ruleDocsUrl } = await import("../../server/src/check/findings");
+test("the page a hover's \"How scoring works\" links to ships in the .vsix and is found beside the sources", () => {
   assert.match(ruleDocsUrl() ?? "", /^file:\/\/.*\/docs\/SCORING\.md#comment-warnings$/);
   const ignore = readFileSync(join(__dirname, "../../.vscodeignore"), "utf8").split("\n");
   assert.ok(ignore.indexOf("!docs/SCORING.md") > ignore.indexOf("docs/**"), ".vscodeignore keeps docs/SCORING.md after leaving docs/ out");

@@ -22,7 +22,7 @@ function cycle(n: number, before: number, after: number | null, external: number
     cycle: n, startedAt: "2026-11-23T00:00:00Z", seed: n, tasks: { train: 2, heldOut: 2 },
     selection: { ...stats(0.4, 0.5), acceptedExamples: 2 }, before: stats(before), after: after === null ? null : stats(after),
     train: after === null ? null : { outPath: `adapters/c${n}.gguf`, mode: "lora", masking: "softmax", lossFirst: 2, lossLast: 1.5, lossMean: 1.7, steps: 3, tokens: 100, tokensPerSecond: 1000, seconds: 0.1, trainer: "llama-lora", examples: 2, policy: "retrain" },
-    trainSkipped: after === null ? "--learn none trains no weights" : undefined,
+    trainSkipped: after === null ? "learn is none: no weights are trained" : undefined,
     external: ext(external), externalBefore: n === 1 ? ext(-0.5) : undefined,
     adapterPath: after === null ? null : `adapters/c${n}.gguf`, timings: { totalMs: 60000 },
   };

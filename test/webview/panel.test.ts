@@ -201,7 +201,7 @@ test("the panel as a user reads it: the server's placeholder while no cycle is d
 
     // Two cycles whose held-out score after training equals the one before.
     const same = [point(1, { selectionScore: null, scoreBefore: 0.4, scoreAfter: 0.4 }), point(2, { selectionScore: null, scoreBefore: 0.5, scoreAfter: 0.5 })];
-    const scoreNote = "Held-out after training equals before in cycles 1, 2 (0.400, 0.500): the new weights scored the held-out tasks the same as the old ones, so the two lines lie on each other there.";
+    const scoreNote = "Held-out after equals before in cycles 1, 2 (0.400, 0.500): what the cycle learned (new weights, or examples added to the run's memory) did not change the held-out score, so the two lines lie on each other there.";
     const lossText = "Loss: how unexpected the accepted commands were to the model as it trained on them (lower: more expected). It is not a score of the model; the held-out score is.";
     await send(page, view("/runs/live", 2, same, "cycle 2: …", "running", { notes: { score: scoreNote, loss: lossText } }));
     await page.waitForFunction(() => document.body.dataset.points === "2", null, { timeout: 10_000 });

@@ -444,7 +444,7 @@ async function trainStep(
   selected: Candidate[],
 ): Promise<{ train: CycleRecord["train"]; trainSkipped?: string; adapter: string | null }> {
   const { opts, trainer, store, loaded } = ctx;
-  if (!trainer) return { train: null, trainSkipped: `--learn ${opts.learn} trains no weights`, adapter: state.adapter };
+  if (!trainer) return { train: null, trainSkipped: `learn is ${opts.learn}: no weights are trained`, adapter: state.adapter };
   if (!loaded) throw new Error("Training needs the model on this machine (--model), which was not loaded.");
   const data = (opts.policy === "retrain" ? state.accepted : selected).map((c) => toTrainExample(c, ctx.shots, ctx.sessions.fit ?? undefined));
   if (data.length === 0) return { train: null, trainSkipped: "no accepted examples to train on", adapter: state.adapter };

@@ -73,13 +73,13 @@ export function progressLine(e: RunEvent, cycles: number): string | null {
 const cycleList = (cycles: readonly number[]): string => `${cycles.length > 1 ? "cycles" : "cycle"} ${cycles.join(", ")}`;
 const byCycle = (records: readonly CycleRecord[]): CycleRecord[] => [...records].sort((a, b) => a.cycle - b.cycle);
 
-/** Under the held-out chart: the cycles whose score after training equals the one before, where the two lines lie on each other. */
+/** Under the held-out chart: the cycles whose score after learning equals the one before, where the two lines lie on each other. */
 export function scoreNote(points: readonly CyclePoint[]): string {
   const same = points.filter((p) => p.scoreBefore !== null && p.scoreAfter !== null && p.scoreAfter.toFixed(3) === p.scoreBefore.toFixed(3));
   if (same.length === 0) return "";
   return (
-    `Held-out after training equals before in ${cycleList(same.map((p) => p.cycle))} (${same.map((p) => p.scoreAfter!.toFixed(3)).join(", ")}): ` +
-    "the new weights scored the held-out tasks the same as the old ones, so the two lines lie on each other there."
+    `Held-out after equals before in ${cycleList(same.map((p) => p.cycle))} (${same.map((p) => p.scoreAfter!.toFixed(3)).join(", ")}): ` +
+    "what the cycle learned (new weights, or examples added to the run's memory) did not change the held-out score, so the two lines lie on each other there."
   );
 }
 
