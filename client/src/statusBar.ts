@@ -83,6 +83,8 @@ export class StatusBar implements vscode.Disposable {
         case "ready":
           icon = s.selfCheck && !s.selfCheck.fit ? "$(circle-large-outline)" : "$(check)";
           if (s.modelPath) parts.push(this.modelLabel(s.modelPath));
+          // the hollow circle alone says nothing: name what it means
+          if (s.selfCheck && !s.selfCheck.fit) parts.push("comment checks off");
           break;
       }
       if (s.run === "running") {
@@ -90,13 +92,13 @@ export class StatusBar implements vscode.Disposable {
         parts.push(this.runProgress ?? "run");
         command = "inversion.showPanel";
       } else if (s.run === "cancelling") parts.push("stopping run");
-      if (s.lastCycle) parts.push(`cycle ${s.lastCycle.cycle}: ${s.lastCycle.heldOut}`);
       tip.appendMarkdown(`Model: ${s.model}${s.modelPath ? ` — \`${s.modelPath}\`` : ""}\n\n`);
       if (s.modelPath === this.defaultModelPath) tip.appendMarkdown("This is the default model shipped with Inversion, a small shell model; set `inversion.model` to use your own.\n\n");
       tip.appendMarkdown(`Hovers read with: ${s.adapterPath ? `the model and the adapter \`${s.adapterPath}\`` : "the model alone (no adapter)"}\n\n`);
       tip.appendMarkdown(`${s.selfCheck ? s.selfCheck.summary : "Comment checks: measuring themselves."}\n\n`);
       if (s.message) tip.appendMarkdown(`${s.message.replace(/\n/g, " ")}\n\n`);
       tip.appendMarkdown(`Run: ${s.run}${s.runDir ? ` — \`${s.runDir}\`` : ""}\n\n`);
+      if (s.lastCycle) tip.appendMarkdown(`Last cycle: ${s.lastCycle.cycle}, ${s.lastCycle.heldOut} (the run's own held-out tasks, before → after the cycle's learning)\n\n`);
       tip.appendMarkdown(`Language server process ${s.pid}`);
     }
     this.item.text = `${icon} Inversion${parts.length ? ": " + parts.join(" · ") : ""}`;
