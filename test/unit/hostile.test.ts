@@ -241,7 +241,7 @@ test("the trainer dies with its parent, even after kill -9, and leaves no .tmp",
   const out = join(dir, "orphan");
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", join(ROOT, "server/src/cli/main.ts"), "run", "--model", model, "--out", out, "--cycles", "1", "--tasks", "2", "--candidates", "2", "--select", "all", "--threads", "1", "--epochs", "100", "--lora-rank", "4", "--json"],
+    ["--import", "tsx", join(ROOT, "server/src/cli/main.ts"), "run", "--model", model, "--out", out, "--cycles", "1", "--tasks", "2", "--candidates", "2", "--select", "all", "--learn", "lora", "--threads", "1", "--epochs", "100", "--lora-rank", "4", "--json"],
     { cwd: ROOT, env: { ...process.env, GGML_NO_BACKTRACE: "1" }, stdio: ["ignore", "pipe", "ignore"] },
   );
   await new Promise<void>((resolvePromise) => child.stdout.on("data", (d: Buffer) => d.toString().includes('"type":"train"') && resolvePromise()));
