@@ -92,6 +92,7 @@ export class StatusBar implements vscode.Disposable {
         parts.push(this.runProgress ?? "run");
         command = "inversion.showPanel";
       } else if (s.run === "cancelling") parts.push("stopping run");
+      else if (s.lastCycle) parts.push(`last run: cycle ${s.lastCycle.cycle}`);
       tip.appendMarkdown(`Model: ${s.model}${s.modelPath ? ` — \`${s.modelPath}\`` : ""}\n\n`);
       if (s.modelPath === this.defaultModelPath) tip.appendMarkdown("This is the default model shipped with Inversion, a small shell model; set `inversion.model` to use your own.\n\n");
       tip.appendMarkdown(`Hovers read with: ${s.adapterPath ? `the model and the adapter \`${s.adapterPath}\`` : "the model alone (no adapter)"}\n\n`);
