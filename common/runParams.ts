@@ -66,7 +66,7 @@ export const RUN_PARAMS = {
     description: "Random seed of a run (task writing, sampling, training): the same seed repeats a run on the same machine.",
   },
   learn: {
-    ...choice(["lora", "memory", "both", "none"] as const, "memory"),
+    ...choice(["lora", "memory", "both", "none"] as const, "lora"),
     flag: "learn",
     setting: "learn",
     valueDescriptions: [
@@ -76,7 +76,7 @@ export const RUN_PARAMS = {
       "Generate, score and select only; nothing is learned.",
     ],
     description:
-      "How a run learns from the examples it accepts: LoRA weights, a memory its prompts retrieve from, both, or none. The default is memory: in docs/RESULTS.md no way of learning improved the held-out splits, and memory is the one that never lowered them and costs no training.",
+      "How a run learns from the examples it accepts: LoRA weights, a memory its prompts retrieve from, both, or none. The default is lora: in docs/RESULTS.md it is the only one with a measured gain (small, on the cheat split, two seeds); the memory changed no answer.",
   },
   documentedFlags: {
     type: "switch" as const,
