@@ -319,6 +319,8 @@ async function main(): Promise<void> {
   ];
   const bridge = acceptanceBridge(tasks, settings.threshold);
   const gatePassRate = mean(tasks.flat().map((r) => (r.gatesPass ? 1 : 0)));
+  const lift = SCORED_SELECTORS.find((x) => x.name === "lift (ours)")!;
+  const liftPicksExample = chosen(lift, tasks, settings.seed).filter((r) => r.fromExample).length;
   const report = { settings, tasks: tasks.length, seconds: (Date.now() - t0) / 1000, gatePassRate, ...bridge, results };
   writeFileSync(join(out, "selection.json"), JSON.stringify(report, null, 2) + "\n");
   const md = markdown(results, settings, tasks.length);
@@ -330,6 +332,7 @@ async function main(): Promise<void> {
       [
         ["candidates passing the gates", gatePassRate.toFixed(3)],
         [`tasks lift accepts at threshold ${settings.threshold}`, bridge.liftAcceptance.toFixed(3)],
+        ["tasks where lift picks the nearest example's command", String(liftPicksExample)],
         ["coder-reviewer threshold accepting as many", bridge.coderReviewerThreshold === null ? "–" : bridge.coderReviewerThreshold.toExponential(3)],
         ["wall time (s)", report.seconds.toFixed(0)],
       ],
