@@ -115,6 +115,11 @@ async function measure(loaded: LoadedModel, adapter: string | null, shots: ShotS
   }
 }
 
+/** The lookup alone: the description of the example nearest each held-out command, against its comment (token F1). */
+export function lookupReadingF1(index: ExampleIndex, pairs: readonly HeldOutPair[]): number[] {
+  return pairs.map((p) => tokenF1(index.byCommandText(p.command, { k: 1 })[0]?.example.description ?? "", p.comment));
+}
+
 async function main(): Promise<void> {
   const { values: v } = parseArgs({
     options: {
@@ -157,6 +162,8 @@ async function main(): Promise<void> {
     const [lo, hi] = bootstrapCi(xs, { seed: 1 });
     return `${mean(xs).toFixed(3)} [${lo.toFixed(3)}, ${hi.toFixed(3)}]`;
   };
+  const look = lookupReadingF1(shipped, heldOut);
+  rows.push(`| lookup only (nearest example's description) | ${ci(look)} | – | – | ${base.checkAuc.toFixed(3)} (the check is lookup-based) |`);
   rows.push(`| base model (cycle 0) | ${ci(base.f1)} | – | ${base.liftAuc.toFixed(3)} | ${base.checkAuc.toFixed(3)} |`);
   for (const variant of variants) {
     const dir = join(out, variant);
