@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { writeFixtureModel } from "../tools/gguf/fixtureModel";
 import { BENCH_SHAPES, benchModel, type BenchModelType, type BenchShape } from "../tools/gguf/benchModels";
-import { loadAddon } from "../server/src/engine/train/native";
+import { loadToolsAddon } from "../tools/native";
 
-process.env.GGML_NO_BACKTRACE ??= "1";
+process.env.GGML_NO_BACKTRACE ??= "1"; if (process.env.GGML_NO_BACKTRACE === "0") delete process.env.GGML_NO_BACKTRACE;
 
 /** The fixture model always; stories260K when it is beside the repo (or at $INVERSION_BENCH_MODEL). */
 export async function benchModels(): Promise<{ name: string; path: string }[]> {
@@ -56,7 +56,7 @@ export async function realShapeModels(types: BenchModelType[] = ["Q4_K_M", "Q8_0
   const shape = process.env.INVERSION_BENCH_TINY
     ? { ...real, name: "qwen2.5-tiny", embeddingLength: 256, blockCount: 2, headCount: 4, headCountKv: 2, feedForwardLength: 512 }
     : real;
-  const addon = loadAddon();
+  const addon = loadToolsAddon();
   const out = [];
   for (const type of types) {
     const path = await benchModel(shape, type, { threads: BENCH_THREADS, quantize: addon.quantize.bind(addon), onProgress: (m) => console.log(`(${m})`) });

@@ -40,13 +40,34 @@ export async function benchProtocol(): Promise<void> {
   }
 }
 
-async function trainFiftyExamples(modelPath: string, outPath: string): Promise<number> {
+/**
+ * The protocol's training alone (issue 21): 50 examples, 1 epoch, on the Q4_K_M bench model, with the backward through
+ * frozen matrices as ggml builds it ("none") and as the trainer runs it by default ("auto"), and the upper bound it
+ * puts on 10 cycles of the retrain policy.
+ */
+export async function benchProtocolTraining(): Promise<void> {
+  console.log(`\n## Protocol training: 50 examples, 1 epoch, rank 16, ${BENCH_THREADS} threads\n`);
+  const [model] = await realShapeModels(["Q4_K_M"]);
+  const out = mkdtempSync(join(tmpdir(), "inversion-bench-protocol-"));
+  const passes = (PROTOCOL.cycles * (PROTOCOL.cycles + 1)) / 2;
+  try {
+    for (const backward of ["none", "auto"] as const) {
+      const seconds = await trainFiftyExamples(model!.path, join(out, "a.gguf"), backward);
+      console.log(`${model!.name}, backward ${backward}: ${seconds.toFixed(0)} s; ${PROTOCOL.cycles} cycles of the retrain policy ≤ ${((passes * seconds) / 3600).toFixed(2)} h`);
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+async function trainFiftyExamples(modelPath: string, outPath: string, transposedWeights: "none" | "auto" = "auto"): Promise<number> {
   const addon = loadAddon();
   const examples = Array.from({ length: 50 }, (_, i) => ({ prompt: `Task: list the files in folder number ${i}.\nCommand:`, completion: ` ls -la dir${i}` }));
   try {
     const r = await addon.train({
       mode: "lora", rank: 16, alpha: 32, targets: ["attn_q", "attn_k", "attn_v", "attn_output"], learningRate: 2e-4, batchSize: 4,
       threads: BENCH_THREADS, seed: 1, examples, backendDir: backendDir(), baseModelPath: modelPath, outPath, epochs: 1, contextSize: 128,
+      transposedWeights, lossWindows: -1,
     });
     return r.seconds;
   } catch (err) {

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     ["train-real", async () => (await import("./train.js")).benchTrainRealShape()],
     ["hover", async () => (await import("./hover.js")).benchHover()],
     ["protocol", async () => (await import("./protocol.js")).benchProtocol()],
+    ["protocol-train", async () => (await import("./protocol.js")).benchProtocolTraining()],
     ["check", async () => (await import("./check.js")).benchCheck()],
     ["examples", async () => (await import("./examples.js")).benchExamples()],
   ];

@@ -6,13 +6,14 @@
 // Default model: ../shared/models/stories260K.gguf beside the repository (skipped with a message when absent).
 // Forward = llama_decode of full windows (logits for the last position only, F32 KV cache, flash
 // attention off — the training context's settings). Training = LoRA (rank 8, attn_q/k/v/output) with
-// AdamW, each step one window; tokens/s counts window positions. "softmax" masking runs one extra
-// forward pass per step; "none" does not.
+// AdamW, each step one window; tokens/s counts window positions. "softmax" masking multiplies the logits of masked
+// rows by 0 in the training graph; "none" trains every row.
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { backendDir, loadAddon, type NativeTrainResult } from "../server/src/engine/train";
 import { BENCH_QUANTS } from "../tools/gguf/benchModels";
+import { loadToolsAddon } from "../tools/native";
 import { BENCH_THREADS, realShapeModels } from "./common";
 
 process.env.GGML_NO_BACKTRACE = "1";
@@ -47,6 +48,7 @@ export async function benchTrain(): Promise<void> {
     return;
   }
   const addon = loadAddon();
+  const tools = loadToolsAddon();
   const bins = backendDir();
   const dir = mkdtempSync(join(tmpdir(), "inversion-bench-train-"));
   const rows: string[][] = [["ctx", "masking", "train tok/s", "forward tok/s", "ratio", "steps", "loss first→last"]];
@@ -59,7 +61,7 @@ export async function benchTrain(): Promise<void> {
     let n = 0;
     for (const ctx of contexts) {
       // size every measurement to ~targetSeconds, then interleave `repeats` rounds and take medians
-      const probe = await addon.benchForward({ modelPath, backendDir: bins, contextSize: ctx, threads, windows: 8 });
+      const probe = await tools.benchForward({ modelPath, backendDir: bins, contextSize: ctx, threads, windows: 8 });
       const fwdWindows = Math.max(8, Math.round((targetSeconds * probe.tokensPerSecond) / ctx));
       const epochsFor: Record<string, number> = {};
       for (const masking of ["softmax", "none"] as const) {
@@ -69,7 +71,7 @@ export async function benchTrain(): Promise<void> {
       const fwd: number[] = [];
       const train: Record<string, NativeTrainResult[]> = { softmax: [], none: [] };
       for (let rep = 0; rep < repeats; rep++) {
-        fwd.push((await addon.benchForward({ modelPath, backendDir: bins, contextSize: ctx, threads, windows: fwdWindows })).tokensPerSecond);
+        fwd.push((await tools.benchForward({ modelPath, backendDir: bins, contextSize: ctx, threads, windows: fwdWindows })).tokensPerSecond);
         for (const masking of ["softmax", "none"] as const) {
           train[masking]!.push(await addon.train({ ...lora, outPath: join(dir, `t${n++}.gguf`), epochs: epochsFor[masking]!, contextSize: ctx, masking }));
         }
@@ -98,25 +100,36 @@ export async function benchTrain(): Promise<void> {
  * (F16 and the five the users download), 2 threads, context 128, exact masking. A type the trainer refuses is
  * reported with its message.
  */
+/**
+ * Issue 21's measure at the 0.5B shape: LoRA training tokens/s ÷ forward tokens/s per base type, for the backward
+ * through frozen matrices as ggml builds it (OUT_PROD, "none": two steps, it is slow) and as the trainer runs it by
+ * default (a transposed copy of each matrix, "auto"). "steady" leaves out the one-time cost of making the copies.
+ */
 export async function benchTrainRealShape(ctx = 128): Promise<void> {
-  console.log(`\n## Training at real size (issue 8), ${BENCH_THREADS} threads, context ${ctx}\n`);
+  console.log(`\n## Training at real size (issues 8, 21), ${BENCH_THREADS} threads, context ${ctx}\n`);
   const addon = loadAddon();
+  const tools = loadToolsAddon();
   const bins = backendDir();
   const dir = mkdtempSync(join(tmpdir(), "inversion-bench-train-"));
-  console.log(["model", "train tok/s", "forward tok/s", "ratio (≥ 0.25)", "loss first→last"].join(" | "));
+  console.log(["model", "backward", "copies", "train tok/s", "steady tok/s", "forward tok/s", "ratio", "steady ratio", "loss first→last"].join(" | "));
   try {
     for (const { name, path } of await realShapeModels(["F16", ...BENCH_QUANTS])) {
-      const fwd = await addon.benchForward({ modelPath: path, backendDir: bins, contextSize: ctx, threads: BENCH_THREADS, windows: 4 });
-      try {
-        const r = await addon.train({
-          mode: "lora", rank: 16, alpha: 32, targets: ["attn_q", "attn_k", "attn_v", "attn_output"], learningRate: 2e-4, batchSize: 0,
-          threads: BENCH_THREADS, seed: 1, examples, backendDir: bins, baseModelPath: path, outPath: join(dir, "a.gguf"), epochs: 2,
-          contextSize: ctx, masking: "softmax",
-        });
-        console.log([name, r.tokensPerSecond.toFixed(0), fwd.tokensPerSecond.toFixed(0), (r.tokensPerSecond / fwd.tokensPerSecond).toFixed(3),
-          `${r.lossFirst.toFixed(2)}→${r.lossLast.toFixed(2)}`].join(" | "));
-      } catch (err) {
-        console.log([name, "refused", fwd.tokensPerSecond.toFixed(0), "-", (err as Error).message.split("\n")[0]].join(" | "));
+      const fwd = await tools.benchForward({ modelPath: path, backendDir: bins, contextSize: ctx, threads: BENCH_THREADS, windows: 4 });
+      for (const backward of ["none", "auto"] as const) {
+        try {
+          const r = await addon.train({
+            mode: "lora", rank: 16, alpha: 32, targets: ["attn_q", "attn_k", "attn_v", "attn_output"], learningRate: 2e-4, batchSize: 0,
+            threads: BENCH_THREADS, seed: 1, examples, backendDir: bins, baseModelPath: path, outPath: join(dir, "a.gguf"), epochs: 2,
+            contextSize: ctx, masking: "softmax", transposedWeights: backward, ...(backward === "none" ? { maxSteps: 2, lossWindows: -1 } : {}),
+          });
+          const steady = r.tokens / Math.max(1e-9, r.seconds - r.transposeSeconds);
+          const copies = r.transposedType ? `${r.transposedType} ${(r.transposedBytes / 2 ** 20).toFixed(0)} MiB, ${r.transposeSeconds.toFixed(1)} s` : "-";
+          const loss = r.paused ? `(${r.steps} steps)` : `${r.lossFirst.toFixed(2)}→${r.lossLast.toFixed(2)}`;
+          console.log([name, backward, copies, r.tokensPerSecond.toFixed(1), steady.toFixed(1), fwd.tokensPerSecond.toFixed(0),
+            (r.tokensPerSecond / fwd.tokensPerSecond).toFixed(3), (steady / fwd.tokensPerSecond).toFixed(3), loss].join(" | "));
+        } catch (err) {
+          console.log([name, backward, "refused", "-", "-", fwd.tokensPerSecond.toFixed(0), "-", "-", (err as Error).message.split("\n")[0]].join(" | "));
+        }
       }
     }
   } finally {

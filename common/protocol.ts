@@ -66,8 +66,8 @@ export const DEFAULT_SETTINGS: InversionSettings = {
 // ---------------------------------------------------------------------------------------------------------------
 
 export type ModelState = "none" | "missing" | "loading" | "ready" | "error";
-export type RunState = "idle" | "running" | "cancelling";
 
+/** The model's state and the comment check's. Where a run stands is in its view alone (`RunView`, sent by `RunViewNotification`). */
 export interface ServerStatus {
   /** The server's process id (lets tests and the status tooltip tell restarts apart). */
   pid: number;
@@ -80,15 +80,11 @@ export interface ServerStatus {
   message: string | null;
   /** Loading progress in [0, 1] when known. */
   progress?: number;
-  run: RunState;
-  runDir: string | null;
-  /** The latest completed cycle of the current or latest run; `heldOut` is worded by the server ("held-out 0.31 → 0.42"). */
-  lastCycle: { cycle: number; heldOut: string } | null;
   /** The loaded model's self-check: how often it tells a matching comment from a wrong one; null until measured. */
   selfCheck: { auc: number; fit: boolean; summary: string } | null;
 }
 
-/** Sent whenever the model or run state changes; drives the status-bar item (no pop-ups). */
+/** Sent whenever the model's state changes; drives the status-bar item with the live run's view (no pop-ups). */
 export namespace StatusNotification {
   export const method = "inversion/status" as const;
   export const type = new NotificationType<ServerStatus>(method);
@@ -110,6 +106,27 @@ export namespace RunViewNotification {
   export const type = new NotificationType<RunView>(method);
 }
 
+/**
+ * The codes of the errors Inversion's requests answer with, declared once for both sides (JSON-RPC reserves
+ * -32768..-32000; LSP's own codes are there too).
+ */
+export const InversionErrorCodes = {
+  /** Scoring the command failed (`inversion/scoreCommand`). */
+  scoreFailed: 1,
+  /** A run is already in progress or starting. */
+  runInProgress: 2,
+  /** The request's parameters are refused (an unknown field, a value out of range). */
+  invalidParams: 3,
+  /** The configured model cannot be used; the message says why ("Select model" is the remedy). */
+  modelUnusable: 4,
+  /** The run failed after it started. */
+  runFailed: 5,
+  /** A run directory (its cycles or examples) cannot be read. */
+  runUnreadable: 6,
+} as const;
+
+export type InversionErrorCode = (typeof InversionErrorCodes)[keyof typeof InversionErrorCodes];
+
 // ---------------------------------------------------------------------------------------------------------------
 // Client -> server
 // ---------------------------------------------------------------------------------------------------------------
@@ -129,13 +146,16 @@ export namespace VisibleRangesNotification {
 export type RunOverrides = Partial<RunParams> & {
   /** Explicit run directory; default a new timestamped directory under the runs directory. */
   out?: string;
+  /** Continue the run in `out` with the parameters it recorded, to its recorded number of cycles (never the settings'):
+   * of the run parameters only `cycles` may be given, as its new total. */
   resume?: boolean;
 };
 
 /**
- * Runs self-improvement cycles. Reports `$/progress` work-done progress (begin … report … end) and honours
- * `$/cancelRequest` and work-done cancel: cancelling aborts the engine (and trainer) through an AbortSignal.
- * Answers with the run's final view (status finished or cancelled).
+ * Runs self-improvement cycles. Sends the run's view (`RunViewNotification`) as it starts and after every change,
+ * and reports `$/progress` work-done progress (begin … report … end) saying the view's status and percent, for LSP
+ * clients in general. Honours `$/cancelRequest` and work-done cancel: cancelling aborts the engine (and trainer)
+ * through an AbortSignal. Answers with the run's final view (status finished or cancelled).
  */
 export namespace RunCyclesRequest {
   export const method = "inversion/runCycles" as const;
@@ -234,8 +254,8 @@ export interface CyclePoint {
   external: number | null;
 }
 
-/** Where a run stands: `stored` is a run read from its directory with no live run behind it. */
-export type RunViewState = "running" | "finished" | "cancelled" | "failed" | "stored";
+/** Where a run stands: `stopping` is a running run asked to stop; `stored` is a run read from its directory with no live run behind it. */
+export type RunViewState = "running" | "stopping" | "finished" | "cancelled" | "failed" | "stored";
 
 export interface RunView {
   /** Increases with every view the server sends of this run: a front end keeps the highest it has seen. */
@@ -245,6 +265,10 @@ export interface RunView {
   state: RunViewState;
   /** One line on where the run stands ("Cycle 2/3: generating 4/20", "Run finished: …"), worded by the server. */
   status: string;
+  /** How far the run has got, 0–100 (100 once it ended, and for a stored run): what progress bars show. */
+  percent: number;
+  /** The held-out score of the latest complete cycle, before → after its learning, worded ("held-out 0.312 → 0.420"); "" before the first. */
+  heldOut: string;
   /** The run stopped before its last cycle, kept at least one complete cycle, and can be continued (the front end offers its own resume action). */
   resumable: boolean;
   /** What the panel shows in place of the charts while the run has no complete cycle ("" once it has one). */

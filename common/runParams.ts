@@ -28,7 +28,7 @@ export interface ChoiceParam<T extends string = string> extends ParamBase {
   default: T;
   /** One per value, for the settings UI. */
   valueDescriptions?: readonly string[];
-  /** Older names still accepted for a value (on the command line and in recorded runs), e.g. `seed` for `original`. */
+  /** Older names still accepted for a value (on the command line, said once, and in recorded runs), e.g. `seed` for `original`. */
   aliases?: Readonly<Record<string, T>>;
 }
 
@@ -119,7 +119,12 @@ export const RUN_PARAMS = {
     flag: "select",
     description: "best: gates, threshold, best of N, no duplicates; all: train on every candidate (a baseline).",
   },
-  judge: { ...choice(["base", "policy"] as const, "base"), flag: "judge", description: "Which weights score: the frozen base model or the adapter being trained." },
+  judge: {
+    ...choice(["base", "learner"] as const, "base"),
+    aliases: { policy: "learner" },
+    flag: "judge",
+    description: "Which weights score: the frozen base model (base) or the learner, the adapter being trained (learner; also accepted as policy).",
+  },
   heldOutTasks: { ...int(0, 10000, 0), flag: "held-out", description: "Held-out tasks (0: a quarter of --tasks, at least 4)." },
   evalSize: { ...int(1, 100000, 300), flag: "eval-size", description: "Pairs in the seeded held-out split of --eval." },
   examples: {

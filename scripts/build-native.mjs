@@ -5,7 +5,8 @@
 //   node scripts/build-native.mjs            build if missing or out of date (idempotent)
 //   node scripts/build-native.mjs --force    rebuild
 //
-// Output: server/native/build/inversion_trainer.node (everything under server/native/build/ is gitignored).
+// Output: server/native/build/inversion_trainer.node (the addon the extension ships) and inversion_tools.node (benchmarks
+// and tests only); everything under server/native/build/ is gitignored.
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -57,7 +58,8 @@ const buildDir = join(root, "server", "native", "build");
 const llamaSrc = join(buildDir, "llama-src");
 const gypDir = join(buildDir, "gyp");
 const srcDir = join(root, "server", "native", "trainer", "src");
-const out = join(buildDir, "inversion_trainer.node");
+const ADDONS = ["inversion_trainer", "inversion_tools"];
+const outputs = ADDONS.map((name) => join(buildDir, `${name}.node`));
 mkdirSync(buildDir, { recursive: true });
 
 // 1. headers: clone the bundled llama.cpp source once
@@ -75,10 +77,10 @@ const inputs = [
 ];
 const stamp = join(buildDir, "inversion_trainer.stamp.json");
 const stampValue = JSON.stringify({ nlcVersion, tag: info.tag, binsDir });
-if (!force && existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === stampValue) {
-  const outTime = statSync(out).mtimeMs;
+if (!force && outputs.every((o) => existsSync(o)) && existsSync(stamp) && readFileSync(stamp, "utf8") === stampValue) {
+  const outTime = Math.min(...outputs.map((o) => statSync(o).mtimeMs));
   if (inputs.every((f) => statSync(f).mtimeMs <= outTime)) {
-    console.log(`build-native: up to date (${out})`);
+    console.log(`build-native: up to date (${outputs.join(", ")})`);
     process.exit(0);
   }
 }
@@ -118,10 +120,12 @@ try {
   die("node-gyp failed (see output above); a C++17 compiler, make and python3 are required");
 }
 // copy then rename: a trainer process that has the old addon mapped keeps its (unlinked) file intact
-copyFileSync(join(gypDir, "build", "Release", "inversion_trainer.node"), `${out}.tmp`);
-renameSync(`${out}.tmp`, out);
+for (const [i, name] of ADDONS.entries()) {
+  copyFileSync(join(gypDir, "build", "Release", `${name}.node`), `${outputs[i]}.tmp`);
+  renameSync(`${outputs[i]}.tmp`, outputs[i]);
+}
 writeFileSync(stamp, stampValue);
-console.log(`build-native: built ${out}`);
+console.log(`build-native: built ${outputs.join(", ")}`);
 
 function realpathOf(p) {
   try {

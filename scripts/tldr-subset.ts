@@ -2,8 +2,7 @@
 // tiny model can learn something of. Used for docs/RESULTS.md; the data stays outside the repository.
 //   node --import tsx scripts/tldr-subset.ts OUT.jsonl TLDR.tsv [TLDR.tsv ...]
 import { writeFileSync } from "node:fs";
-import { loadPairs } from "../server/src/eval/dataset";
-import { isListedProgram } from "../server/src/shell/knownPrograms";
+import { loadPairs, isListedProgram } from "../server/src/engine/api";
 
 const [out, ...inputs] = process.argv.slice(2);
 if (!out || inputs.length === 0) {

@@ -6,12 +6,12 @@
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { BENCH_SHAPES, benchModel } from "../../tools/gguf/benchModels";
-import { loadAddon } from "../../server/src/engine/train/native";
+import { loadToolsAddon } from "../../tools/native";
 
 const shape = { ...BENCH_SHAPES["qwen2.5-0.5b"], name: "gpu-check", embeddingLength: 512, blockCount: 8, headCount: 8, headCountKv: 2, feedForwardLength: 1536 };
 
 async function main(): Promise<void> {
-  const addon = loadAddon();
+  const addon = loadToolsAddon();
   const path = await benchModel(shape, "Q8_0", { threads: 1, quantize: addon.quantize.bind(addon) });
   const out = join(__dirname, "fixture.gguf");
   copyFileSync(path, out);

@@ -12,7 +12,7 @@ export class Ctx {
   /** The latest view the server sent of the run started from this window (the highest version). */
   live: RunView | null = null;
   activeRunCancel: vscode.CancellationTokenSource | null = null;
-  /** Messages shown to the user about a missing model (tests check there is exactly one). */
+  /** Messages shown to the user about a missing model (the VS Code suite counts them: client/src/testHooks.ts). */
   readonly missingModelMessages: string[] = [];
   /** Model paths already reported as missing or failing (each is told once). */
   readonly shownMissing = new Set<string>();
@@ -21,6 +21,8 @@ export class Ctx {
   readonly shownUnfit = new Set<string>();
   shownNoModel = false;
   readonly statusEmitter = new vscode.EventEmitter<ServerStatus>();
+  /** Each newer view of the run started from this window (`live`), as it is taken. */
+  readonly runViewEmitter = new vscode.EventEmitter<RunView>();
   readonly backend: PanelBackend;
 
   constructor(

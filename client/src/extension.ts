@@ -11,20 +11,16 @@ import { Ctx } from "./ctx";
 import { registerNotifications } from "./notifications";
 import { PANEL_VIEW_TYPE, ProgressPanel } from "./panel";
 import { StatusBar } from "./statusBar";
+import { testHooks, type TestHooks } from "./testHooks";
 import { WorkspaceSettingsGate } from "./trust";
 import { trackVisibleRanges } from "./visibleRanges";
 
-/** What `activate` returns: used by the integration tests, and by other extensions if they wish. */
+/** What `activate` returns: the language server's status, for other extensions and the integration tests. */
 export interface InversionApi {
-  client: LanguageClient;
   status(): ServerStatus | null;
   readonly onStatus: vscode.Event<ServerStatus>;
-  panel(): ProgressPanel | undefined;
-  /** Messages shown to the user about a missing model (tests check there is exactly one). */
-  readonly missingModelMessages: string[];
-  /** Cancels the run started by "Run self-improvement cycle" the same way the notification's Cancel button does. */
-  cancelActiveRun(): boolean;
-  statusBarText(): string;
+  /** Only in the VS Code suite's extension host (client/src/testHooks.ts). */
+  readonly testHooks?: TestHooks;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<InversionApi> {
@@ -39,6 +35,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Invers
     statusBar,
     workspaceSettings,
     ctx.statusEmitter,
+    ctx.runViewEmitter,
     client.onDidChangeState((e) => statusBar.setClient(e.newState === State.Running ? "running" : e.newState === State.Starting ? "starting" : "stopped")),
     ...registerNotifications(ctx),
     ...trackVisibleRanges(client),
@@ -90,19 +87,7 @@ function createClient(context: vscode.ExtensionContext, output: vscode.LogOutput
 }
 
 function api(ctx: Ctx): InversionApi {
-  return {
-    client: ctx.client,
-    status: () => ctx.lastStatus,
-    onStatus: ctx.statusEmitter.event,
-    panel: () => ProgressPanel.current,
-    missingModelMessages: ctx.missingModelMessages,
-    cancelActiveRun: () => {
-      if (!ctx.activeRunCancel) return false;
-      ctx.activeRunCancel.cancel();
-      return true;
-    },
-    statusBarText: () => ctx.statusBar.text,
-  };
+  return { status: () => ctx.lastStatus, onStatus: ctx.statusEmitter.event, testHooks: testHooks(ctx) };
 }
 
 export function deactivate(): Thenable<void> | undefined {

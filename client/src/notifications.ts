@@ -2,6 +2,7 @@
 // the live run's view (status bar and panel render it as received).
 import * as vscode from "vscode";
 import { ModelMissingNotification, RunViewNotification, StatusNotification, type RunView, type ServerStatus } from "../../common/protocol";
+import { isStaleView } from "../../common/runView";
 import type { Ctx } from "./ctx";
 import { ProgressPanel } from "./panel";
 
@@ -9,7 +10,7 @@ export function registerNotifications(ctx: Ctx): vscode.Disposable[] {
   return [
     ctx.client.onNotification(StatusNotification.type, (s) => onStatus(ctx, s)),
     ctx.client.onNotification(ModelMissingNotification.type, (p) => onModelMissing(ctx, p)),
-    ctx.client.onNotification(RunViewNotification.type, (v) => onRunView(ctx, v)),
+    ctx.client.onNotification(RunViewNotification.type, (v) => showRunView(ctx, v)),
   ];
 }
 
@@ -44,10 +45,14 @@ function onModelMissing(ctx: Ctx, p: ModelMissingNotification.Params): void {
   void ctx.missingModel(`Inversion: ${p.reason}`);
 }
 
-function onRunView(ctx: Ctx, view: RunView): void {
-  // Views of one run can arrive after a newer one (the request's answer races the last notification): keep the newest.
-  if (ctx.live && ctx.live.runDir === view.runDir && ctx.live.version >= view.version) return;
+/**
+ * A view of the run started from this window, from a notification or the run request's answer: the newest becomes
+ * the one run state the window shows (the status bar, the progress notification, the panel).
+ */
+export function showRunView(ctx: Ctx, view: RunView): void {
+  if (isStaleView(ctx.live, view)) return;
   ctx.live = view;
-  ctx.statusBar.setRunProgress(view.state === "running" ? view.status : null);
+  ctx.statusBar.setRun(view);
+  ctx.runViewEmitter.fire(view);
   ProgressPanel.current?.showLive(view);
 }

@@ -2,6 +2,7 @@
 // it and keeps a copy in setState.
 import * as vscode from "vscode";
 import { isWebviewToHost, type CycleExamplesView, type HostToWebview, type RunInfo, type RunView, type WebviewState, type WebviewToHost } from "../../common/protocol";
+import { runGoesOn } from "../../common/runView";
 import { panelHtml } from "./panelHtml";
 
 export const PANEL_VIEW_TYPE = "inversion.progress";
@@ -20,11 +21,6 @@ export class ProgressPanel implements vscode.Disposable {
   static current: ProgressPanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private runDir: string | null = null;
-  private readonly received = new vscode.EventEmitter<WebviewToHost>();
-  private readonly posted = new vscode.EventEmitter<HostToWebview>();
-  /** Messages from the webview, and messages posted to it, as they happen (nothing is kept). */
-  readonly onDidReceive = this.received.event;
-  readonly onDidPost = this.posted.event;
 
   static show(extensionUri: vscode.Uri, backend: PanelBackend, runDir?: string): ProgressPanel {
     if (ProgressPanel.current) {
@@ -72,31 +68,31 @@ export class ProgressPanel implements vscode.Disposable {
   }
 
   private post(m: HostToWebview): void {
-    this.posted.fire(m);
     void this.panel.webview.postMessage(m);
   }
 
   private async onMessage(m: WebviewToHost): Promise<void> {
-    this.received.fire(m);
     try {
       switch (m.type) {
         case "ready": {
           const live = this.backend.live();
-          const want = this.runDir ?? m.runDir ?? (live?.state === "running" ? live.runDir : null);
+          const want = this.runDir ?? m.runDir ?? (live && runGoesOn(live) ? live.runDir : null);
           await this.open(want ?? undefined);
           break;
         }
-        case "openRun":
+        case "openRun": {
           // Only a run the host listed (or the live one): the webview cannot make the host read other directories.
-          if (!(await this.isKnownRun(m.runDir))) throw new Error(`Not a run of the runs directory: ${m.runDir}`);
-          await this.open(m.runDir);
+          const listing = await this.backend.listRuns();
+          if (!this.isKnownRun(m.runDir, listing.runs)) throw new Error(`Not a run of the runs directory: ${m.runDir}`);
+          await this.open(m.runDir, listing);
           break;
+        }
         case "refreshRuns":
           this.post({ type: "runs", runs: (await this.backend.listRuns()).runs });
           break;
         case "openCycle":
           // The same rule as openRun: only a run the host listed, or the live one.
-          if (!(await this.isKnownRun(m.runDir))) throw new Error(`Not a run of the runs directory: ${m.runDir}`);
+          if (!this.isKnownRun(m.runDir, (await this.backend.listRuns()).runs)) throw new Error(`Not a run of the runs directory: ${m.runDir}`);
           this.post({ type: "cycleExamples", examples: await this.backend.readCycleExamples(m.runDir, m.cycle) });
           break;
         case "rendered":
@@ -107,14 +103,16 @@ export class ProgressPanel implements vscode.Disposable {
     }
   }
 
-  private async isKnownRun(runDir: string): Promise<boolean> {
-    if (this.backend.live()?.runDir === runDir) return true;
-    return (await this.backend.listRuns()).runs.some((r) => r.runDir === runDir);
+  private isKnownRun(runDir: string, listed: readonly RunInfo[]): boolean {
+    return this.backend.live()?.runDir === runDir || listed.some((r) => r.runDir === runDir);
   }
 
-  /** Shows a run: the live one from memory, a past one from its run directory, or (no argument) the latest. */
-  async open(runDir?: string): Promise<void> {
-    const { runs, latest } = await this.backend.listRuns();
+  /**
+   * Shows a run: the live one from memory, a past one from its run directory, or (no argument) the latest.
+   * `listing`: the runs directory as the caller already listed it (one listing per message from the webview).
+   */
+  async open(runDir?: string, listing?: { runs: RunInfo[]; latest: string | null }): Promise<void> {
+    const { runs, latest } = listing ?? (await this.backend.listRuns());
     const live = this.backend.live();
     const target = runDir ?? (live ? live.runDir : latest);
     this.runDir = target ?? null;
@@ -129,13 +127,11 @@ export class ProgressPanel implements vscode.Disposable {
     if (view.runDir !== this.runDir && !started && this.runDir !== null) return;
     this.runDir = view.runDir;
     this.post({ type: "view", view });
-    if (view.state !== "running") void this.backend.listRuns().then(({ runs }) => this.post({ type: "runs", runs }));
+    if (!runGoesOn(view)) void this.backend.listRuns().then(({ runs }) => this.post({ type: "runs", runs }));
   }
 
   dispose(): void {
     if (ProgressPanel.current === this) ProgressPanel.current = undefined;
-    this.received.dispose();
-    this.posted.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
   }

@@ -2,10 +2,10 @@
 // run on the server (the server aborts the engine and trainer, then answers with the run's final view).
 import * as vscode from "vscode";
 import { randomUUID } from "node:crypto";
-import { WorkDoneProgress } from "vscode-languageclient/node";
-import { RunCyclesRequest, StopRunRequest, type RunOverrides, type RunView } from "../../common/protocol";
+import { InversionErrorCodes, RunCyclesRequest, StopRunRequest, type RunOverrides, type RunView } from "../../common/protocol";
+import { runGoesOn } from "../../common/runView";
 import type { Ctx } from "./ctx";
-import { ProgressPanel } from "./panel";
+import { showRunView } from "./notifications";
 
 type Progress = vscode.Progress<{ message?: string; increment?: number }>;
 
@@ -28,11 +28,15 @@ export async function runCycles(ctx: Ctx, overrides?: RunOverrides): Promise<Run
 }
 
 async function runWithProgress(ctx: Ctx, overrides: RunOverrides | undefined, progress: Progress, token: vscode.CancellationToken): Promise<RunView | undefined> {
+  // The server reports $/progress for LSP clients in general; this window shows the run's views instead. Giving it a
+  // token of ours keeps it from opening a second, server-created progress notification here.
   const workDoneToken = randomUUID();
   let stopAsked = false;
-  const sub = forwardProgress(ctx, workDoneToken, progress, () => stopAsked);
+  const sub = progressFromViews(ctx, progress);
   try {
+    // a new run (a resumed one too) starts its views at version 1
     ctx.live = null;
+    ctx.statusBar.setRun(null);
     const request = ctx.client.sendRequest(RunCyclesRequest.type, { overrides, workDoneToken });
     // Registered after the run request is sent, so the stop reaches the server after it even when the cancel came
     // before the request went out; the server stops a run that is still starting.
@@ -43,16 +47,17 @@ async function runWithProgress(ctx: Ctx, overrides: RunOverrides | undefined, pr
       void ctx.client.sendRequest(StopRunRequest.type);
     });
     const view = await request.finally(() => onCancel.dispose());
-    ctx.statusBar.setRunProgress(null);
-    ctx.live = view;
-    ProgressPanel.current?.showLive(view);
+    showRunView(ctx, view);
     tellRunEnded(view, stopAsked);
     return view;
   } catch (err) {
-    ctx.statusBar.setRunProgress(null);
     const message = (err as Error).message;
     ctx.output.error(`Run failed: ${message}`);
-    void vscode.window.showErrorMessage(`Inversion: ${message}`, "Show log").then((c) => c && ctx.output.show(true));
+    const modelUnusable = (err as { code?: unknown }).code === InversionErrorCodes.modelUnusable;
+    void vscode.window.showErrorMessage(`Inversion: ${message}`, ...(modelUnusable ? ["Select model", "Show log"] : ["Show log"])).then((c) => {
+      if (c === "Select model") void vscode.commands.executeCommand("inversion.selectModel");
+      else if (c === "Show log") ctx.output.show(true);
+    });
     return undefined;
   } finally {
     sub.dispose();
@@ -71,13 +76,12 @@ function tellRunEnded(view: RunView, stopAsked: boolean): void {
   });
 }
 
-/** Work-done progress from the server, as increments of the notification's progress bar. */
-function forwardProgress(ctx: Ctx, workDoneToken: string, progress: Progress, stopping: () => boolean): vscode.Disposable {
+/** The run's views as the notification's line and increments of its progress bar. */
+function progressFromViews(ctx: Ctx, progress: Progress): vscode.Disposable {
   let last = 0;
-  return ctx.client.onProgress(WorkDoneProgress.type, workDoneToken, (v) => {
-    if (v.kind === "end") return;
-    const pct = v.percentage ?? last;
-    progress.report({ message: stopping() ? `Stopping the run… (${v.message ?? ""})` : v.message, increment: Math.max(0, pct - last) });
-    last = Math.max(last, pct);
+  return ctx.runViewEmitter.event((view) => {
+    if (!runGoesOn(view)) return;
+    progress.report({ message: view.status, increment: Math.max(0, view.percent - last) });
+    last = Math.max(last, view.percent);
   });
 }

@@ -1,6 +1,7 @@
-// One quiet status-bar item instead of pop-ups: model state, run state and the last cycle's score.
+// One quiet status-bar item instead of pop-ups: the model's state (the server's status), and the run's state and the
+// last cycle's score (the newest run view).
 import * as vscode from "vscode";
-import type { ServerStatus } from "../../common/protocol";
+import type { RunView, ServerStatus } from "../../common/protocol";
 
 export type ClientState = "starting" | "running" | "stopped";
 
@@ -13,7 +14,7 @@ export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem("inversion.status", vscode.StatusBarAlignment.Right, 100);
   private status: ServerStatus | null = null;
   private client: ClientState = "starting";
-  runProgress: string | null = null;
+  private run: RunView | null = null;
 
   /** `defaultModelPath`: the model the server uses when inversion.model is empty (the status bar says so). */
   constructor(private readonly defaultModelPath: string) {
@@ -32,14 +33,10 @@ export class StatusBar implements vscode.Disposable {
     this.render();
   }
 
-  setRunProgress(text: string | null): void {
-    this.runProgress = text;
+  /** The newest view of the run started from this window, or null before one. */
+  setRun(view: RunView | null): void {
+    this.run = view;
     this.render();
-  }
-
-  /** The text shown (tests read it). */
-  get text(): string {
-    return this.item.text;
   }
 
   private render(): void {
@@ -87,19 +84,21 @@ export class StatusBar implements vscode.Disposable {
           if (s.selfCheck && !s.selfCheck.fit) parts.push("comment checks off");
           break;
       }
-      if (s.run === "running") {
+      const run = this.run;
+      const lastCycle = run?.points.at(-1)?.cycle;
+      if (run?.state === "running") {
         icon = "$(sync~spin)";
-        parts.push(this.runProgress ?? "run");
+        parts.push(run.status);
         command = "inversion.showPanel";
-      } else if (s.run === "cancelling") parts.push("stopping run");
-      else if (s.lastCycle) parts.push(`last run: cycle ${s.lastCycle.cycle}`);
+      } else if (run?.state === "stopping") parts.push("stopping run");
+      else if (lastCycle !== undefined) parts.push(`last run: cycle ${lastCycle}`);
       tip.appendMarkdown(`Model: ${s.model}${s.modelPath ? ` — \`${s.modelPath}\`` : ""}\n\n`);
       if (s.modelPath === this.defaultModelPath) tip.appendMarkdown("This is the default model shipped with Inversion, a small shell model; set `inversion.model` to use your own.\n\n");
       tip.appendMarkdown(`Hovers read with: ${s.adapterPath ? `the model and the adapter \`${s.adapterPath}\`` : "the model alone (no adapter)"}\n\n`);
       tip.appendMarkdown(`${s.selfCheck ? s.selfCheck.summary : "Comment checks: measuring themselves."}\n\n`);
       if (s.message) tip.appendMarkdown(`${s.message.replace(/\n/g, " ")}\n\n`);
-      tip.appendMarkdown(`Run: ${s.run}${s.runDir ? ` — \`${s.runDir}\`` : ""}\n\n`);
-      if (s.lastCycle) tip.appendMarkdown(`Last cycle: ${s.lastCycle.cycle}, ${s.lastCycle.heldOut} (the run's own held-out tasks, before → after the cycle's learning)\n\n`);
+      if (run) tip.appendMarkdown(`Run: ${run.state} — \`${run.runDir}\`\n\n`);
+      if (run && lastCycle !== undefined) tip.appendMarkdown(`Last cycle: ${lastCycle}, ${run.heldOut} (the run's own held-out tasks, before → after the cycle's learning)\n\n`);
       tip.appendMarkdown(`Language server process ${s.pid}`);
     }
     this.item.text = `${icon} Inversion${parts.length ? ": " + parts.join(" · ") : ""}`;

@@ -5,15 +5,7 @@
 // Prints a markdown table (docs/RESULTS.md, "Grounding").
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { loadModel } from "../../server/src/engine/runtime";
-import { ModelSession } from "../../server/src/engine/session";
-import { forwardPrompt, inversePrompt } from "../../server/src/engine/prompts";
-import { indexShots } from "../../server/src/engine/shots";
-import { cleanCommand, cleanSentence, tokenF1 } from "../../server/src/engine/text";
-import { loadShellParser, type ShellParser } from "../../server/src/shell/parser";
-import { bootstrapCi, mean } from "../../server/src/eval/stats";
-import { nlc2cmdScore } from "../../server/src/eval/nlc2cmd";
-import { ExampleIndex } from "../../server/src/knowledge/examples/exampleIndex";
+import { loadModel, ModelSession, forwardPrompt, inversePrompt, indexShots, cleanCommand, cleanSentence, tokenF1, loadShellParser, type ShellParser, bootstrapCi, mean, nlc2cmdScore, ExampleIndex } from "../../server/src/engine/api";
 import { EXAMPLE_INDEX_FILE } from "../../common/shipped";
 import { firstUtility } from "../shell-model/evaluate";
 

@@ -8,19 +8,9 @@
 //   node --import tsx scripts/evidence/judging.ts [--model models/inversion-shell.gguf] [--no-model]
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { Engine } from "../../server/src/engine/api";
-import { liftOf, rocAuc } from "../../server/src/check/selfCheck";
-import { SELF_CHECK_PAIRS } from "../../server/src/check/selfCheckPairs";
-import { ExampleIndex } from "../../server/src/knowledge/examples/exampleIndex";
-import { programOf } from "../../server/src/knowledge/examples/program";
-import { explainCommand } from "../../server/src/knowledge/manpages/explain";
-import { sharedManLibrary } from "../../server/src/knowledge/manpages/library";
-import { loadShellParser, type ShellParser } from "../../server/src/shell/parser";
-import { mulberry32, shuffled } from "../../server/src/util/random";
+import { Engine, ExampleIndex, programOf, explainCommand, sharedManLibrary, loadShellParser, type ShellParser, mulberry32, shuffled, sharesTaskOrCommand } from "../../server/src/engine/api";
+import { liftOf, rocAuc, SELF_CHECK_PAIRS, combineSupport, groundedSupport, manPageText, type Grounding, judgeSupport } from "../../server/src/check/api";
 import { EXAMPLE_INDEX_FILE } from "../../common/shipped";
-import { sharesTaskOrCommand } from "../../server/src/engine/shots";
-import { combineSupport, groundedSupport, manPageText, type Grounding } from "../../server/src/check/grounded";
-import { judgeSupport } from "../../server/src/check/calibration";
 
 interface JudgePair {
   task: string;

@@ -7,18 +7,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { readRun, readRunExamples } from "../../server/src/engine/api";
-import { RunMemory, memoryPairs, shotsWithMemory } from "../../server/src/engine/memory";
-import type { CycleRecord } from "../../server/src/engine/types";
-import type { ExternalItem } from "../../server/src/engine/external";
-import { bootstrapCi, mean, pairedDifference, spearman } from "../../server/src/eval/stats";
-import { nlc2cmdScore } from "../../server/src/eval/nlc2cmd";
-import { loadShellParser, type ShellParser } from "../../server/src/shell/parser";
-import { ExampleIndex } from "../../server/src/knowledge/examples/exampleIndex";
+import { readRun, readRunExamples, RunMemory, memoryPairs, shotsWithMemory, type CycleRecord, type ExternalItem, bootstrapCi, mean, pairedDifference, spearman, nlc2cmdScore, loadShellParser, type ShellParser, ExampleIndex, loadEvalSet, type Pair } from "../../server/src/engine/api";
 import { EXAMPLE_INDEX_FILE } from "../../common/shipped";
 import { firstUtility } from "../shell-model/evaluate";
-import { loadEvalSet } from "../../server/src/engine/external";
-import type { Pair } from "../../server/src/eval/dataset";
 
 const SPLIT_FILES: Record<string, string> = { tldr: "models/tldr-heldout.jsonl", cheat: "models/cheat-heldout.jsonl" };
 const VARIANT_ORDER = ["none", "memory", "lora", "both", "no-select"];
@@ -52,7 +43,7 @@ const rightProgram = (parser: ShellParser) => (prediction: string, reference: st
 /** The held-out (intrinsic) stats cycle i ends with: its `after`, or its `before` when nothing changed. */
 function intrinsicAt(cycles: readonly CycleRecord[], i: number): { lift: number; original?: number } | null {
   const stats = i === 0 ? cycles[0]?.before : (cycles[i - 1]?.after ?? cycles[i]?.before ?? cycles[i - 1]?.before);
-  return stats ? { lift: stats.meanScore, original: stats.meanSeedScore } : null;
+  return stats ? { lift: stats.meanScore, original: stats.meanOriginalScore } : null;
 }
 
 /** The split's pairs a run was scored on: the seeded subset of its recorded size. */

@@ -1,13 +1,18 @@
 // Table (b) of docs/RESULTS.md from the run directories of scripts/evidence/loop.sh: per run and cycle the external
 // NLC2CMD with its 95% CI, exact and template match, acceptance, training loss, distinct answers to the held-out
-// tasks and Spearman(intrinsic, NLC2CMD); a summary row per run; and the chart (`inversion report --compare`'s SVG).
-//   node --import tsx scripts/evidence/loop-tables.ts --svg FILE --out FILE.md RUN_DIR...
+// tasks and Spearman(intrinsic, NLC2CMD); a summary row per run. The chart is `inversion report --compare --svg`'s
+// (loop.sh).
+//   node --import tsx scripts/evidence/loop-tables.ts --out FILE.md RUN_DIR...
 import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import { readRun } from "../../server/src/engine/api";
-import { compareSvg, type NamedRun } from "../../server/src/cli/compare";
-import type { CycleRecord, ExternalEval } from "../../server/src/engine/types";
+import { readRun, type CycleRecord, type ExternalEval } from "../../server/src/engine/api";
+
+interface NamedRun {
+  name: string;
+  config: { learn?: string; selection?: string; scorer?: string };
+  cycles: CycleRecord[];
+}
 
 const f = (x: number | undefined | null): string => (x === undefined || x === null || !Number.isFinite(x) ? "–" : x.toFixed(3));
 const withCi = (x: number, ci: [number, number]): string => `${f(x)} [${f(ci[0])}, ${f(ci[1])}]`;
@@ -24,11 +29,11 @@ function externalAt(cycles: CycleRecord[], i: number): ExternalEval | null {
 
 function spearmanCell(e: ExternalEval | null): string {
   if (!e) return "–";
-  return e.spearmanSeed === undefined ? f(e.spearmanLift) : `${f(e.spearmanLift)} / ${f(e.spearmanSeed)}`;
+  return e.spearmanOriginal === undefined ? f(e.spearmanLift) : `${f(e.spearmanLift)} / ${f(e.spearmanOriginal)}`;
 }
 
 function perCycleTable(run: NamedRun): string {
-  const headers = ["cycle", "NLC2CMD [95% CI]", "exact", "template", "acceptance", "accepted", "loss first → last", "distinct answers", "Spearman(lift[ / seed], NLC2CMD)"];
+  const headers = ["cycle", "NLC2CMD [95% CI]", "exact", "template", "acceptance", "accepted", "loss first → last", "distinct answers", "Spearman(lift[ / original], NLC2CMD)"];
   const rows: string[][] = [];
   for (let i = 0; i <= run.cycles.length; i++) {
     const e = externalAt(run.cycles, i);
@@ -45,11 +50,11 @@ function perCycleTable(run: NamedRun): string {
       spearmanCell(e),
     ]);
   }
-  return `### ${run.name} (train ${run.config.train ?? "lora"}, select ${run.config.selection ?? "best"}, scorer ${run.config.scorer ?? "lift"})\n\n${table(headers, rows)}`;
+  return `### ${run.name} (learn ${run.config.learn ?? "lora"}, select ${run.config.selection ?? "best"}, scorer ${run.config.scorer ?? "lift"})\n\n${table(headers, rows)}`;
 }
 
 function summaryTable(runs: NamedRun[]): string {
-  const headers = ["run", "NLC2CMD, start → last cycle [95% CI]", "template match", "accepted examples", "distinct answers", "Spearman(lift[ / seed], NLC2CMD), last cycle", "minutes"];
+  const headers = ["run", "NLC2CMD, start → last cycle [95% CI]", "template match", "accepted examples", "distinct answers", "Spearman(lift[ / original], NLC2CMD), last cycle", "minutes"];
   const rows = runs.map((run) => {
     const first = externalAt(run.cycles, 0);
     const last = externalAt(run.cycles, run.cycles.length);
@@ -69,22 +74,17 @@ function summaryTable(runs: NamedRun[]): string {
 }
 
 async function main(): Promise<void> {
-  const { values: v, positionals: dirs } = parseArgs({ options: { svg: { type: "string" }, out: { type: "string" } }, allowPositionals: true });
-  if (dirs.length === 0) throw new Error("usage: loop-tables.ts [--svg FILE] [--out FILE.md] RUN_DIR...");
+  const { values: v, positionals: dirs } = parseArgs({ options: { out: { type: "string" } }, allowPositionals: true });
+  if (dirs.length === 0) throw new Error("usage: loop-tables.ts [--out FILE.md] RUN_DIR...");
   const runs: NamedRun[] = await Promise.all(
     dirs.map(async (d) => {
       const r = await readRun(resolve(d));
-      const distinct = [0, ...r.cycles.map((c) => c.cycle)].map((i) => externalAt(r.cycles, i)?.distinctPredictions ?? null);
-      return { name: basename(resolve(d)), config: r.config as NamedRun["config"], cycles: r.cycles, distinct };
+      return { name: basename(resolve(d)), config: r.config as NamedRun["config"], cycles: r.cycles };
     }),
   );
   const md = [summaryTable(runs), ...runs.map(perCycleTable)].join("\n\n") + "\n";
   process.stdout.write(md);
   if (v.out) writeFileSync(v.out, md);
-  if (v.svg) {
-    writeFileSync(v.svg, compareSvg(runs));
-    process.stdout.write(`chart: ${v.svg}\n`);
-  }
 }
 
 main().catch((err: unknown) => {

@@ -72,6 +72,6 @@ wait
 echo "all runs: $(( ($(date +%s) - start) / 60 )) min"
 
 DIRS=(); for variant in "${VARIANTS[@]}"; do DIRS+=("$OUT/${variant%% *}"); done
-node --import tsx scripts/evidence/loop-tables.ts --out "$OUT/loop.md" --svg "$SVG" "${DIRS[@]}"
-node bin/inversion.js report --compare "${DIRS[@]}" > "$OUT/compare.txt"
+node --import tsx scripts/evidence/loop-tables.ts --out "$OUT/loop.md" "${DIRS[@]}"
+node bin/inversion.js report --compare --svg "$SVG" "${DIRS[@]}" > "$OUT/compare.txt"
 echo "tables: $OUT/loop.md, $OUT/compare.txt; chart: $SVG"

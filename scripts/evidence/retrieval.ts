@@ -3,7 +3,7 @@
 // of the held-out score the training data alone supports.
 //   node --import tsx scripts/evidence/retrieval.ts [TLDR_DIR]
 import { loadShellSplit, type ShellPair } from "../shell-model/split";
-import { loadShellParser } from "../../server/src/shell/parser";
+import { loadShellParser } from "../../server/src/engine/api";
 import { scoreAnswers } from "../shell-model/evaluate";
 
 type Vector = Map<string, number>;

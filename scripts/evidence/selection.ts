@@ -1,7 +1,7 @@
 // Table (a) of docs/RESULTS.md, selection quality without training: for held-out tasks, sample N candidates each
 // and report the NLC2CMD, exact and template match of the candidate each selector picks (bootstrap 95% CIs), and
 // the within-task Spearman correlation of each score with NLC2CMD. Everything is the engine's own code: sampling
-// (candidatesForTask), the scorers (lift, seed, coder-reviewer), the gates and the metrics.
+// (candidatesForTask), the scorers (lift, original, coder-reviewer), the gates and the metrics.
 //   node --import tsx scripts/evidence/selection.ts --model M [--eval models/tldr-heldout.jsonl] [--tasks 300]
 //     [--candidates 8] [--temperature 0.7] [--seed 1] [--threads 1] [--threshold 0.5] [--out DIR]
 // Writes DIR/candidates.jsonl (every candidate and its scores; a rerun into the same DIR continues after the last
@@ -9,21 +9,8 @@
 import { parseArgs } from "node:util";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { loadModel } from "../../server/src/engine/runtime";
-import { ModelSession } from "../../server/src/engine/session";
-import { candidatesForTask } from "../../server/src/engine/candidates";
-import { promptShots } from "../../server/src/engine/shots";
-import { coderReviewerScorer, liftScorer, originalScorer } from "../../server/src/engine/scorers";
-import { deriveSeed, mulberry32 } from "../../server/src/util/random";
-import { loadShellParser, type ShellParser } from "../../server/src/shell/parser";
-import { loadEvalSet, DEFAULT_EVAL_SIZE } from "../../server/src/engine/external";
-import { nlc2cmdScore } from "../../server/src/eval/nlc2cmd";
-import { exactMatch, templateMatch } from "../../server/src/eval/match";
-import { bootstrapCi, mean, spearman } from "../../server/src/eval/stats";
-import { formatTable } from "../../server/src/cli/report";
+import { loadModel, ModelSession, candidatesForTask, promptShots, coderReviewerScorer, liftScorer, originalScorer, deriveSeed, mulberry32, loadShellParser, type ShellParser, loadEvalSet, DEFAULT_EVAL_SIZE, nlc2cmdScore, exactMatch, templateMatch, bootstrapCi, mean, spearman, type Candidate, type Pair } from "../../server/src/engine/api";
 import { firstUtility } from "../shell-model/evaluate";
-import type { Candidate } from "../../server/src/engine/types";
-import type { Pair } from "../../server/src/eval/dataset";
 
 interface Settings {
   model: string;
@@ -327,8 +314,7 @@ async function main(): Promise<void> {
   writeFileSync(join(out, "selection.md"), md + "\n");
   process.stdout.write(`${md}\n\n`);
   process.stdout.write(
-    formatTable(
-      ["measure", "value"],
+    measures(
       [
         ["candidates passing the gates", gatePassRate.toFixed(3)],
         [`tasks lift accepts at threshold ${settings.threshold}`, bridge.liftAcceptance.toFixed(3)],
@@ -338,6 +324,12 @@ async function main(): Promise<void> {
       ],
     ) + `\n\nwrote ${join(out, "selection.json")} and selection.md\n`,
   );
+}
+
+/** Measures one a line, their values aligned. */
+function measures(rows: [string, string][]): string {
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join("\n");
 }
 
 if (require.main === module) {

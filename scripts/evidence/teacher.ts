@@ -12,22 +12,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { loadModel, type LoadedModel } from "../../server/src/engine/runtime";
-import { ModelSession } from "../../server/src/engine/session";
-import { invertCommand } from "../../server/src/engine/candidates";
-import { liftScorer } from "../../server/src/engine/scorers";
-import { indexShots, type ShotSource } from "../../server/src/engine/shots";
-import { RunMemory, memoryIndex, memoryPairs, shotsWithMemory } from "../../server/src/engine/memory";
-import { tokenF1 } from "../../server/src/engine/text";
-import { readRunExamples, bestAdapter } from "../../server/src/engine/api";
-import { loadShellParser, type ShellParser } from "../../server/src/shell/parser";
-import { ExampleIndex } from "../../server/src/knowledge/examples/exampleIndex";
+import { loadModel, type LoadedModel, ModelSession, invertCommand, liftScorer, indexShots, type ShotSource, RunMemory, memoryIndex, memoryPairs, shotsWithMemory, tokenF1, readRunExamples, bestAdapter, loadShellParser, type ShellParser, ExampleIndex, explainCommand, sharedManLibrary, bootstrapCi, mean, pairedDifference } from "../../server/src/engine/api";
+import { groundedSupport, type Grounding, rocAuc } from "../../server/src/check/api";
 import { EXAMPLE_INDEX_FILE } from "../../common/shipped";
-import { groundedSupport, type Grounding } from "../../server/src/check/grounded";
-import { rocAuc } from "../../server/src/check/selfCheck";
-import { explainCommand } from "../../server/src/knowledge/manpages/explain";
-import { sharedManLibrary } from "../../server/src/knowledge/manpages/library";
-import { bootstrapCi, mean, pairedDifference } from "../../server/src/eval/stats";
 
 /** The scripts, each under a permissive licence, named with the commit read. Not this machine's /etc/init.d or
  * /usr/bin (the check benchmark's), and nothing ShareAlike or GPL. */

@@ -1,7 +1,7 @@
 // (description, command) pairs from local snapshots of public cheat-sheet repositories, one parser per format.
 // The snapshots are bare git repositories (no work tree): files are read with `git show HEAD:<path>`.
 // Only sources under CC0, CC BY or MIT are here; every pair keeps a ref to where it came from.
-import type { ExampleSource } from "../../server/src/knowledge/examples/exampleIndex";
+import type { ExampleSource } from "../../server/src/engine/api";
 import { execFileSync } from "node:child_process";
 
 export interface SourcePair {

@@ -1,7 +1,7 @@
 // The held-out splits the example index, the corpus and the loop never see, and the keys that keep them out: a pair
 // sharing a task or a command (after normalising case and spaces) with a held-out pair counts as the held-out pair.
 import { createHash } from "node:crypto";
-import { programOf } from "../../server/src/knowledge/examples/program";
+import { programOf } from "../../server/src/engine/api";
 import type { SourcePair } from "./sources";
 
 export const CHEAT_HELDOUT_FILE = "models/cheat-heldout.jsonl";

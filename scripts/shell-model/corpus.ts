@@ -4,8 +4,7 @@
 //   node --import tsx scripts/shell-model/corpus.ts OUT_DIR [TLDR_DIR] [SEED]
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { answerText, forwardPrompt, inversePrompt, taskWriterPrompt } from "../../server/src/engine/prompts";
-import { mulberry32, shuffled } from "../../server/src/util/random";
+import { answerText, forwardPrompt, inversePrompt, taskWriterPrompt, mulberry32, shuffled } from "../../server/src/engine/api";
 import { concreteCommand } from "./concrete";
 import { loadShellSplit, type ShellPair } from "./split";
 

@@ -1,14 +1,7 @@
 // Held-out scores of a shell-model checkpoint: greedy commands for description-only tasks, scored by
 // first-utility accuracy (the first program named equals the reference's), NLC2CMD and exact match.
 import { readFileSync } from "node:fs";
-import { loadModel } from "../../server/src/engine/runtime";
-import { ModelSession } from "../../server/src/engine/session";
-import { forwardPrompt, type Shot } from "../../server/src/engine/prompts";
-import { cleanCommand } from "../../server/src/engine/text";
-import { loadShellParser, type ShellParser } from "../../server/src/shell/parser";
-import { nlc2cmdScore } from "../../server/src/eval/nlc2cmd";
-import { exactMatch } from "../../server/src/eval/match";
-import { mean } from "../../server/src/eval/stats";
+import { loadModel, ModelSession, forwardPrompt, type Shot, cleanCommand, loadShellParser, type ShellParser, nlc2cmdScore, exactMatch, mean } from "../../server/src/engine/api";
 
 interface HeldOutPair {
   task: string;

@@ -7,10 +7,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { forwardPrompt, inversePrompt, taskWriterPrompt, answerText, type Shot } from "../../server/src/engine/prompts";
-import { mulberry32, shuffled } from "../../server/src/util/random";
-import { ExampleIndex, type Example } from "../../server/src/knowledge/examples/exampleIndex";
-import { sharesTaskOrCommand } from "../../server/src/engine/shots";
+import { forwardPrompt, inversePrompt, taskWriterPrompt, answerText, type Shot, mulberry32, shuffled, ExampleIndex, type Example, sharesTaskOrCommand } from "../../server/src/engine/api";
 import { concreteCommand } from "./concrete";
 import { exampleText, writeCorpus, type CorpusExample } from "./corpus";
 import { heldOutJsonl, loadShellSplit, type ShellPair } from "./split";

@@ -2,7 +2,7 @@
 // and an output matrix of its own (llama.cpp's llama_opt never trains token_embd.weight, so a tied output would
 // never learn). The training then happens in our trainer.
 import { resolve } from "node:path";
-import { mulberry32 } from "../../server/src/util/random";
+import { mulberry32 } from "../../server/src/engine/api";
 import { gguf, writeGguf, type GgufTensor, type GgufValue } from "../../tools/gguf/writer";
 import { vocabularyMetadata, type Vocabulary } from "../../tools/gguf/vocab";
 

@@ -4,8 +4,7 @@
 // program and action. (The first version also accepted the program's own name; it was made stricter after scoring.)
 //   node --import tsx scripts/shell-model/readings.ts [MODEL] [--threads N]
 import { parseArgs } from "node:util";
-import { Engine } from "../../server/src/engine/api";
-import { defaultModelPath } from "../../server/src/knowledge/shipped";
+import { Engine, defaultModelPath } from "../../server/src/engine/api";
 
 export const COMMON_COMMANDS: readonly (readonly [string, RegExp])[] = [
   ["tar -czf logs.tgz /var/log", /archiv|compress/i],

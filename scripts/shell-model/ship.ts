@@ -6,8 +6,8 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_MODEL_FILE } from "../../server/src/knowledge/shipped";
-import { loadAddon } from "../../server/src/engine/train";
+import { DEFAULT_MODEL_FILE } from "../../common/shipped";
+import { loadToolsAddon } from "../../tools/native";
 import { FIRST_STAGE_FILES } from "./refine";
 
 const SHIP_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const out = join(root, DEFAULT_MODEL_FILE);
   const tmp = `${out}.tmp.gguf`;
   rmSync(tmp, { force: true });
-  await loadAddon().quantize({ inPath: weights, outPath: tmp, type: "F16", threads: 1 });
+  await loadToolsAddon().quantize({ inPath: weights, outPath: tmp, type: "F16", threads: 1 });
   const bytes = statSync(tmp).size;
   if (bytes > SHIP_LIMIT_BYTES) throw new Error(`the F16 model is ${bytes} bytes, over the 16 MiB limit for the repository`);
   renameSync(tmp, out);

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadPairs, splitPairs, type Pair } from "../../server/src/eval/dataset";
+import { loadPairs, splitPairs, type Pair } from "../../server/src/engine/api";
 
 export const TLDR_FILES = ["pairs_common.tsv", "pairs_linux.tsv"];
 export const SPLIT_SEED = 1;

@@ -8,11 +8,9 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { runNativeTraining } from "../../server/src/engine/train";
-import type { NativeProgress } from "../../server/src/engine/train/native";
+import { runNativeTraining, type NativeProgress, sharesTaskOrCommand } from "../../server/src/engine/api";
 import { evaluateShellModel, type ShotsFor } from "./evaluate";
 import { trainingIndex, validationSplit } from "./grounded";
-import { sharesTaskOrCommand } from "../../server/src/engine/shots";
 import { loadShellSplit } from "./split";
 
 // Defaults are the shipped model's settings. lr 8e-4 diverged within 400 steps here; 1 thread, because ggml's

@@ -23,7 +23,7 @@ import {
   createProtocolConnection,
   type ProtocolConnection,
 } from "vscode-languageserver-protocol/node";
-import { RunCyclesRequest } from "../../common/protocol";
+import { InversionErrorCodes, RunCyclesRequest } from "../../common/protocol";
 import { writeFixtureModel } from "../../tools/gguf/fixtureModel";
 
 const SERVER = join(resolve(__dirname, "../.."), "dist/server.js");
@@ -109,7 +109,7 @@ test("a runCycles request with overrides {constructor: 1} is refused and creates
       () => null,
       (err: { code?: number; message: string }) => ({ code: err.code, message: err.message }),
     );
-    assert.deepEqual({ refused, created: existsSync(runs) }, { refused: { code: 3, message: "Unknown run overrides: constructor." }, created: false });
+    assert.deepEqual({ refused, created: existsSync(runs) }, { refused: { code: InversionErrorCodes.invalidParams, message: "Unknown run overrides: constructor." }, created: false });
   } finally {
     conn.dispose();
   }

@@ -56,6 +56,20 @@ test("a run stopped before its first cycle completed is not offered to resume, a
   assert.equal(storedRunView("/runs/r", []).placeholder, "This run has no complete cycle.");
 });
 
+test("the live view is the one run state: it starts, says a stop was asked until the run ends, and carries the progress and the latest held-out change", () => {
+  const live = new LiveRunView("/runs/r", 2);
+  const started = live.started();
+  assert.deepEqual([started.version, started.state, started.status, started.percent, started.heldOut], [1, "running", "Starting…", 0, ""]);
+  const cycle1 = live.apply({ type: "cycle", record: record(1, true) })!;
+  assert.deepEqual([cycle1.percent, cycle1.heldOut], [50, "held-out 0.250 → 0.500"]);
+  const stopping = live.stopping();
+  assert.deepEqual([stopping.state, stopping.status], ["stopping", "Stopping the run…"]);
+  const phase = live.apply({ type: "phase", cycle: 2, phase: "tasks", done: 1, total: 4, message: "" })!;
+  assert.deepEqual([phase.state, phase.status], ["stopping", "Stopping the run… (Cycle 2/2: tasks 1/4)"]);
+  const end = live.end([record(1, true)], true);
+  assert.deepEqual([end.state, end.percent], ["cancelled", 100]);
+});
+
 test("a resumed run's live view shows its stored cycles from the start", () => {
   const live = new LiveRunView("/runs/r", 3, [record(2, true), record(1, true)]);
   assert.deepEqual(live.current.points.map((p) => p.cycle), [1, 2]);

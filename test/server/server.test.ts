@@ -37,6 +37,7 @@ import { cleanReading } from "../../server/src/lsp/codeActions";
 import { DEFAULT_MODEL_FILE } from "../../server/src/knowledge/shipped";
 import { oneLine } from "../../server/src/check/findings";
 import {
+  InversionErrorCodes,
   ListRunsRequest,
   ModelMissingNotification,
   ReadCycleExamplesRequest,
@@ -320,6 +321,7 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     assert.equal(result.points[0]!.trainSkipped, "learn is none: no weights are trained");
     const views = s.views.filter((v) => v.runDir === out);
     assert.deepEqual(views.map((v) => v.version), views.map((_, i) => i + 1), "one view per change, versions 1, 2, 3, …");
+    assert.deepEqual([views[0]!.state, views[0]!.status], ["running", "Starting…"], "the first view is sent as the run starts");
     assert.deepEqual(views.at(-1), result);
     const mine = s.progress.filter((p) => p.token === token).map((p) => p.value.kind);
     assert.equal(mine[0], "begin");
@@ -328,9 +330,11 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     const listed = await s.conn.sendRequest(ListRunsRequest.type);
     assert.ok(listed.runs.some((r) => r.runDir === out));
     const read = await s.conn.sendRequest(ReadRunRequest.type, { runDir: out });
-    assert.deepEqual({ ...read, version: 0 }, { version: 0, runDir: out, points: result.points, state: "stored", status: "1 cycle", resumable: false, placeholder: "", notes: result.notes });
-    await waitFor("idle status", () => s.statuses.at(-1)?.run === "idle" && s.statuses.at(-1)?.lastCycle?.cycle === 1);
-    assert.match(s.statuses.at(-1)!.lastCycle!.heldOut, /^held-out \d\.\d{3}$/);
+    assert.deepEqual(
+      { ...read, version: 0 },
+      { version: 0, runDir: out, points: result.points, state: "stored", status: "1 cycle", percent: 100, heldOut: result.heldOut, resumable: false, placeholder: "", notes: result.notes },
+    );
+    assert.match(result.heldOut, /^held-out \d\.\d{3}$/);
     // What the cycle accepted, as the panel lists it: exactly the accepted candidates of examples.jsonl, in order.
     const accepted = readFileSync(join(out, "examples.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { cycle: number; accepted: boolean; task: string; command: string }).filter((c) => c.cycle === 1 && c.accepted);
     const examples = await s.conn.sendRequest(ReadCycleExamplesRequest.type, { runDir: out, cycle: 1 });
@@ -356,7 +360,7 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
       assert.equal((err as { code?: number }).code, LSPErrorCodes.RequestCancelled);
     }
     await waitFor("end of progress", () => s.progress.slice(nProgress).some((p) => p.value.kind === "end"), 30_000);
-    await waitFor("idle", () => s.statuses.at(-1)?.run === "idle", 30_000);
+    await waitFor("the final view", () => s.views.some((v) => v.runDir === out && v.state === "cancelled"), 30_000);
     assert.ok(Date.now() - t0 < 30_000, `cancel took ${Date.now() - t0} ms (run lasted ${Date.now() - started} ms)`);
   });
 
@@ -373,6 +377,7 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
     const r = await pending;
     assert.equal(r.state, "cancelled");
     assert.equal(r.resumable, true);
+    assert.ok(s.views.some((v) => v.runDir === out && v.state === "stopping"), "between the stop and the end, the run's view says it is stopping");
     // The engine reports a cancel as an event; the server words the editor's way to continue, not the CLI's.
     const cancelLog = s.logs.slice(nLogs).find((l) => /cancelled; cycles up to/.test(l));
     assert.match(cancelLog ?? "", /Continue it with “Inversion: Resume run”/);
@@ -399,9 +404,9 @@ describe("language server over stdio", { timeout: 180_000 }, () => {
   });
 
   test("a run stopped before its first cycle completed leaves no run behind: not listed, not the latest, not offered to resume", async () => {
-    const n = s.statuses.length;
+    const n = s.views.length;
     const pending = s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 50, tasks: 200, candidates: 2, learn: "none" } });
-    const runDir = await waitFor("the run's directory", () => s.statuses.slice(n).find((x) => x.run === "running" && x.runDir && existsSync(join(x.runDir, "config.json")))?.runDir, 60_000);
+    const runDir = await waitFor("the run's directory", () => s.views.slice(n).find((v) => v.state === "running" && existsSync(join(v.runDir, "config.json")))?.runDir, 60_000);
     assert.ok(runDir.startsWith(join(tmp, "runs")), "the server named it, under the runs directory");
     assert.deepEqual(await s.conn.sendRequest(StopRunRequest.type), { stopped: true });
     const r = await pending;
@@ -430,7 +435,10 @@ describe("language server without a usable model", { timeout: 60_000 }, () => {
       const md = (hover!.contents as unknown as { value: string }).value;
       assert.match(md, /\*\*Example\*\* from \[[^\]]+\]\(https:/);
       assert.match(md, /does not exist.*\[Select a model\]\(command:inversion\.selectModel\)/s);
-      await assert.rejects(s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 1 } }), /does not exist.*Select model/s);
+      await assert.rejects(s.conn.sendRequest(RunCyclesRequest.type, { overrides: { cycles: 1 } }), (err: { code?: number; message: string }) => {
+        assert.deepEqual([err.code, /does not exist.*Select model/s.test(err.message)], [InversionErrorCodes.modelUnusable, true]);
+        return true;
+      });
       // Config changes that keep the same missing model do not repeat the message.
       await s.conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
       await new Promise((r) => setTimeout(r, 300));

@@ -6,11 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { guardText } from "../../server/src/lsp/textGuard";
 import { normalizeSettings } from "../../server/src/lsp/settings";
-import { modelProblem, resolveHoverAdapter } from "../../server/src/lsp/modelHost";
-import { percent, runOptionsFromSettings } from "../../server/src/lsp/runs";
+import { ModelHost, modelProblem, resolveHoverAdapter } from "../../server/src/lsp/modelHost";
+import { RunRequests } from "../../server/src/lsp/runRequests";
+import { runOptionsFromSettings, runOverridesOf } from "../../server/src/lsp/runs";
 import { PreemptedError, WorkQueue } from "../../server/src/lsp/workQueue";
 import { entryAt } from "../../server/src/lsp/commandAt";
-import { cyclePoint } from "../../server/src/view/runView";
+import { cyclePoint, runPercent } from "../../server/src/view/runView";
 import type { CycleRecord } from "../../server/src/engine/types";
 
 test("guardText: text passes; NULs, invalid UTF-8 and oversize files are skipped with a reason", () => {
@@ -72,6 +73,39 @@ test("resolveHoverAdapter: base, best (best held-out cycle of the latest run), e
   }
 });
 
+/** Counts the listings of `dir` (readdir calls) while `during` runs. */
+async function listingsOf(dir: string, during: () => Promise<unknown>): Promise<number> {
+  const fsp = require("node:fs/promises") as { readdir: (...args: unknown[]) => Promise<unknown> };
+  const readdir = fsp.readdir;
+  let n = 0;
+  fsp.readdir = (...args: unknown[]) => {
+    if (args[0] === dir) n++;
+    return readdir(...args);
+  };
+  try {
+    await during();
+  } finally {
+    fsp.readdir = readdir;
+  }
+  return n;
+}
+
+test("the runs directory is listed once per request, and once per settings change (before: twice each)", async () => {
+  const root = mkdtempSync(join(tmpdir(), "inversion-listing-"));
+  try {
+    for (const name of ["run-1", "run-2"]) {
+      mkdirSync(join(root, name));
+      writeFileSync(join(root, name, "config.json"), "{}");
+    }
+    const settings = { ...normalizeSettings({ model: "/nope/m.gguf" }), runsDirectory: root };
+    const requests = new RunRequests({ connection: undefined as never, settings: async () => settings, log: () => undefined, onRunEnded: () => undefined });
+    const host = new ModelHost({ status: () => undefined, missing: () => undefined, log: () => undefined }, () => undefined);
+    assert.deepEqual([await listingsOf(root, () => requests.onListRuns()), await listingsOf(root, () => host.configure(settings))], [1, 1]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test("runOptionsFromSettings merges settings and overrides; percent only grows", () => {
   const s = normalizeSettings({ model: "/m.gguf", runsDirectory: "/runs", cycles: 4, threads: 2 });
   const o = runOptionsFromSettings(s, { cycles: 1, learn: "none" });
@@ -81,9 +115,13 @@ test("runOptionsFromSettings merges settings and overrides; percent only grows",
   assert.match(o.out, /^\/runs\/run-/);
   assert.throws(() => runOptionsFromSettings(normalizeSettings({ model: "/m.gguf" })), /runs directory/);
   let p = 0;
-  p = percent({ type: "phase", cycle: 1, phase: "tasks", done: 1, total: 2, message: "" }, 2, p);
+  p = runPercent({ type: "phase", cycle: 1, phase: "tasks", done: 1, total: 2, message: "" }, 2, p);
   assert.ok(p > 0 && p < 50);
-  assert.equal(percent({ type: "phase", cycle: 1, phase: "tasks", done: 0, total: 2, message: "" }, 2, p), p);
+  assert.equal(runPercent({ type: "phase", cycle: 1, phase: "tasks", done: 0, total: 2, message: "" }, 2, p), p);
+});
+
+test("a resume request takes no run parameter but cycles: it continues with those its run recorded", () => {
+  assert.throws(() => runOverridesOf({ overrides: { out: "/runs/run-1", resume: true, cycles: 4, tasks: 5 } }), /takes only cycles \(its new total\), not tasks\./);
 });
 
 test("WorkQueue runs higher priority first and drops aborted items", async () => {

@@ -22,3 +22,14 @@ test("every folder and file the layout table of docs/ARCHITECTURE.md names exist
   }
   assert.deepEqual(missing, []);
 });
+
+test("every file and folder docs/ARCHITECTURE.md names anywhere exists (build outputs aside)", () => {
+  const text = readFileSync(join(ROOT, "docs/ARCHITECTURE.md"), "utf8");
+  const folders = text.split("\n").filter((l) => l.startsWith("| `")).map((row) => /`([^`]+)`/.exec(row)?.[1] ?? "");
+  // a source file by its name alone, or a path; relative to the root, server/src or a folder of the layout table
+  const named = [...text.matchAll(/`([\w.-]+\.ts|[\w.-]+(?:\/[\w.-]+)*\/(?:[\w.-]+\.\w+)?)`/g)].map((m) => m[1]!);
+  const built = /^(webview\/)?dist\//;
+  const missing = named.filter((name) => !built.test(name) && !["", "server/src", ...folders].some((d) => existsSync(join(ROOT, d, name))));
+  assert.ok(named.length > 60, `${named.length} names read`);
+  assert.deepEqual(missing, []);
+});

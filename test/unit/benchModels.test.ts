@@ -8,7 +8,7 @@ import { BENCH_SHAPES, benchModel, benchModelPath, bpeVocabulary, writeBenchMode
 import { loadModel, type LoadedModel } from "../../server/src/engine/runtime";
 import { ModelSession } from "../../server/src/engine/session";
 import { forwardPrompt } from "../../server/src/engine/prompts";
-import { loadAddon } from "../../server/src/engine/train/native";
+import { loadToolsAddon } from "../../tools/native";
 
 process.env.GGML_NO_BACKTRACE ??= "1";
 
@@ -65,7 +65,7 @@ describe("bench models", () => {
   }
 
   test("llama.cpp's quantizer makes a loadable Q4_K_M whose matrices are K-quants, and the cache reuses it", async () => {
-    const addon = loadAddon();
+    const addon = loadToolsAddon();
     const shape = tiny("qwen2.5-0.5b", 256);
     const progress: string[] = [];
     const opts = { dir, threads: 1, quantize: addon.quantize.bind(addon), onProgress: (m: string) => progress.push(m) };

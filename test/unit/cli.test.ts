@@ -94,3 +94,35 @@ test("Ctrl-C in the middle of a run exits 130 and leaves a resumable store", asy
   assert.equal(rows.length, 2 + 4);
   assert.match(rows[0]!, /cycle\s+tasks\s+accept/);
 });
+
+// issue 19 item 5: a resume is explicit about its cycle count --------------------------------------------------------
+test("--resume keeps the recorded cycle count; --cycles N sets a new total, recorded; 0 or fewer than done is a usage error", async () => {
+  const out = join(dir, "resume-cycles");
+  const small = ["--model", model, "--out", out, "--threads", "1"];
+  const first = await cli(["run", ...small, "--cycles", "3", "--tasks", "1", "--candidates", "1", "--learn", "none"]);
+  assert.equal(first.code, 0, first.stderr);
+  // stopped after cycle 2 of its 3
+  const cyclesFile = join(out, "cycles.jsonl");
+  const cycles = async (): Promise<number[]> => (await readFile(cyclesFile, "utf8")).trim().split("\n").map((l) => (JSON.parse(l) as { cycle: number }).cycle);
+  await writeFile(cyclesFile, (await readFile(cyclesFile, "utf8")).split("\n").slice(0, 2).join("\n") + "\n");
+  const refused = async (n: string): Promise<{ code: number | null; said: string }> => {
+    const r = await cli(["run", ...small, "--resume", "--cycles", n]);
+    return { code: r.code, said: r.stderr.trim() };
+  };
+  const zero = await refused("0");
+  const fewer = await refused("1");
+  const plain = await cli(["run", ...small, "--resume"]);
+  const afterPlain = await cycles();
+  const raised = await cli(["run", ...small, "--resume", "--cycles", "4"]);
+  const config = JSON.parse(await readFile(join(out, "config.json"), "utf8")) as { cycles: number };
+  assert.deepEqual(
+    {
+      zero: zero.code === 2 && /--cycles must be/.test(zero.said),
+      fewer: fewer.code === 2 && /--cycles 1 is fewer than the 2 cycle\(s\)/.test(fewer.said),
+      plain: [plain.code, afterPlain],
+      raised: [raised.code, await cycles(), config.cycles],
+    },
+    { zero: true, fewer: true, plain: [0, [1, 2, 3]], raised: [0, [1, 2, 3, 4], 4] },
+    `${zero.said}\n${fewer.said}\n${plain.stderr}\n${raised.stderr}`,
+  );
+});

@@ -137,7 +137,7 @@ test("a run stopped in its second cycle and resumed writes the same examples.jso
   });
   assert.equal(first.cancelled, true);
   assert.deepEqual(first.cycles.map((c) => c.cycle), [1]);
-  const resumed = await withRandomLlamaTiming(() => runLoop({ ...seeded(stopped, 2), resume: true }));
+  const resumed = await withRandomLlamaTiming(() => runLoop({ ...seeded(stopped, 2), resume: {} }));
   assert.equal(resumed.cancelled, false);
   assert.equal(await examples(stopped), await examples(whole));
   assert.deepEqual(await cyclesWithoutTimes(stopped), await cyclesWithoutTimes(whole));

@@ -12,6 +12,8 @@ import { loadShellParser } from "../../server/src/shell/parser";
 import { Engine, runLoop, DEFAULT_RUN_OPTIONS, readRun, bestAdapter } from "../../server/src/engine/api";
 import { writeFixtureModel } from "../../tools/gguf/fixtureModel";
 import type { RunOptions } from "../../server/src/engine/loop";
+import { runFromSettings, runOverridesOf } from "../../server/src/lsp/runs";
+import { normalizeSettings } from "../../server/src/lsp/settings";
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -186,7 +188,7 @@ test("a run writes its store; a killed run resumes after its last complete cycle
   await appendFile(join(out, "examples.jsonl"), '{"cycle":2,"tas');
   await appendFile(join(out, "cycles.jsonl"), '{"cycle":2,"sel');
   await assert.rejects(runLoop(smallRun(out)), /already holds a run/);
-  const second = await runLoop({ ...smallRun(out), resume: true });
+  const second = await runLoop({ ...smallRun(out), resume: {} });
   assert.equal(second.cancelled, false);
   const run = await readRun(out);
   assert.deepEqual(run.cycles.map((c) => c.cycle), [1, 2]);
@@ -207,6 +209,17 @@ test("a run writes its store; a killed run resumes after its last complete cycle
   assert.equal(await bestAdapter(out), null);
   const tasks = JSON.parse(await readFile(join(out, "tasks.json"), "utf8")) as { heldOut: { text: string }[]; seen: string[] };
   for (const h of tasks.heldOut) assert.ok(!tasks.seen.includes(h.text), "held-out tasks never train");
+});
+
+test("the editor's Resume run continues a run to its recorded cycle count, never the settings' (issue 19 item 5)", async () => {
+  const out = join(dir, "editor-resume");
+  await runLoop(smallRun(out));
+  // stopped after cycle 1 of its 2 (a kill before cycle 2's record: what a resume repairs)
+  const cycles = join(out, "cycles.jsonl");
+  await writeFile(cycles, (await readFile(cycles, "utf8")).split("\n")[0] + "\n");
+  const settings = normalizeSettings({ model: modelPath, runsDirectory: dir, cycles: 3 });
+  const resumed = await runLoop(runFromSettings(settings, runOverridesOf({ overrides: { out, resume: true } })));
+  assert.deepEqual(resumed.cycles.map((c) => c.cycle), [1, 2]);
 });
 
 test("the same seed repeats a run", async () => {

@@ -44,7 +44,7 @@ test("external evaluation scores greedy predictions against references with CIs"
   const session = await ModelSession.create(loaded, { sequences: 2 });
   try {
     const parser = await loadShellParser();
-    const { summary, items } = await evaluateExternal(session, session, parser, set, { seed: 1, compareSeed: true });
+    const { summary, items } = await evaluateExternal(session, session, parser, set, { seed: 1, compareOriginal: true });
     assert.equal(items.length, 5);
     assert.equal(summary.n, 5);
     assert.equal(summary.datasetHash, set.hash);
@@ -54,7 +54,7 @@ test("external evaluation scores greedy predictions against references with CIs"
       [summary.templateMatch, summary.templateMatchCi],
     ] as const) assert.ok(lo <= value + 1e-12 && value <= hi + 1e-12, `${lo} ≤ ${value} ≤ ${hi}`);
     assert.ok(summary.nlc2cmd >= -1 && summary.nlc2cmd <= 1);
-    assert.equal(summary.meanSeed === undefined, false);
+    assert.equal(summary.meanOriginal === undefined, false);
     for (const item of items) assert.equal(item.reference, PAIRS.find(([t]) => t === item.task)![1]);
     // Greedy: the same weights give the same predictions.
     const again = await evaluateExternal(session, session, parser, set, { seed: 1 });
@@ -69,7 +69,7 @@ test("a run with an evaluation set records the external score every cycle and ke
   const out = join(dir, "run");
   const summary = await runLoop({
     ...DEFAULT_RUN_OPTIONS, modelPath: model, out, cycles: 2, tasks: 2, candidates: 2, threads: 1, gpu: "off",
-    learn: "none", heldOutTasks: 2, evalSet: pairsFile, evalSize: 4, contextSize: 256,
+    learn: "none", heldOutTasks: 2, evalSet: pairsFile, evalSize: 4, contextSize: 256, compareScorers: true, judge: "learner",
   });
   assert.equal(summary.cycles.length, 2);
   const [c1, c2] = summary.cycles;
@@ -77,7 +77,7 @@ test("a run with an evaluation set records the external score every cycle and ke
   assert.equal(c1!.external!.n, 4);
   // No training: the weights never change, so neither does the greedy external score.
   assert.deepEqual(c2!.external, c1!.externalBefore);
-  const config = JSON.parse(await readFile(join(out, "config.json"), "utf8")) as { evalHash: string; evalPairs: number; warmStart: unknown };
+  const config = JSON.parse(await readFile(join(out, "config.json"), "utf8")) as { evalHash: string; evalPairs: number; warmStart: unknown; judge: string };
   assert.equal(config.evalHash, loadEvalSet(pairsFile, { seed: 1, size: 4 }).hash);
   assert.equal(config.evalPairs, 4);
   assert.equal(config.warmStart, null);
@@ -85,6 +85,12 @@ test("a run with an evaluation set records the external score every cycle and ke
   // Unchanged weights are evaluated once (cycle 0), not again every cycle.
   assert.equal(rows.length, 4);
   assert.deepEqual([...new Set(rows.map((r) => r.cycle))], [0]);
+  // The original scorer's fields are written under its name (they said `seed` before record version 3), the judge as `learner`.
+  const line = JSON.parse((await readFile(join(out, "cycles.jsonl"), "utf8")).split("\n")[0]!) as Record<string, Record<string, unknown>>;
+  const written = [Object.keys(line.before!), Object.keys(line.externalBefore!), Object.keys(rows[0]!)].flat();
+  assert.deepEqual(["meanOriginalScore", "meanOriginal", "spearmanOriginal", "original"].filter((k) => !written.includes(k)), []);
+  assert.deepEqual(written.filter((k) => /seed/i.test(k)), []);
+  assert.equal(config.judge, "learner");
 });
 
 test("warm-start examples go both ways and never include the held-out split", () => {

@@ -124,7 +124,7 @@ test("a corrupt line in the middle of cycles.jsonl is refused with file and line
   const damaged = lines.join("\n");
   await writeFile(cyclesFile, damaged);
 
-  await assert.rejects(runLoop(small(out, { resume: true, cycles: 4 })), (err: unknown) => err instanceof CorruptRunError && /cycles\.jsonl line 2 is corrupt/.test(err.message));
+  await assert.rejects(runLoop({ ...small(out), resume: { cycles: 4 } }), (err: unknown) => err instanceof CorruptRunError && /cycles\.jsonl line 2 is corrupt/.test(err.message));
   await assert.rejects(readRun(out), /cycles\.jsonl line 2 is corrupt.*inversion repair/s);
   assert.equal(await readFile(cyclesFile, "utf8"), damaged, "the original is left as it was");
 
@@ -138,7 +138,7 @@ test("a torn last line is still repaired by a resume", async () => {
   const out = join(dir, "torn");
   await runLoop(small(out, { cycles: 1 }));
   await writeFile(join(out, "cycles.jsonl"), (await readFile(join(out, "cycles.jsonl"), "utf8")) + '{"cycle": 2, "startedAt": "20');
-  const r = await runLoop(small(out, { resume: true, cycles: 2 }));
+  const r = await runLoop({ ...small(out), resume: { cycles: 2 } });
   assert.deepEqual(r.cycles.map((c) => c.cycle), [1, 2]);
 });
 
@@ -226,7 +226,7 @@ test("stray temporary files of a dead writer are removed when a run resumes", as
   await runLoop(small(out));
   await writeFile(join(out, "cycles.jsonl.12345.tmp"), "partial");
   await writeFile(join(out, "adapters", "cycle-002-x.gguf.tmp"), "partial");
-  await runLoop(small(out, { resume: true, cycles: 2 }));
+  await runLoop({ ...small(out), resume: { cycles: 2 } });
   const left = [...(await readdir(out)), ...(await readdir(join(out, "adapters")))].filter((n) => n.endsWith(".tmp"));
   assert.deepEqual(left, []);
 });
@@ -328,7 +328,7 @@ test("a resumed run loads the model it is given, never the one its config.json n
   const config = JSON.parse(await readFile(join(out, "config.json"), "utf8")) as Record<string, unknown>;
   await writeFile(join(out, "config.json"), JSON.stringify({ ...config, modelPath: planted }));
   const cycles = await readFile(join(out, "cycles.jsonl"), "utf8");
-  await assert.rejects(runLoop(small(out, { resume: true, cycles: 2 })), (err: Error) =>
+  await assert.rejects(runLoop({ ...small(out), resume: { cycles: 2 } }), (err: Error) =>
     err.message.startsWith(`${resolve(out)} was recorded with the model ${planted}, but the model given is ${model}.`),
   );
   assert.equal(await readFile(join(out, "cycles.jsonl"), "utf8"), cycles, "nothing ran");
@@ -366,7 +366,7 @@ test("a resume refuses a recorded adapter outside the run's adapters/, naming th
   await mkdir(join(dir, "outside"), { recursive: true });
   await writeFile(join(dir, "outside", "x.gguf"), "planted");
   await writeFile(join(out, "cycles.jsonl"), JSON.stringify({ ...(await recordOf(out)), adapterPath: "../outside/x.gguf" }) + "\n");
-  await assert.rejects(runLoop(small(out, { resume: true, cycles: 2 })), (err: Error) =>
+  await assert.rejects(runLoop({ ...small(out), resume: { cycles: 2 } }), (err: Error) =>
     err.message.startsWith(`The adapter ../outside/x.gguf named in ${join(resolve(out), "cycles.jsonl")} is refused: its real path`),
   );
 });
@@ -544,14 +544,14 @@ test("a resume refuses a tasks.json that is null, cut short or gone, instead of 
   const original = await readFile(tasksFile, "utf8");
   for (const damaged of ["null", "{", '{"heldOut":[{"id":1}],"seen":[]}']) {
     await writeFile(tasksFile, damaged);
-    await assert.rejects(runLoop(small(out, { resume: true, cycles: 2, learn: "none" })), (err: unknown) =>
+    await assert.rejects(runLoop({ ...small(out), resume: { cycles: 2 } }), (err: unknown) =>
       err instanceof CorruptRunError && /tasks\.json line 1 is corrupt/.test(err.message) && /restore tasks\.json/.test(err.message));
     assert.equal(await readFile(tasksFile, "utf8"), damaged, "the file is left as it was");
   }
   await rm(tasksFile);
-  await assert.rejects(runLoop(small(out, { resume: true, cycles: 2, learn: "none" })), /tasks\.json line 1 is corrupt \(missing, though 1 cycle\(s\) are complete\)/);
+  await assert.rejects(runLoop({ ...small(out), resume: { cycles: 2 } }), /tasks\.json line 1 is corrupt \(missing, though 1 cycle\(s\) are complete\)/);
   await writeFile(tasksFile, original);
-  const resumed = await runLoop(small(out, { resume: true, cycles: 2, learn: "none" }));
+  const resumed = await runLoop({ ...small(out), resume: { cycles: 2 } });
   assert.deepEqual(resumed.cycles.map((c) => c.cycle), [1, 2]);
   const heldOut = (text: string) => (JSON.parse(text) as { heldOut: unknown }).heldOut;
   assert.deepEqual(heldOut(await readFile(tasksFile, "utf8")), heldOut(original), "the same held-out tasks");
@@ -576,7 +576,7 @@ const jsonl = (rows: unknown[]): string => rows.map((r) => JSON.stringify(r) + "
 async function refusal(out: string): Promise<{ resume: string; report: string; untouched: boolean }> {
   const files = ["cycles.jsonl", "examples.jsonl", "external.jsonl"].filter((f) => existsSync(join(out, f)));
   const before = await Promise.all(files.map((f) => readFile(join(out, f), "utf8")));
-  const resume = await runLoop(small(out, { resume: true, cycles: 9 })).then(() => "resumed", (err: Error) => err.message);
+  const resume = await runLoop({ ...small(out), resume: { cycles: 9 } }).then(() => "resumed", (err: Error) => err.message);
   // what `inversion report` reads
   const store = new RunStore(out);
   const report = await store.readConfig().then(() => store.logs()).then(() => "read", (err: Error) => err.message);
@@ -650,7 +650,7 @@ test("a resume takes out the lines of an unfinished cycle only after copying the
   const killed = cycle1 + cycle2 + '{"cycle":2,"pha';
   await writeFile(examplesFile, killed);
   const logs: string[] = [];
-  const resumed = await runLoop(small(out, { resume: true, cycles: 2 }), { onEvent: (e) => e.type === "log" && logs.push(e.message) });
+  const resumed = await runLoop({ ...small(out), resume: { cycles: 2 } }, { onEvent: (e) => e.type === "log" && logs.push(e.message) });
   const said = logs.find((m) => m.startsWith("examples.jsonl: kept"));
   const copy = said?.match(/the file as it was: (.*)\)\.$/)?.[1];
   assert.deepEqual(
@@ -679,7 +679,7 @@ test("a FIFO named cycles.jsonl, config.json, tasks.json or run.lock is refused 
     assert.equal(spawnSync("mkfifo", [file]).status, 0);
     const timer = setTimeout(() => release(file), 5000);
     try {
-      const resume = runLoop(small(out, { resume: true, cycles: 2 })).then(() => "resumed", (err: Error) => err.message);
+      const resume = runLoop({ ...small(out), resume: { cycles: 2 } }).then(() => "resumed", (err: Error) => err.message);
       outcomes[name] = (await resume).includes(`${name} cannot be read: not a regular file (a FIFO)`) ? "refused by name" : await resume;
     } finally {
       clearTimeout(timer);
@@ -728,7 +728,7 @@ test("an adapter a killed cycle trained, which no record names, is removed when 
   await writeFile(join(out, "cycles.jsonl.before-repair-then"), `{"adapterPath":"adapters/cycle-003-mkept12.gguf"}\n`);
   await writeFile(kept, "named by a copy kept aside");
   const logs: string[] = [];
-  await runLoop(small(out, { resume: true, cycles: 2 }), { onEvent: (e) => e.type === "log" && logs.push(e.message) });
+  await runLoop({ ...small(out), resume: { cycles: 2 } }, { onEvent: (e) => e.type === "log" && logs.push(e.message) });
   assert.deepEqual(
     { orphan: existsSync(orphan), kept: existsSync(kept), said: logs.some((m) => m.startsWith("Removed adapters/cycle-002-mabc123.gguf: cycle 2 trained it")) },
     { orphan: false, kept: true, said: true },
@@ -780,7 +780,7 @@ test("a full disk is named as one with what the run kept, leaves no .tmp, and th
       message,
     );
     await rm(filler, { recursive: true });
-    const resumed = await runLoop(small(out, { resume: true, cycles: 2 }));
+    const resumed = await runLoop({ ...small(out), resume: { cycles: 2 } });
     assert.deepEqual(resumed.cycles.map((c) => c.cycle), [1, 2]);
   } finally {
     unmount();

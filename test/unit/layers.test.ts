@@ -39,3 +39,24 @@ test("client/src imports nothing of the server's (only common/ and its own files
   const found = sources(join(ROOT, "client/src")).flatMap((file) => imports(file).filter((t) => t.startsWith(server)).map((t) => `${relative(ROOT, file)} -> ${relative(ROOT, t)}`));
   assert.deepEqual(found, []);
 });
+
+test("scripts/ reach server/src only through engine/api.ts, and the comment check through check/api.ts", () => {
+  const src = join(ROOT, "server/src");
+  const faces = [join(src, "engine/api"), join(src, "check/api")];
+  const found = sources(join(ROOT, "scripts")).flatMap((file) =>
+    imports(file).filter((t) => t.startsWith(src + "/") && !faces.includes(t)).map((t) => `${relative(ROOT, file)} -> ${relative(ROOT, t)}`),
+  );
+  assert.deepEqual(found, []);
+});
+
+test("server/src/cli reaches the engine only through engine/api.ts and the run store (issue 19 item 5)", () => {
+  const src = join(ROOT, "server/src");
+  const faces = [join(src, "engine/api"), join(src, "engine/store")];
+  // static imports, and dynamic ones (`await import("../engine/…")`)
+  const everyImport = (file: string): string[] =>
+    [...readFileSync(file, "utf8").matchAll(/(?:from |import\()"(\.[^"]+)"/g)].map((m) => normalize(join(dirname(file), m[1]!)).replace(/\.js$/, ""));
+  const found = sources(join(src, "cli")).flatMap((file) =>
+    everyImport(file).filter((t) => t.startsWith(join(src, "engine") + "/") && !faces.includes(t)).map((t) => `${relative(ROOT, file)} -> ${relative(ROOT, t)}`),
+  );
+  assert.deepEqual(found, []);
+});

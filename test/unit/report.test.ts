@@ -4,6 +4,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir } from "../helpers/fixture";
 import { readRun } from "../../server/src/engine/api";
+import { RunStore } from "../../server/src/engine/store";
 import { cycleTable } from "../../server/src/cli/report";
 import { compareSvg, compareTable, distinctByCycle, externalSeries, heldOutAfterSeries, trainLossSeries } from "../../server/src/cli/compare";
 import { cyclePoint } from "../../server/src/view/runView";
@@ -87,6 +88,25 @@ test("a version-1 cycle line reads with today's names: examples and tasks counte
     await writeRun(join(dir, "old"), [line as unknown as CycleRecord], { version: 1, train: "lora" });
     const [c] = (await readRun(join(dir, "old"))).cycles;
     assert.deepEqual([c!.selection.acceptedExamples, c!.selection.acceptedTasks, c!.before.acceptedTasks, c!.after!.acceptedTasks], [8, 2, 1, 2]);
+  } finally {
+    await cleanup();
+  }
+});
+
+test("a line written before version 3 reads with the original scorer's fields under its name, and judge policy as learner", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const v2 = cycle(1, 0.1, 0.2, -0.4);
+    const line = { ...v2, before: { ...v2.before, meanSeedScore: 0.25 }, external: { ...v2.external!, meanSeed: 0.3, spearmanSeed: 0.4 } };
+    const run = join(dir, "v2");
+    await writeRun(run, [line as unknown as CycleRecord], { version: 2, judge: "policy", scorer: "seed" });
+    const row = { cycle: 1, id: "t1", task: "list files", reference: "ls", prediction: "ls", nlc2cmd: 1, exact: true, template: true, lift: 0.5, seed: 0.6 };
+    await writeFile(join(run, "external.jsonl"), JSON.stringify(row) + "\n");
+    const { config, cycles } = await readRun(run);
+    const [c] = cycles;
+    assert.deepEqual([c!.before.meanOriginalScore, c!.external!.meanOriginal, c!.external!.spearmanOriginal], [0.25, 0.3, 0.4]);
+    assert.deepEqual([(config as { judge: string }).judge, (config as { scorer: string }).scorer], ["learner", "original"]);
+    assert.equal((await new RunStore(run).logs()).external[0]!.original, 0.6);
   } finally {
     await cleanup();
   }

@@ -36,6 +36,19 @@ test("the original experiment's scorer is `original`; its old name `seed` is an 
   assert.throws(() => cliRunOptions({ scorer: "judge" } as unknown as Values, "/m.gguf", "/out"), /--scorer must be one of lift, original, coder-reviewer/);
 });
 
+test("the judge with the weights being trained is `learner`; its old name `policy` is read as it, on the CLI with a note", () => {
+  const notes: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((text: string) => notes.push(text) > 0) as unknown as typeof process.stderr.write;
+  try {
+    assert.equal(cliRunOptions({ judge: "policy" } as unknown as Values, "/m.gguf", "/out").judge, "learner");
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.deepEqual(notes, ["inversion: --judge policy is now --judge learner; reading it as that\n"]);
+  assert.deepEqual(withCurrentNames({ judge: "policy" }), { judge: "learner" });
+});
+
 test("every run parameter has a CLI flag and a line in --help", () => {
   const help = cliHelp();
   for (const key of RUN_PARAM_KEYS) {

@@ -172,7 +172,7 @@ test("a run through the backend writes the same candidates, readings and scores 
   const config = JSON.parse(await readFile(join(dir, "remote", "config.json"), "utf8")) as { backend?: string };
   assert.equal(config.backend, server.url, "the run records its backend");
   // a resume takes the backend from its caller: one recorded differently is refused, as a model is
-  await assert.rejects(runLoop({ ...opts(join(dir, "remote")), cycles: 2, resume: true }), /was recorded with the backend http:\/\/127\.0\.0\.1:\d+, but the backend given is \(none\)/);
+  await assert.rejects(runLoop({ ...opts(join(dir, "remote")), resume: { cycles: 2 } }), /was recorded with the backend http:\/\/127\.0\.0\.1:\d+, but the backend given is \(none\)/);
 });
 
 test("a cancel stops the requests in flight: the caller hears at once, the server stops generating", async () => {
@@ -318,7 +318,7 @@ test("a run whose server is killed stops with a clear error and resumes once the
   assert.match(failure.message, /The run keeps 1 complete cycle\(s\); once the backend answers again, continue it with --resume\./);
   const second = await serveProcess(port);
   try {
-    const resumed = await runLoop({ ...opts, resume: true });
+    const resumed = await runLoop({ ...opts, resume: {} });
     assert.deepEqual(resumed.cycles.map((c) => c.cycle), [1, 2, 3]);
   } finally {
     second.child.kill("SIGTERM");
@@ -346,10 +346,10 @@ test("the external evaluation through the backend (inversion eval --backend) equ
   await writeFile(file, PAIRS.map(([task, command]) => `${task}\t${command}`).join("\n") + "\n");
   const set = loadEvalSet(file, { seed: 1, size: 4 });
   const parser = await loadShellParser();
-  const [here, there] = await Promise.all([evaluateExternal(local, local, parser, set, { seed: 1, compareSeed: true }), evaluateExternal(remote, remote, parser, set, { seed: 1, compareSeed: true })]);
+  const [here, there] = await Promise.all([evaluateExternal(local, local, parser, set, { seed: 1, compareOriginal: true }), evaluateExternal(remote, remote, parser, set, { seed: 1, compareOriginal: true })]);
   assert.deepEqual(there.items.map((i) => i.prediction), here.items.map((i) => i.prediction));
   assert.ok(Math.abs(there.summary.meanLift - here.summary.meanLift) <= 1e-3);
-  assert.ok(Math.abs(there.summary.meanSeed! - here.summary.meanSeed!) <= 1e-3);
+  assert.ok(Math.abs(there.summary.meanOriginal! - here.summary.meanOriginal!) <= 1e-3);
   assert.equal(there.summary.nlc2cmd, here.summary.nlc2cmd);
 });
 

@@ -11,9 +11,10 @@ import type { Llama, LlamaModel, Token } from "node-llama-cpp" with { "resolutio
 import { BENCH_SHAPES, benchModel } from "../../tools/gguf/benchModels";
 import { writeFixtureModel } from "../../tools/gguf/fixtureModel";
 import { gguf, writeGguf } from "../../tools/gguf/writer";
+import { loadToolsAddon } from "../../tools/native";
 import {
+  backendDir,
   createTrainer,
-  loadAddon,
   LlamaTrainer,
   runNativeTraining,
   type LlamaTrainRequest,
@@ -193,7 +194,7 @@ describe("LlamaTrainer", { skip }, () => {
     assert.equal(trainer.name, "llama-lora");
     trained = await trainer.train(request({ onProgress: (p) => progress.push(p) }));
     assert.equal(trained.mode, "lora");
-    assert.match(trained.masking, /^softmax-labels/);
+    assert.match(trained.masking, /^completion-rows/);
     assert.ok(existsSync(trained.outPath));
     assert.equal(progress.length, trained.steps);
     assert.equal(progress.at(-1)!.step, progress.at(-1)!.totalSteps);
@@ -253,17 +254,18 @@ describe("LlamaTrainer", { skip }, () => {
 });
 
 describe("loss masking", { skip }, () => {
-  test("masked rows get exactly zero gradient on the prebuilt CPU libraries (softmax labels)", async () => {
-    // Every row masked: if any masked row leaked gradient, AdamW would move B off zero
-    // (Adam normalises even 1e-12 gradients to lr-sized steps).
+  test("masked rows get exactly zero gradient on the prebuilt CPU libraries (rows weighted 0)", async () => {
+    // Every row masked: the first step's gradient of every adapter tensor must be exactly zero, on F32 and Q8_0
+    // bases, with one and two threads; without masking the same step's gradient is not.
     const q8 = await writeFixtureModel(join(dir, "masked-q8.gguf"), { tensorType: "q8_0" });
+    const tools = loadToolsAddon();
     for (const [baseModelPath, threads] of [[f32Path, 1], [q8, 2]] as const) {
-      const path = out("masked-all");
-      await runNativeTraining({ ...request({ baseModelPath, threads, outPath: path, epochs: 3 }), maskEverything: true });
-      const g = parseGguf(await readFile(path));
-      for (const t of g.tensors.filter((x) => x.name.endsWith(".lora_b"))) {
-        assert.ok(f32Tensor(g, t.name).every((v) => v === 0), `${t.name} stayed exactly zero (${baseModelPath}, ${threads} threads)`);
-      }
+      const options = { ...request({ baseModelPath, threads, outPath: out("masked-all") }), backendDir: backendDir() };
+      const masked = await tools.stepGradients(options, { maskEverything: true });
+      assert.ok(Object.keys(masked).length > 0, "no adapter gradient was read");
+      for (const [name, g] of Object.entries(masked)) assert.ok(g.every((v) => v === 0), `${name} is not exactly zero (${baseModelPath}, ${threads} threads)`);
+      const unmasked = await tools.stepGradients(options);
+      assert.ok(Object.values(unmasked).some((g) => g.some((v) => v !== 0)), "without masking the step has no gradient at all");
     }
     // Same run without masking: B moves.
     const path2 = out("unmasked");
@@ -369,11 +371,29 @@ describe("gradients reach every trained weight", { skip }, () => {
 
   test("at real shape (Qwen2.5-0.5B shape, 24 layers, 32k vocabulary, Q4_K_M) LoRA B on attn_k/attn_v leaves zero in every layer", async () => {
     const shape = BENCH_SHAPES["qwen2.5-0.5b"];
-    const base = await benchModel(shape, "Q4_K_M", { threads: 1, quantize: (q) => loadAddon().quantize(q) });
+    const base = await benchModel(shape, "Q4_K_M", { threads: 1, quantize: (q) => loadToolsAddon().quantize(q) });
     const r = await new LlamaTrainer().train(request({ baseModelPath: base, outPath: out("real-kv"), targets: ["attn_k", "attn_v"], epochs: 2, batchSize: 1, learningRate: 1e-3 }));
     const adapter = parseGguf(await readFile(r.outPath));
     for (let b = 0; b < shape.blockCount; b++) {
       for (const m of ["attn_k", "attn_v"]) assert.ok(f32Tensor(adapter, `blk.${b}.${m}.weight.lora_b`).some((v) => v !== 0), `blk.${b}.${m} B is still zero`);
+    }
+  });
+
+  test("at real shape (Qwen2.5-0.5B shape, 24 layers, Q4_K_M) the transposed-weight backward gives OUT_PROD's gradients to 1e-4", async () => {
+    const shape = BENCH_SHAPES["qwen2.5-0.5b"];
+    const tools = loadToolsAddon();
+    const base = await benchModel(shape, "Q4_K_M", { threads: 1, quantize: (q) => tools.quantize(q) });
+    const options = { ...request({ baseModelPath: base, outPath: out("real-grad"), rank: 8, contextSize: 64, threads: 2 }), backendDir: backendDir() };
+    const outProd = await tools.stepGradients({ ...options, transposedWeights: "none" });
+    const transposed = await tools.stepGradients({ ...options, transposedWeights: "f32" });
+    const names = Object.keys(outProd);
+    assert.equal(names.length, shape.blockCount * 4 * 2, "an A and a B gradient for q/k/v/o of every layer");
+    for (const name of names) {
+      const [a, b] = [outProd[name]!, transposed[name]!];
+      const scale = a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const worst = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+      if (name.endsWith(".lora_b")) assert.ok(scale > 0, `${name} has no gradient`);
+      assert.ok(worst <= 1e-4 * scale, `${name}: max |difference| ${worst} against max |gradient| ${scale}`);
     }
   });
 
@@ -567,7 +587,7 @@ describe("LoRA on the quantizations users download", { skip }, () => {
   });
   for (const type of ["Q4_K_M", "Q5_K_M", "Q6_K", "Q4_0", "Q8_0", "F16"]) {
     test(`${type}: loss falls, base bit-identical, the adapter moves log-probabilities in node-llama-cpp`, async () => {
-      const base = await loadAddon().quantize({ inPath: f32Wide, outPath: join(dir, `wide-${type}.gguf`), type, threads: 1 });
+      const base = await loadToolsAddon().quantize({ inPath: f32Wide, outPath: join(dir, `wide-${type}.gguf`), type, threads: 1 });
       const hash = sha256(await readFile(base));
       const r = await new LlamaTrainer().train(request({ baseModelPath: base, epochs: 8 }));
       assert.ok(r.lossLast < r.lossFirst - 0.3, `${type}: ${r.lossFirst} -> ${r.lossLast}`);

@@ -1,12 +1,12 @@
 // The workspace the VS Code suite runs in: the user's settings pointing at the fixture model, and the scripts it opens.
 //   node --import tsx test/vscode/prepare.ts DIR USER_DATA_DIR   (for the desktop test-electron launch configuration)
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { writeFixtureModel } from "../../tools/gguf/fixtureModel";
 import { COMMENTED_SCRIPT } from "../helpers/scripts";
 
-/** A real, well-commented Debian script (for the screenshots), when this machine has one. */
-const DEBIAN_SCRIPT = "/etc/init.d/x11-common";
+/** A real, well-commented Debian script (for the screenshots; its origin and licence: test/fixtures/scripts/README.md). */
+const DEBIAN_SCRIPT = resolve(__dirname, "../fixtures/scripts/debian-x11-common.sh");
 
 /**
  * `userDataDir`: VS Code's --user-data-dir; the inversion.* settings go into its User/settings.json, since a
@@ -19,7 +19,7 @@ export async function prepareWorkspace(ws: string, userDataDir: string, test: { 
   mkdirSync(join(ws, ".fixture"), { recursive: true });
   const model = await writeFixtureModel(join(ws, ".fixture", "fixture.gguf"));
   if (xdgCache) mkdirSync(join(xdgCache, "inversion"), { recursive: true });
-  if (existsSync(DEBIAN_SCRIPT)) copyFileSync(DEBIAN_SCRIPT, join(ws, "debian-x11-common.sh"));
+  copyFileSync(DEBIAN_SCRIPT, join(ws, "debian-x11-common.sh"));
   writeJson(join(userDataDir, "User", "settings.json"), {
     "inversion.model": model,
     "inversion.gpu": "off",

@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { format } from "node:util";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { prepareWorkspace } from "./prepare";
+import { TEST_HOOKS_ENV } from "../../client/src/testHooks";
 import { CHROMIUM_ARGS, chromiumPath } from "../helpers/chromium";
 
 const ROOT = resolve(__dirname, "../..");
@@ -59,7 +60,8 @@ interface ShownNotification {
 /**
  * The suite asks what the workbench shows by writing DIR/NAME.request: empty, for a screenshot (saved as
  * test-artifacts/NAME.png), or "notifications", for the notifications on screen (the smoke-test driver hides toasts,
- * so the suite opens the notifications center first). Answered with DIR/NAME.done (the notifications as JSON).
+ * so the suite opens the notifications center first), or "statusbar", for the text of each status-bar item. Answered
+ * with DIR/NAME.done (the notifications or the texts as DIR/NAME.json).
  */
 function serveWorkbench(page: Page, dir: string): NodeJS.Timeout {
   mkdirSync(dir, { recursive: true });
@@ -81,7 +83,11 @@ function serveWorkbench(page: Page, dir: string): NodeJS.Timeout {
               buttons: [...item.querySelectorAll(".notification-list-item-buttons-container .monaco-button")].map((b) => b.textContent ?? ""),
             })),
           ).then((shown: ShownNotification[]) => writeFileSync(join(dir, `${name}.json`), JSON.stringify(shown)))
-        : page.screenshot({ path: join(ARTIFACTS, `${name}.png`) }).then(() => log(`screenshot test-artifacts/${name}.png`));
+        : kind === "statusbar"
+          ? page
+              .evaluate(() => [...document.querySelectorAll(".part.statusbar .statusbar-item")].map((item) => (item.textContent ?? "").trim()))
+              .then((texts: string[]) => writeFileSync(join(dir, `${name}.json`), JSON.stringify(texts)))
+          : page.screenshot({ path: join(ARTIFACTS, `${name}.png`) }).then(() => log(`screenshot test-artifacts/${name}.png`));
     void work
       .catch((err: unknown) => log(`${kind || "screenshot"} ${name} failed: ${(err as Error).message}`))
       .finally(() => {
@@ -108,7 +114,7 @@ function startServer(port: number, dir: string): Promise<ChildProcess> {
       "--user-data-dir", join(dir, "user"),
       "--server-data-dir", join(dir, "server"),
     ],
-    { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: `${NODE24}:${process.env.PATH}`, XDG_CACHE_HOME: join(dir, "xdg") } },
+    { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: `${NODE24}:${process.env.PATH}`, XDG_CACHE_HOME: join(dir, "xdg"), [TEST_HOOKS_ENV]: "1" } },
   );
   const logFile = join(dir, "server.log");
   return new Promise((res, rej) => {

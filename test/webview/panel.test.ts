@@ -34,7 +34,7 @@ const point = (cycle: number, extra: Partial<CyclePoint> = {}): CyclePoint => ({
 
 const view = (runDir: string, version: number, points: CyclePoint[], status: string, state: RunView["state"] = "running", extra: Partial<RunView> = {}): HostToWebview => ({
   type: "view",
-  view: { version, runDir, points, state, status, resumable: false, placeholder: "", notes: { score: "", loss: "" }, ...extra },
+  view: { version, runDir, points, state, status, percent: 0, heldOut: "", resumable: false, placeholder: "", notes: { score: "", loss: "" }, ...extra },
 });
 
 before(async () => {

@@ -13,6 +13,7 @@ import {
   type ChartDataset,
 } from "chart.js";
 import type { ChartNotes, CycleExamplesView, CyclePoint, HostToWebview, RunInfo, RunView, WebviewState, WebviewToHost } from "../../common/protocol";
+import { isStaleView } from "../../common/runView";
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
 
@@ -273,12 +274,6 @@ function baseName(p: string): string {
   return parts[parts.length - 1] ?? p;
 }
 
-/** A live view older than the one shown of the same run (views read from disk have version 0 and always show). */
-function isStale(next: RunView): boolean {
-  const shown = state.view;
-  return !!shown && shown.runDir === next.runDir && next.version > 0 && next.version < shown.version;
-}
-
 function isHostMessage(m: unknown): m is HostToWebview {
   return !!m && typeof m === "object" && typeof (m as { type?: unknown }).type === "string";
 }
@@ -286,7 +281,7 @@ function isHostMessage(m: unknown): m is HostToWebview {
 function handle(m: HostToWebview): void {
   switch (m.type) {
     case "view":
-      if (isStale(m.view)) return;
+      if (isStaleView(state.view, m.view)) return;
       // another run: its examples are asked for afresh, following its latest cycle
       if (state.view?.runDir !== m.view.runDir) state = { ...state, examples: null, cycleChosen: false };
       state = { ...state, view: m.view, error: "" };

@@ -80,6 +80,11 @@ export async function groundedSupport(g: Grounding, comment: string, command: st
 }
 
 
+/** `g`, with `command` already explained: a hover explains its command once, for its man-page section and for the comment's support. */
+export function withExplanation(g: Grounding, command: string, explanation: CommandExplanation | null): Grounding {
+  return { index: g.index, explain: (c, signal) => (c === command ? Promise.resolve(explanation) : g.explain(c, signal)) };
+}
+
 /** What the grounded score rests on, in words (the self-check sentence, hovers). */
 export const GROUNDED_BASIS = "examples and man pages";
 

@@ -1,10 +1,9 @@
 // Command-line options: parsing, validation and the run settings they make.
 import { parseArgs } from "node:util";
-import { DEFAULT_RUN_OPTIONS, type RunOptions } from "../engine/api";
+import { DEFAULT_RUN_OPTIONS, parseTrainCommand, type ResumeOptions, type RunOptions } from "../engine/api";
 import { RENAMED_PARAMS, RUN_PARAMS, RUN_PARAM_KEYS, checkRunParams, defaultRunParams, fromCliText, type RunParam, type RunParamKey, type RunParams } from "../../../common/runParams";
 import type { ProgressLine } from "./progress";
 import { DEFAULT_MODEL_FILE, defaultModelPath } from "../knowledge/shipped";
-import { parseTrainCommand } from "../engine/train/external";
 import { backendUrlProblem } from "../../../common/backendRef";
 
 export class UsageError extends Error {}
@@ -56,7 +55,7 @@ export type Values = ReturnType<typeof parseArgs<{ options: typeof OTHER_OPTIONS
   [flag: string]: string | boolean | undefined;
 };
 
-/** An integer flag that is not a run parameter (--max-pairs, a resume's --cycles). */
+/** An integer flag that is not a run parameter (--max-pairs). */
 export function num(v: string | boolean | undefined, name: string, fallback: number): number {
   if (v === undefined) return fallback;
   const n = Number(decimalText(v, name, true));
@@ -78,10 +77,12 @@ function decimalText(text: string | boolean, flag: string, integer: boolean): st
   throw new UsageError(`--${flag} needs a number written in ${form}, got "${text}".`);
 }
 
-/** A run parameter's value from its flag's text: numbers in plain decimal only, not yet range-checked. */
+/** A run parameter's value from its flag's text: numbers in plain decimal only, not yet range-checked; an older name of a value is said. */
 function cliValue(key: RunParamKey, text: string | boolean): unknown {
   const p: RunParam = RUN_PARAMS[key];
-  return fromCliText(key, p.type === "number" ? decimalText(text, p.flag, p.integer) : text);
+  const value = fromCliText(key, p.type === "number" ? decimalText(text, p.flag, p.integer) : text);
+  if (p.type === "choice" && value !== text) process.stderr.write(`inversion: --${p.flag} ${String(text)} is now --${p.flag} ${String(value)}; reading it as that\n`);
+  return value;
 }
 
 export function oneOf<T extends string>(v: string | undefined, name: string, allowed: readonly T[], fallback: T): T {
@@ -135,8 +136,16 @@ export function runOptions(v: Values, modelPath: string, out: string): RunOption
     evalSet: v.eval,
     backend: backendOf(v),
     trainCommand: trainCommandOf(v),
-    resume: v.resume ?? false,
   };
+}
+
+/**
+ * `run --resume`: the files the run loads, from the flags as a new run takes them (checked against those the run
+ * recorded); --cycles, when given, its new total (range-checked here). Without --cycles it keeps its recorded total.
+ */
+export function resumeOptions(v: Values, modelPath: string, out: string): ResumeOptions {
+  const resume = flagText(v, "cycles") === undefined ? {} : { cycles: param(v, "cycles") };
+  return { modelPath, out, commandsFile: v.commands, evalSet: v.eval, backend: backendOf(v), trainCommand: trainCommandOf(v), resume };
 }
 
 /** --backend URL, checked here: https, or http on this machine only (common/backendRef.ts). */

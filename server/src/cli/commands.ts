@@ -1,23 +1,16 @@
 // The CLI's commands that drive the engine: run, eval, warmstart, and one-shot engine calls.
 import { resolve } from "node:path";
-import { Engine, runLoop, type RunOptions } from "../engine/api";
-import type { RunEvent } from "../engine/types";
+import { Engine, TRAIN_OPTIONS, createTrainer, evaluateModel, loadEvalSet, runLoop, unlockRunDir, warmStart, type ResumeOptions, type RunEvent, type RunOptions } from "../engine/api";
 import { ProgressLine } from "./progress";
 import { RunStore, repairRun } from "../engine/store";
-import { unlockRunDir } from "../engine/runLock";
 import { cycleTable, externalSummary } from "./report";
-import { loadEvalSet, evaluateExternal, type EvalSet } from "../engine/external";
-import { loadShellParser, type ShellParser } from "../shell/parser";
-import { RemoteBackend } from "../engine/remote/backend";
-import { loadModel } from "../engine/runtime";
-import { ModelSession } from "../engine/session";
-import { warmStart } from "../engine/warmstart";
 import { cycleLine } from "../view/runView";
 import { UsageError, backendOf, interruptSignal, modelOf, num, oneOf, param, type Values } from "./args";
 import { MAX_DATA_FILE_BYTES, requireInputFile } from "./inputFile";
 import { isRemoteModelRef } from "../../../common/modelRef";
 
-export async function cmdRun(v: Values, opts: RunOptions): Promise<number> {
+/** `inversion run` and `run --resume`: the engine's one entry for both. */
+export async function cmdRun(v: Values, opts: RunOptions | ResumeOptions): Promise<number> {
   await requireRunFiles(v, opts);
   const progress = new ProgressLine();
   const signal = interruptSignal(progress);
@@ -41,7 +34,7 @@ export async function cmdRun(v: Values, opts: RunOptions): Promise<number> {
  * The files a run reads, checked before the run directory is created: a missing or unreadable one would otherwise
  * fail the run after its config.json was written, and the next try would find a run there already.
  */
-async function requireRunFiles(v: Values, opts: RunOptions): Promise<void> {
+async function requireRunFiles(v: Values, opts: RunOptions | ResumeOptions): Promise<void> {
   if (!isRemoteModelRef(opts.modelPath)) await requireInputFile(opts.modelPath, v.model ? "--model" : "$INVERSION_MODEL");
   if (opts.evalSet) await requireInputFile(opts.evalSet, "--eval", MAX_DATA_FILE_BYTES);
   if (opts.commandsFile) await requireInputFile(opts.commandsFile, "--commands", MAX_DATA_FILE_BYTES);
@@ -52,55 +45,19 @@ export async function cmdEval(v: Values): Promise<number> {
   await requireInputFile(v.eval, "--eval", MAX_DATA_FILE_BYTES);
   const seed = param(v, "seed");
   const set = loadEvalSet(v.eval, { seed, size: param(v, "evalSize") });
+  const backend = backendOf(v);
   const progress = new ProgressLine();
   const signal = interruptSignal(progress);
-  const parser = await loadShellParser();
-  const backend = backendOf(v);
-  if (backend) return evalOnBackend(v, backend, set, seed, parser, progress, signal);
-  const loaded = await loadModel({ modelPath: modelOf(v), gpu: param(v, "gpu"), threads: param(v, "threads"), signal });
-  const base = await ModelSession.create(loaded, { sequences: 4 });
-  const learner = v.adapter ? await ModelSession.create(loaded, { sequences: 4, adapterPath: v.adapter }) : base;
-  try {
-    return await printEval(v, learner, base, parser, set, seed, progress, signal);
-  } finally {
-    if (learner !== base) await learner.dispose();
-    await base.dispose();
-    await loaded.model.dispose();
-  }
-}
-
-/** Evaluates the learner (judged by `judge`) on the set and prints the summary. */
-async function printEval(
-  v: Values,
-  learner: Parameters<typeof evaluateExternal>[0],
-  judge: Parameters<typeof evaluateExternal>[1],
-  parser: ShellParser,
-  set: EvalSet,
-  seed: number,
-  progress: ProgressLine,
-  signal: AbortSignal,
-): Promise<number> {
-  const { summary } = await evaluateExternal(learner, judge, parser, set, {
-      seed,
-      compareSeed: param(v, "compareScorers"),
-      signal,
-      onProgress: (d, total) => progress.update("external eval", d, total),
-    });
-    progress.clear();
-    if (v.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
-    else process.stdout.write(externalSummary(summary) + "\n");
-    return 0;
-}
-
-/** `inversion eval --backend URL`: the learner (and its adapter) and the judge on the server. */
-async function evalOnBackend(v: Values, url: string, set: EvalSet, seed: number, parser: ShellParser, progress: ProgressLine, signal: AbortSignal): Promise<number> {
-  const remote = await RemoteBackend.connect(url, { signal });
-  const adapter = v.adapter ? await remote.loadAdapter(v.adapter, { baseModelPath: v.model, signal }) : null;
-  try {
-    return await printEval(v, remote.session(adapter), remote.session(), parser, set, seed, progress, signal);
-  } finally {
-    if (adapter) await remote.unloadAdapter(adapter);
-  }
+  const summary = await evaluateModel(
+    // with a backend the model runs there; --model then only names the base for converting --adapter
+    { backend, modelPath: backend ? (v.model ?? "") : modelOf(v), gpu: param(v, "gpu"), threads: param(v, "threads"), adapterPath: v.adapter ?? null },
+    set,
+    { seed, compareOriginal: param(v, "compareScorers"), signal, onProgress: (d, total) => progress.update("external eval", d, total) },
+  );
+  progress.clear();
+  if (v.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
+  else process.stdout.write(externalSummary(summary) + "\n");
+  return 0;
 }
 
 export async function cmdWarmStart(v: Values): Promise<number> {
@@ -109,7 +66,6 @@ export async function cmdWarmStart(v: Values): Promise<number> {
   await requireInputFile(v.pairs, "--pairs", MAX_DATA_FILE_BYTES);
   const progress = new ProgressLine();
   const signal = interruptSignal(progress);
-  const { createTrainer } = await import("../engine/train/index.js");
   const record = await warmStart(
     {
       modelPath: modelOf(v),
@@ -127,7 +83,7 @@ export async function cmdWarmStart(v: Values): Promise<number> {
       signal,
       onProgress: (p) => progress.update("warm start", p.step, p.totalSteps, `loss ${p.loss.toFixed(3)} ${p.tokensPerSecond.toFixed(0)} tok/s`),
     },
-    createTrainer(mode, { masking: oneOf(v.masking, "masking", ["softmax", "none"] as const, "softmax") }),
+    createTrainer(mode, { masking: oneOf(v.masking, "masking", TRAIN_OPTIONS.masking.choices, TRAIN_OPTIONS.masking.default) }),
   );
   progress.clear();
   const r = record.result;

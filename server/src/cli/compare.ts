@@ -1,5 +1,5 @@
 // `inversion report --compare RUN_A RUN_B ...`: runs side by side per cycle, and the same as an SVG chart.
-import type { CycleRecord } from "../engine/types";
+import type { CycleRecord } from "../engine/api";
 import { formatTable } from "./report";
 import { cyclePoint } from "../view/runView";
 

@@ -8,7 +8,7 @@ import { cycleTable } from "./report";
 import { compareSvg, compareTable, distinctByCycle, type NamedRun } from "./compare";
 import { RunStore, makeDirs, type RunLogs } from "../engine/store";
 import { RUN_PARAMS, cliHelp, RunParamError, type RunParams } from "../../../common/runParams";
-import { UsageError, modelOf, num, options, runOptions, type Values } from "./args";
+import { UsageError, modelOf, options, resumeOptions, runOptions, type Values } from "./args";
 import { DEFAULT_MODEL_FILE, packageRoot } from "../knowledge/shipped";
 import { shippedExamples } from "../knowledge/examples/shared";
 import { exampleUrl } from "../knowledge/examples/links";
@@ -23,8 +23,9 @@ const USAGE = `inversion: a local model that improves at turning intent into she
 Usage:
   inversion demo [--out DIR]                     a short run on the shipped shell model, scored on its held-out split
   inversion run [--model M] --out RUN_DIR [options] run self-improvement cycles
-  inversion run [--model M] --out RUN_DIR --resume   continue a run after its last complete cycle, with the
-                                                 model (and --eval, --commands) it was started with
+  inversion run [--model M] --out RUN_DIR --resume [--cycles N]   continue a run after its last complete cycle,
+                                                 with the model (and --eval, --commands) it was started with, to
+                                                 its recorded number of cycles, or to N in all (N at least those done)
   inversion repair RUN_DIR                       cut a run with a corrupt log line back to its last intact cycle
   inversion unlock RUN_DIR                       remove a run's lock held from another host (or left stale)
   inversion report RUN_DIR                       a table per cycle
@@ -75,9 +76,8 @@ export async function main(argv: string[]): Promise<number> {
     case "run": {
       if (!v.out) throw new UsageError("Pass --out RUN_DIR: the directory the run is written to.");
       // A resume takes its model (and --eval, --commands) from the flags as a new run does, never from the run
-      // directory, which refuses files other than those it was started with. Its --cycles 0 keeps the recorded count.
-      const opts = runOptions(v, modelOf(v), v.out);
-      return cmdRun(v, v.resume ? { ...opts, cycles: num(v.cycles, "cycles", 0) } : opts);
+      // directory, which refuses files other than those it was started with; its other parameters are the recorded ones.
+      return cmdRun(v, v.resume ? resumeOptions(v, modelOf(v), v.out) : runOptions(v, modelOf(v), v.out));
     }
     case "demo":
       return cmdRun(v, await demoOptions(v));

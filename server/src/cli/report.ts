@@ -1,5 +1,5 @@
 // `inversion report`: one row per cycle.
-import type { CycleRecord, ExternalEval, GroundingStats } from "../engine/types";
+import type { CycleRecord, ExternalEval, GroundingStats } from "../engine/api";
 
 const f = (x: number | undefined | null, digits = 3): string => (x === undefined || x === null || Number.isNaN(x) ? "-" : x.toFixed(digits));
 const pct = (x: number | undefined | null): string => (x === undefined || x === null ? "-" : `${(100 * x).toFixed(1)}%`);
@@ -45,6 +45,6 @@ export function externalSummary(e: ExternalEval): string {
     `  exact match     ${ci(e.exactMatch, e.exactMatchCi)}`,
     `  template match  ${ci(e.templateMatch, e.templateMatchCi)}`,
     `  mean lift score ${f(e.meanLift)}; Spearman(lift, NLC2CMD) ${f(e.spearmanLift)}` +
-      (e.spearmanSeed !== undefined ? `; Spearman(seed, NLC2CMD) ${f(e.spearmanSeed)}` : ""),
+      (e.spearmanOriginal !== undefined ? `; Spearman(original, NLC2CMD) ${f(e.spearmanOriginal)}` : ""),
   ].join("\n");
 }

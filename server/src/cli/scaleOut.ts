@@ -1,8 +1,7 @@
 // Training elsewhere (docs/SCALE-OUT.md): `export` writes a run's training data for TRL, `import-adapter` and
 // `export-adapter` convert LoRA adapters between PEFT (vLLM, TRL) and GGUF (llama.cpp, this loop).
 import { resolve } from "node:path";
-import { exportTrainingData } from "../engine/trainingData";
-import { exportPeftAdapter, importPeftAdapter, type ConversionSummary } from "../engine/adapters/peft";
+import { exportPeftAdapter, exportTrainingData, importPeftAdapter, type ConversionSummary } from "../engine/api";
 import { isRemoteModelRef } from "../../../common/modelRef";
 import { UsageError, interruptSignal, modelOf, param, type Values } from "./args";
 import { requireInputFile } from "./inputFile";

@@ -1,4 +1,4 @@
-// The engine's public face for the language server, the CLI and tests. Plain async functions with AbortSignal.
+// The engine's public face for the language server, the CLI, tests and scripts/. Plain async functions with AbortSignal.
 import type { Candidate, CycleRecord, ScoreResult } from "./types";
 import { loadModel, type GpuSetting, type LoadedModel } from "./runtime";
 import { ModelSession } from "./session";
@@ -7,17 +7,56 @@ import { RemoteBackend } from "./remote/backend";
 import { liftScorer, scorerByName } from "./scorers";
 import { generateCommands, invertCommand, scoreCommand } from "./candidates";
 import { validateTask } from "./tasks";
-import { loadShellParser, type ShellParser } from "../shell/parser";
+import { loadShellParser, type ParsedCommand, type ShellParser } from "../shell/parser";
 import { RunStore } from "./store";
 import { promptShots, type ShotSource } from "./shots";
 import { RunMemory, memoryPairs, shotsWithMemory } from "./memory";
 import { shippedExamples } from "../knowledge/examples/shared";
+import { evaluateExternal, type EvalSet } from "./external";
+import type { ExternalEval } from "./types";
 
-export { runLoop, DEFAULT_RUN_OPTIONS, type RunOptions, type RunControl, type RunSummary } from "./loop";
+export { runLoop, resumedRunOptions, isResume, DEFAULT_RUN_OPTIONS, type RunOptions, type ResumeOptions, type RunControl, type RunSummary } from "./loop";
 export { latestRun, bestAdapter } from "./store";
 export { ModelError } from "./runtime";
 export { AbortError } from "./session";
 export { BackendError, NoPromptLogProbsError } from "./remote/backend";
+
+// What the CLI uses besides Engine, runLoop and evaluateModel: server/src/cli reaches the engine through this file and
+// the run store (store.ts) only (test/unit/layers.test.ts).
+export { unlockRunDir } from "./runLock";
+export { warmStart } from "./warmstart";
+export { createTrainer, parseTrainCommand } from "./train";
+export { TRAIN_OPTIONS } from "./train/contract";
+export { exportTrainingData } from "./trainingData";
+export { exportPeftAdapter, importPeftAdapter, type ConversionSummary } from "./adapters/peft";
+export type { GroundingStats, RunEvent } from "./types";
+
+// The parts the model pipeline and the research scripts (scripts/) measure or build on, and what is below the engine:
+// scripts/ reach server/src through this file only (and the comment check's through check/api.ts; test/unit/layers.test.ts).
+export { loadModel, type LoadedModel } from "./runtime";
+export { ModelSession } from "./session";
+export { answerText, forwardPrompt, inversePrompt, taskWriterPrompt, type Shot } from "./prompts";
+export { indexShots, promptShots, sharesTaskOrCommand, type ShotSource } from "./shots";
+export { cleanCommand, cleanSentence, tokenF1 } from "./text";
+export { candidatesForTask, invertCommand } from "./candidates";
+export { coderReviewerScorer, liftScorer, originalScorer } from "./scorers";
+export { RunMemory, memoryIndex, memoryPairs, shotsWithMemory } from "./memory";
+export { DEFAULT_EVAL_SIZE, loadEvalSet, type ExternalItem } from "./external";
+export { runNativeTraining } from "./train";
+export type { NativeProgress } from "./train/native";
+export type { Candidate, CycleRecord, ExternalEval } from "./types";
+export { loadShellParser, type ShellParser } from "../shell/parser";
+export { isListedProgram } from "../shell/knownPrograms";
+export { deriveSeed, mulberry32, shuffled } from "../util/random";
+export { bootstrapCi, mean, pairedDifference, spearman } from "../eval/stats";
+export { nlc2cmdScore } from "../eval/nlc2cmd";
+export { exactMatch, templateMatch } from "../eval/match";
+export { loadPairs, splitPairs, type Pair } from "../eval/dataset";
+export { ExampleIndex, indexFileText, type Example, type ExampleSource } from "../knowledge/examples/exampleIndex";
+export { programOf } from "../knowledge/examples/program";
+export { explainCommand } from "../knowledge/manpages/explain";
+export { sharedManLibrary } from "../knowledge/manpages/library";
+export { defaultModelPath } from "../knowledge/shipped";
 
 export interface ModelOptions {
   modelPath: string;
@@ -117,11 +156,12 @@ export class Engine {
   async score(
     task: string,
     command: string,
-    ctl: { signal?: AbortSignal; scorer?: "lift" | "original"; compare?: boolean; reconstruction?: string } = {},
+    /** `reconstruction` and `parsed`: the command's reading by this model and its parse, when the caller has them. */
+    ctl: { signal?: AbortSignal; scorer?: "lift" | "original"; compare?: boolean; reconstruction?: string; parsed?: ParsedCommand } = {},
   ): Promise<{ score: ScoreResult; reconstruction: string; altScores: Record<string, ScoreResult>; gates: { gate: string; pass: boolean; reason: string }[] }> {
     const main = ctl.scorer ? scorerByName(ctl.scorer) : liftScorer;
     const others = ctl.compare ? [scorerByName(main.name === "lift" ? "original" : "lift")] : [];
-    return scoreCommand(this.session, { main, others }, this.parser, validateTask(task), validateCommand(command), ctl.signal, ctl.reconstruction, this.shots);
+    return scoreCommand(this.session, { main, others }, this.parser, validateTask(task), validateCommand(command), ctl.signal, { reconstruction: ctl.reconstruction, parsed: ctl.parsed }, this.shots);
   }
 
   async generate(task: string, n: number, ctl: { signal?: AbortSignal; temperature?: number; seed?: number } = {}): Promise<string[]> {
@@ -149,4 +189,37 @@ export async function readRun(runDir: string): Promise<{ config: unknown; cycles
 /** Every candidate a run recorded (examples.jsonl), each line checked. */
 export async function readRunExamples(runDir: string): Promise<Candidate[]> {
   return new RunStore(runDir).examples();
+}
+
+/**
+ * `inversion eval`: the model (with `adapterPath`, if given) on an eval set's held-out split, judged by the base model
+ * without the adapter, as in a run; here, or on `opts.backend`.
+ */
+export async function evaluateModel(
+  opts: ModelOptions,
+  set: EvalSet,
+  ctl: { seed: number; compareOriginal?: boolean; signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
+): Promise<ExternalEval> {
+  const parser = await loadShellParser();
+  const evaluate = async (learner: InferenceSession, judge: InferenceSession): Promise<ExternalEval> => (await evaluateExternal(learner, judge, parser, set, ctl)).summary;
+  if (opts.backend) {
+    const remote = await RemoteBackend.connect(opts.backend, { signal: ctl.signal });
+    const adapter = opts.adapterPath ? await remote.loadAdapter(opts.adapterPath, { baseModelPath: opts.modelPath || undefined, signal: ctl.signal }) : null;
+    try {
+      return await evaluate(remote.session(adapter), remote.session());
+    } finally {
+      if (adapter) await remote.unloadAdapter(adapter);
+    }
+  }
+  const loaded = await loadModel({ modelPath: opts.modelPath, gpu: opts.gpu, threads: opts.threads, signal: ctl.signal });
+  const sequences = opts.sequences ?? 4;
+  const base = await ModelSession.create(loaded, { sequences });
+  const learner = opts.adapterPath ? await ModelSession.create(loaded, { sequences, adapterPath: opts.adapterPath }) : base;
+  try {
+    return await evaluate(learner, base);
+  } finally {
+    if (learner !== base) await learner.dispose();
+    await base.dispose();
+    await loaded.model.dispose();
+  }
 }

@@ -2,7 +2,7 @@
 import type { Candidate, GateVerdict, ScoreResult, TaskItem } from "./types";
 import { isPending, type InferenceSession } from "./model";
 import type { Scorer } from "./scorers";
-import type { ShellParser } from "../shell/parser";
+import type { ParsedCommand, ShellParser } from "../shell/parser";
 import { forwardPrompt, inversePrompt, type Shot } from "./prompts";
 import { cleanCommand, cleanSentence } from "./text";
 import { gatesPass, runGates } from "./gates";
@@ -66,13 +66,13 @@ export async function scoreCommand(
   task: string,
   command: string,
   signal?: AbortSignal,
-  /** A reading already computed for this command by the same model (hovers reuse it). */
-  knownReconstruction?: string,
+  /** What the caller already has of this command: a reading by the same model, its parse (hovers reuse both). */
+  known: { reconstruction?: string; parsed?: ParsedCommand } = {},
   shots: ShotSource = NO_SHOTS,
 ): Promise<ScoredCommand> {
-  const gates = runGates(parser, task, command);
+  const gates = runGates(parser, task, command, known.parsed);
   const judge = scorers.scorerSession ?? session;
-  const reconstruction = knownReconstruction ?? (command ? await invertCommand(judge, command, signal, shots) : "");
+  const reconstruction = known.reconstruction ?? (command ? await invertCommand(judge, command, signal, shots) : "");
   const input = { task, command, reconstruction };
   const score = await scorers.main.score(judge, input, signal);
   const altScores: Record<string, ScoreResult> = {};
@@ -103,7 +103,7 @@ export async function candidatesForTask(
   }
   return Promise.all(
     generated.map(async ({ raw, command, example, given }) => {
-      const s = await scoreCommand(session, scorers, parser, task.text, command, opts.signal, undefined, judgeShots);
+      const s = await scoreCommand(session, scorers, parser, task.text, command, opts.signal, {}, judgeShots);
       const passed = gatesPass(s.gates);
       const rejectReason = !passed
         ? s.gates.filter((g) => !g.pass).map((g) => `${g.gate}: ${g.reason}`).join("; ")

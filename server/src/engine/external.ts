@@ -39,7 +39,8 @@ export interface ExternalItem {
   exact: boolean;
   template: boolean;
   lift: number;
-  seed?: number;
+  /** The `original` scorer's score, when it ran (--compare-scorers). */
+  original?: number;
 }
 
 export async function evaluateExternal(
@@ -47,7 +48,7 @@ export async function evaluateExternal(
   judge: InferenceSession,
   parser: ShellParser,
   set: EvalSet,
-  opts: { seed: number; compareSeed?: boolean; signal?: AbortSignal; onProgress?: (done: number, total: number) => void; shots?: ShotSource },
+  opts: { seed: number; compareOriginal?: boolean; signal?: AbortSignal; onProgress?: (done: number, total: number) => void; shots?: ShotSource },
 ): Promise<{ summary: ExternalEval; items: ExternalItem[] }> {
   const items: ExternalItem[] = [];
   const batch = Math.max(1, learner.parallelism);
@@ -65,7 +66,7 @@ async function evaluatePair(
   judge: InferenceSession,
   parser: ShellParser,
   pair: Pair,
-  opts: { seed: number; compareSeed?: boolean; signal?: AbortSignal; shots?: ShotSource },
+  opts: { seed: number; compareOriginal?: boolean; signal?: AbortSignal; shots?: ShotSource },
 ): Promise<ExternalItem> {
   // a user's eval file may hold pairs the index has: the pair and pairs sharing its task or command are left out
   const shots = (opts.shots ?? NO_SHOTS).forTask(pair.task, pair);
@@ -74,7 +75,7 @@ async function evaluatePair(
   const prediction = cleanCommand(await learner.complete(prompt, { maxTokens: COMMAND_TOKENS, signal: opts.signal }));
   const input = { task: pair.task, command: prediction, reconstruction: "" };
   const lift = prediction ? (await liftScorer.score(judge, input, opts.signal)).value : 0;
-  const seed = opts.compareSeed && prediction ? (await originalScorer(opts.seed).score(judge, input, opts.signal)).value : undefined;
+  const original = opts.compareOriginal && prediction ? (await originalScorer(opts.seed).score(judge, input, opts.signal)).value : undefined;
   return {
     id: pair.id,
     task: pair.task,
@@ -84,7 +85,7 @@ async function evaluatePair(
     exact: exactMatch(prediction, pair.command),
     template: templateMatch(prediction, pair.command, parser),
     lift,
-    seed,
+    original,
   };
 }
 
@@ -92,7 +93,7 @@ export function summarize(set: Pick<EvalSet, "file" | "hash">, items: ExternalIt
   const nlc = items.map((x) => x.nlc2cmd);
   const exact = items.map((x) => (x.exact ? 1 : 0));
   const template = items.map((x) => (x.template ? 1 : 0));
-  const seeds = items.map((x) => x.seed).filter((x): x is number => x !== undefined);
+  const originals = items.map((x) => x.original).filter((x): x is number => x !== undefined);
   const ci = (xs: number[]): [number, number] => bootstrapCi(xs, { seed, iterations: 1000 });
   return {
     dataset: set.file,
@@ -107,8 +108,8 @@ export function summarize(set: Pick<EvalSet, "file" | "hash">, items: ExternalIt
     meanLift: mean(items.map((x) => x.lift)),
     distinctPredictions: new Set(items.map((x) => x.prediction)).size,
     spearmanLift: spearman(items.map((x) => x.lift), nlc),
-    ...(seeds.length === items.length && items.length > 0
-      ? { meanSeed: mean(seeds), spearmanSeed: spearman(seeds, nlc) }
+    ...(originals.length === items.length && items.length > 0
+      ? { meanOriginal: mean(originals), spearmanOriginal: spearman(originals, nlc) }
       : {}),
   };
 }

@@ -1,6 +1,6 @@
 // Gates a candidate must pass before its score counts. Each verdict carries a reason that is logged.
 import type { GateVerdict } from "./types";
-import type { ShellParser } from "../shell/parser";
+import type { ParsedCommand, ShellParser } from "../shell/parser";
 import { words } from "./text";
 
 const STOP = new Set(["a", "an", "the", "to", "of", "in", "on", "for", "and", "or", "with", "all", "from", "by", "is", "it", "this", "that", "into", "at", "as"]);
@@ -22,9 +22,10 @@ function taskWordShare(task: string, text: string): number {
 /** Smuggling: half or more of the task's content words restated in printed text, comments or here-docs. */
 export const SMUGGLE_SHARE = 0.5;
 
-export function runGates(parser: ShellParser, task: string, command: string): GateVerdict[] {
+/** `known`: the command's parse when the caller has it already. */
+export function runGates(parser: ShellParser, task: string, command: string, known?: ParsedCommand): GateVerdict[] {
   if (!command.trim()) return [{ gate: "nonempty", pass: false, reason: "the model produced no command" }];
-  const parsed = parser.parseCommand(command);
+  const parsed = known ?? parser.parseCommand(command);
   const verdicts: GateVerdict[] = [];
   verdicts.push(
     parsed.ok

@@ -19,23 +19,22 @@ import { deriveSeed } from "../util/random";
 import { answerText, forwardPrompt, DEFAULT_TOPICS, type Prompt, type Shot } from "./prompts";
 import { loadShellParser, type ShellParser } from "../shell/parser";
 import { evaluateExternal, loadEvalSet, type EvalSet } from "./external";
-import { checkRunParams, defaultRunParams, withCurrentNames, type RunParams } from "../../../common/runParams";
+import { RunParamError, checkRunParams, defaultRunParams, withCurrentNames, type RunParams } from "../../../common/runParams";
 import { warmStartRecordPath } from "./warmstart";
 import { groundingStats } from "./grounding";
 import { sharedManLibrary } from "../knowledge/manpages/library";
 import { RUN_RECORD_VERSION } from "./records";
 import { isRemoteModelRef } from "../../../common/modelRef";
 
-/** A run: its parameters (common/runParams.ts, declared once) plus what only a run from files has. */
-export interface RunOptions extends RunParams {
+/** The run directory, and the files and URLs a run loads: always from the caller, for a new run and a resume alike
+ * (the CLI's flags, the editor's settings), never from a run directory's config.json. */
+export interface RunFiles {
   modelPath: string;
   /** A server the learner (and with --backend-for all, the judge) runs on: vLLM, SGLang or `inversion serve`
    * (remote/). Like the model, only ever from the caller (--backend, the user setting inversion.backend). */
   backend?: string;
   /** The run directory. */
   out: string;
-  contextSize?: number;
-  topics: string[];
   /** Real commands to read back into tasks (back-translation), one per line or a shell script. */
   commandsFile?: string;
   /** (task, reference command) pairs for external evaluation after every cycle; only a seeded held-out split is used. */
@@ -43,8 +42,25 @@ export interface RunOptions extends RunParams {
   /** --trainer external: the command line that trains each cycle's adapter (train/external.ts). Only ever from the
    * caller (the CLI's --train-command), never from settings or a run directory: a resume takes it from the caller too. */
   trainCommand?: string;
-  resume?: boolean;
 }
+
+/** A new run: its parameters (common/runParams.ts, declared once) plus what only a run from files has. */
+export interface RunOptions extends RunParams, RunFiles {
+  contextSize?: number;
+  topics: string[];
+}
+
+/**
+ * A resume: the run in `out` continues after its last complete cycle with the parameters it recorded, loading the
+ * files given here (one recorded differently is refused). `resume.cycles`, when given, becomes its total cycle count
+ * (recorded in its config.json), at least the cycles it has completed; without it the recorded total is kept.
+ */
+export interface ResumeOptions extends RunFiles {
+  resume: { cycles?: number };
+}
+
+/** Whether `options` resume a recorded run (the one entry, runLoop, takes both). */
+export const isResume = (options: RunOptions | ResumeOptions): options is ResumeOptions => "resume" in options && options.resume !== undefined;
 
 export const DEFAULT_RUN_OPTIONS: Omit<RunOptions, "modelPath" | "out"> = { ...defaultRunParams(), topics: DEFAULT_TOPICS };
 
@@ -91,15 +107,17 @@ async function defaultTrainer(opts: RunOptions): Promise<Trainer> {
   return opts.trainer === "external" ? createTrainer("external", { command: opts.trainCommand }) : createTrainer("lora");
 }
 
-export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promise<RunSummary> {
+/** A new run, or the resume of a recorded one (`options.resume`): the one entry of the CLI and the editor alike. */
+export async function runLoop(options: RunOptions | ResumeOptions, ctl: RunControl = {}): Promise<RunSummary> {
+  const resuming = isResume(options);
   // A new run is checked before anything touches the disk; a resume once its recorded options are read.
-  if (!options.resume) validateRunOptions(options);
+  if (!resuming) validateRunOptions(options);
   const store = new RunStore(resolve(options.out));
   const lock = await store.lock();
   try {
-    const opts = await runOptionsFor(store, options);
+    const opts = resuming ? await optionsToResume(store, options) : await newRunOptions(store, options);
     await store.removeStaleTempFiles();
-    return await runLocked(store, opts, ctl);
+    return await runLocked(store, opts, resuming, ctl);
   } catch (err) {
     // its temporary files removed; a full disk said as such, with what the run kept
     throw await store.failed(withResumeHint(err, await store.cycles().then((c) => c.at(-1)?.cycle ?? 0, () => null)));
@@ -108,24 +126,41 @@ export async function runLoop(options: RunOptions, ctl: RunControl = {}): Promis
   }
 }
 
-/**
- * The options of a new run, or those recorded for a resumed one (only the cycle count may be raised). The files and
- * URLs a run loads always come from the caller (the CLI's flags, the editor's settings), never from config.json.
- */
-async function runOptionsFor(store: RunStore, options: RunOptions): Promise<RunOptions> {
-  if (await store.exists()) {
-    if (!options.resume) throw new Error(`${store.dir} already holds a run: pass --resume to continue it, or a new --out.`);
-    // A run recorded with an older name for a choice (e.g. scorer `seed`) resumes under the current one.
-    const saved = withCurrentNames(await store.readConfig<RunOptions>());
-    refuseOtherFiles(store.dir, saved, options);
-    const given = { modelPath: options.modelPath, out: options.out, evalSet: options.evalSet, commandsFile: options.commandsFile, trainCommand: options.trainCommand, backend: options.backend };
-    // 0 keeps the recorded cycle count.
-    const opts = { ...saved, ...given, cycles: Math.max(saved.cycles, options.cycles), resume: true };
-    validateRunOptions(opts);
-    return opts;
-  }
-  if (options.resume) throw new Error(`Nothing to resume in ${store.dir}: it holds no run.`);
+async function newRunOptions(store: RunStore, options: RunOptions): Promise<RunOptions> {
+  if (await store.exists()) throw new Error(`${store.dir} already holds a run: pass --resume to continue it, or a new --out.`);
   return options;
+}
+
+/**
+ * The options a resume runs with: those recorded, the files given (checked against those recorded), and the total
+ * cycle count given or recorded. Reads the run without changing it: the editor asks before it starts the run.
+ */
+export async function resumedRunOptions(options: ResumeOptions): Promise<RunOptions> {
+  return optionsToResume(new RunStore(resolve(options.out)), options);
+}
+
+async function optionsToResume(store: RunStore, options: ResumeOptions): Promise<RunOptions> {
+  if (!(await store.exists())) throw new Error(`Nothing to resume in ${store.dir}: it holds no run.`);
+  // A run recorded with an older name for a choice (e.g. scorer `seed`) resumes under the current one.
+  const saved = withCurrentNames(await store.readConfig<RunOptions>());
+  refuseOtherFiles(store.dir, saved, options);
+  const completed = (await store.cycles()).length;
+  const opts = { ...saved, ...runFiles(options), cycles: resumedCycles(store.dir, saved.cycles, completed, options.resume.cycles) };
+  validateRunOptions(opts);
+  return opts;
+}
+
+const runFiles = ({ modelPath, out, evalSet, commandsFile, trainCommand, backend }: RunFiles): RunFiles => ({ modelPath, out, evalSet, commandsFile, trainCommand, backend });
+
+/** A resumed run's total cycle count: the one given, else the recorded one (or the completed cycles, where an older
+ * version continued a run past its recorded count without recording it). */
+function resumedCycles(runDir: string, recorded: number, completed: number, given: number | undefined): number {
+  if (given === undefined) return Math.max(recorded, completed);
+  checkRunParams({ cycles: given });
+  if (given < completed) {
+    throw new RunParamError([`--cycles ${given} is fewer than the ${completed} cycle(s) ${runDir} has completed: a resume continues a run and cannot take cycles back. Give ${completed} or more, or leave --cycles out to keep its ${Math.max(recorded, completed)}.`]);
+  }
+  return given;
 }
 
 /** The options naming a file or URL a run loads, and how each is given. */
@@ -137,7 +172,7 @@ const LOADED_FILES = [
 ] as const;
 
 /** A resume continues with the files it was started with: one recorded differently from the one given is refused, naming both. */
-function refuseOtherFiles(runDir: string, recorded: Partial<RunOptions>, given: RunOptions): void {
+function refuseOtherFiles(runDir: string, recorded: Partial<RunFiles>, given: RunFiles): void {
   for (const { key, what, how } of LOADED_FILES) {
     const [was, now] = [recorded[key], given[key]];
     if (sameFile(was, now)) continue;
@@ -154,16 +189,16 @@ function sameFile(a: string | undefined, b: string | undefined): boolean {
   return isUrl(a) || isUrl(b) ? a.trim().replace(/\/+$/, "") === b.trim().replace(/\/+$/, "") : resolve(a) === resolve(b);
 }
 
-async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Promise<RunSummary> {
+async function runLocked(store: RunStore, opts: RunOptions, resuming: boolean, ctl: RunControl): Promise<RunSummary> {
   const emit = (e: RunEvent): void => ctl.onEvent?.(e);
   const log = (message: string): void => emit({ type: "log", message });
   const evalSet = opts.evalSet ? loadEvalSet(opts.evalSet, { seed: opts.seed, size: opts.evalSize }) : null;
-  const lastComplete = opts.resume ? await store.repairForResume(log) : 0;
+  const lastComplete = resuming ? await store.repairForResume(log) : 0;
   const done = await store.cycles();
   const lastAdapter = done.at(-1)?.adapterPath;
   // Checked before the model loads: the adapter a resume continues from must lie inside the run.
   const adapter = lastComplete > 0 && lastAdapter ? runAdapterPath(store.dir, lastAdapter) : null;
-  if (opts.resume) {
+  if (resuming) {
     log(lastComplete >= opts.cycles ? `All ${opts.cycles} cycles are complete.` : `Resuming after cycle ${lastComplete}.`);
   }
   if (LEARN_LOG[opts.learn]) log(LEARN_LOG[opts.learn]!);
@@ -199,7 +234,7 @@ async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Pr
   }
   const { loaded } = sessions;
   const base = sessions.judgeBase;
-  if (!opts.resume && opts.topics.length === 1 && opts.topics[0] === MACHINE_TOPICS) {
+  if (!resuming && opts.topics.length === 1 && opts.topics[0] === MACHINE_TOPICS) {
     // resolved once and recorded: a resume writes tasks about the same programs
     const index = shippedExamples();
     if (!index) throw new Error("--topics man ranks programs by the shipped example index, which is not installed.");
@@ -208,7 +243,7 @@ async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Pr
   }
   try {
     // The run directory is written only once the model works, so a bad --model leaves nothing to trip over.
-    if (!opts.resume) await initStore(store, opts, evalSet, log);
+    if (!resuming) await initStore(store, opts, evalSet, log);
   } catch (err) {
     await sessions.dispose();
     throw err;
@@ -225,7 +260,7 @@ async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Pr
     const { summary, items } = await evaluateExternal(learner, base, parser, evalSet, {
       seed: opts.seed,
       shots,
-      compareSeed: opts.compareScorers,
+      compareOriginal: opts.compareScorers,
       signal,
       onProgress: (d, total) => emit({ type: "phase", cycle, phase: "external eval", done: d, total, message: evalSet.file }),
     });
@@ -245,6 +280,8 @@ async function runLocked(store: RunStore, opts: RunOptions, ctl: RunControl): Pr
 
     const ctx: LoopContext = { opts, store, loaded, base, sessions, parser, trainer, main, others, sequences, signal, emit, log, external, tasks, shots, judgeShots, memory, teaching: commands?.teaching ?? [] };
     const state: LoopState = { accepted, adapter, heldOutBefore, lastExternal };
+    // the total this resume runs to, so the next resume without one keeps it
+    if (resuming) await store.recordCycleCount(opts.cycles);
     for (let cycle = lastComplete + 1; cycle <= opts.cycles; cycle++) cycles.push(await runCycle(ctx, state, cycle));
     return { runDir: store.dir, cycles, cancelled: false };
   } catch (err) {
@@ -302,7 +339,7 @@ async function runCycle(ctx: LoopContext, state: LoopState, cycle: number): Prom
   const t0 = Date.now();
   const timings: Record<string, number> = {};
   const cycleSeed = deriveSeed(opts.seed, "cycle", cycle);
-  // The weights this cycle starts from: the learner writes tasks and candidates (the `judge: "policy"` scorer).
+  // The weights this cycle starts from: the learner writes tasks and candidates (and scores with `--judge learner`).
   const learner = state.adapter ? await ctx.sessions.withAdapter(state.adapter, signal) : ctx.sessions.learnerBase;
   try {
     const scorers = { main: ctx.main, others: ctx.others, scorerSession: opts.judge === "base" ? base : learner };
@@ -486,11 +523,10 @@ async function trainStep(
 }
 
 async function initStore(store: RunStore, opts: RunOptions, evalSet: EvalSet | null, log: (m: string) => void): Promise<void> {
-  const { resume: _resume, ...recorded } = opts;
   // Human-written pairs enter only through a warm start; the run records that they did.
   const warmStart = await readFile(warmStartRecordPath(opts.modelPath), "utf8").then((t) => JSON.parse(t) as unknown, () => null);
   if (warmStart) log(`The model was warm-started on human-written pairs (${warmStartRecordPath(opts.modelPath)}).`);
-  await store.init({ ...recorded, version: RUN_RECORD_VERSION, startedAt: new Date().toISOString(), evalHash: evalSet?.hash ?? null, evalPairs: evalSet?.pairs.length ?? 0, warmStart });
+  await store.init({ ...opts, version: RUN_RECORD_VERSION, startedAt: new Date().toISOString(), evalHash: evalSet?.hash ?? null, evalPairs: evalSet?.pairs.length ?? 0, warmStart });
 }
 
 /** The held-out tasks are evaluated with the same sampling seed every cycle, so only the weights change. */

@@ -13,10 +13,12 @@ export type { Checked };
 
 /**
  * The version of the files a run directory holds; written into config.json as `version`. Version 2 renamed the
- * phase stats' `accepted` (examples in `selection`, tasks elsewhere) to `acceptedExamples` / `acceptedTasks`;
- * version 1 lines are read with the new names, so older runs still report and resume.
+ * phase stats' `accepted` (examples in `selection`, tasks elsewhere) to `acceptedExamples` / `acceptedTasks`.
+ * Version 3 named the `original` scorer's fields after it (they said `seed`, its old name: `meanSeedScore`,
+ * `meanSeed`, `spearmanSeed`, an external row's `seed`) and the judge `policy` became `learner`. Older lines and
+ * configurations are read with today's names, so older runs still report and resume.
  */
-export const RUN_RECORD_VERSION = 2;
+export const RUN_RECORD_VERSION = 3;
 const OLDEST_READABLE_VERSION = 1;
 
 // Field kinds ------------------------------------------------------------------------------------------------------
@@ -35,7 +37,7 @@ const PHASE_STATS = S.object({
   acceptedTasks: count,
   acceptanceRate: fraction,
   meanScore: fraction,
-  meanSeedScore: S.optional(fraction),
+  meanOriginalScore: S.optional(fraction),
   distinctCommands: count,
   distinctPrograms: count,
 });
@@ -54,8 +56,8 @@ const EXTERNAL_EVAL = S.object({
   meanLift: statistic({ min: 0, max: 1 }),
   distinctPredictions: S.optional(count),
   spearmanLift: statistic({ min: -1, max: 1 }),
-  meanSeed: S.optional(statistic({ min: 0, max: 1 })),
-  spearmanSeed: S.optional(statistic({ min: -1, max: 1 })),
+  meanOriginal: S.optional(statistic({ min: 0, max: 1 })),
+  spearmanOriginal: S.optional(statistic({ min: -1, max: 1 })),
 });
 
 const GROUNDING_STATS = S.object({
@@ -145,7 +147,7 @@ export const EXTERNAL_ROW = S.object({
   exact: S.boolean,
   template: S.boolean,
   lift: fraction,
-  seed: S.optional(fraction),
+  original: S.optional(fraction),
 });
 
 /** A line of external.jsonl. */
@@ -209,7 +211,7 @@ export const GROUNDING_STATS_CONFORM: Conforms<GroundingStats, Infer<typeof GROU
 export const CANDIDATE_CONFORMS: Conforms<Candidate, Infer<typeof CANDIDATE>> = true;
 export const EXTERNAL_ROW_CONFORMS: Conforms<{ cycle: number } & ExternalItem, ExternalRow> = true;
 export const STORED_TASKS_CONFORM: Conforms<{ heldOut: TaskItem[]; seen: string[] }, Infer<typeof STORED_TASKS>> = true;
-export const RUN_CONFIG_CONFORMS: Conforms<Omit<RunOptions, "resume"> & Stamp, RunConfigRecord> = true;
+export const RUN_CONFIG_CONFORMS: Conforms<RunOptions & Stamp, RunConfigRecord> = true;
 
 // Checks -----------------------------------------------------------------------------------------------------------
 
@@ -236,8 +238,31 @@ function upgradeCycleV1(value: unknown): unknown {
   return { ...r, selection, before: tasksOf(r.before), after: tasksOf(r.after) };
 }
 
+/** `value` with its field `old` named `current` (a line written before the rename; a resumed run mixes both). */
+function renamed(value: unknown, old: string, current: string): unknown {
+  if (typeof value !== "object" || value === null || !(old in value) || current in value) return value;
+  const { [old]: moved, ...rest } = value as Record<string, unknown>;
+  return { ...rest, [current]: moved };
+}
+
+/** A cycle line before version 3 with the `original` scorer's fields under its name instead of `seed`. */
+function upgradeCycleV2(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  const r = value as Record<string, unknown>;
+  const phase = (stats: unknown) => renamed(stats, "meanSeedScore", "meanOriginalScore");
+  const external = (e: unknown) => renamed(renamed(e, "meanSeed", "meanOriginal"), "spearmanSeed", "spearmanOriginal");
+  return {
+    ...r,
+    selection: phase(r.selection),
+    before: phase(r.before),
+    after: phase(r.after),
+    external: external(r.external),
+    ...("externalBefore" in r ? { externalBefore: external(r.externalBefore) } : {}),
+  };
+}
+
 export function checkCycleRecord(stored: unknown): Checked<CycleRecord> {
-  return S.check(CYCLE_RECORD, upgradeCycleV1(stored)) as Checked<CycleRecord>;
+  return S.check(CYCLE_RECORD, upgradeCycleV2(upgradeCycleV1(stored))) as Checked<CycleRecord>;
 }
 
 export function checkCandidate(value: unknown): Checked<Candidate> {
@@ -245,7 +270,7 @@ export function checkCandidate(value: unknown): Checked<Candidate> {
 }
 
 export function checkExternalRow(value: unknown): Checked<ExternalRow> {
-  return S.check(EXTERNAL_ROW, value);
+  return S.check(EXTERNAL_ROW, renamed(value, "seed", "original"));
 }
 
 /** A run's config.json: an object of the record version this build reads, every field checked (older names read as today's). */

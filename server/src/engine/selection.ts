@@ -118,13 +118,13 @@ export function phaseStats(candidates: Candidate[], threshold: number): PhaseSta
   const tasks = new Set(candidates.map((c) => c.taskId));
   const acceptedTasks = new Set(candidates.filter((c) => eligible(c, threshold)).map((c) => c.taskId));
   const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-  const seedScores = candidates.map((c) => c.altScores?.original?.value).filter((v): v is number => v !== undefined);
+  const originalScores = candidates.map((c) => c.altScores?.original?.value).filter((v): v is number => v !== undefined);
   return {
     candidates: candidates.length,
     acceptedTasks: acceptedTasks.size,
     acceptanceRate: tasks.size ? acceptedTasks.size / tasks.size : 0,
     meanScore: mean(candidates.map((c) => c.score.value)),
-    meanSeedScore: seedScores.length ? mean(seedScores) : undefined,
+    meanOriginalScore: originalScores.length ? mean(originalScores) : undefined,
     distinctCommands: new Set(candidates.map((c) => c.command)).size,
     distinctPrograms: new Set(candidates.map((c) => firstProgram(c.command)).filter(Boolean)).size,
   };

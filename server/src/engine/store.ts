@@ -225,6 +225,13 @@ export class RunStore {
     return config.value as T;
   }
 
+  /** Records a resume's new total cycle count in config.json, every other field left as written (older names too). */
+  async recordCycleCount(cycles: number): Promise<void> {
+    if ((await this.readConfig()).cycles === cycles) return;
+    const written = JSON.parse((await readRunFile(this.path(FILES.config), MAX_CONFIG_BYTES))!) as Record<string, unknown>;
+    await writeJsonAtomic(this.path(FILES.config), { ...written, cycles });
+  }
+
   /** Takes the run directory's exclusive lock (creating the directory); refuses while another process holds it. */
   async lock(): Promise<RunLock> {
     await makeDirs(this.dir);

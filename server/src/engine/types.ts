@@ -106,8 +106,8 @@ export interface PhaseStats {
   acceptedTasks: number;
   acceptanceRate: number;
   meanScore: number;
-  /** Mean of the `seed` scorer on the same candidates, when it ran. */
-  meanSeedScore?: number;
+  /** Mean of the `original` scorer on the same candidates, when it ran. */
+  meanOriginalScore?: number;
   distinctCommands: number;
   distinctPrograms: number;
 }
@@ -127,9 +127,9 @@ export interface ExternalEval {
   /** Distinct predictions among the n: a collapse to a few repeated commands shows here first. */
   distinctPredictions?: number;
   spearmanLift: number;
-  /** The same for the `seed` scorer, when it ran. */
-  meanSeed?: number;
-  spearmanSeed?: number;
+  /** The same for the `original` scorer, when it ran. */
+  meanOriginal?: number;
+  spearmanOriginal?: number;
 }
 
 /** Grounding of readings against local man pages over a cycle's candidates (see engine/grounding.ts). */

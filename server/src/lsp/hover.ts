@@ -3,11 +3,16 @@
 // says what it rests on), then the man pages' flags, and the numbers folded into a details line.
 import type { CommandScore } from "../../../common/protocol";
 import { judgeSupport, type Verdict } from "../check/calibration";
+import { intentWithoutDirectives } from "../check/directives";
 import { ruleDocsUrl } from "../check/findings";
-import type { GroundedSupport } from "../check/grounded";
+import { groundedSupport, withExplanation, type GroundedSupport, type Grounding } from "../check/grounded";
 import { selfCheckSentence, type SelfCheckResult } from "../check/selfCheck";
 import type { ExampleHit } from "../knowledge/examples/exampleIndex";
 import { exampleUrl } from "../knowledge/examples/links";
+import { explainCommand } from "../knowledge/manpages/explain";
+import { sharedManLibrary, type ManLibrary } from "../knowledge/manpages/library";
+import type { ParsedCommand, ScriptCommand, ShellParser } from "../shell/parser";
+import { manPageMarkdown } from "./manHover";
 
 export interface HoverInput {
   command: string;
@@ -88,4 +93,33 @@ export function hoverMarkdown(input: HoverInput): string {
     details(input),
   ];
   return out.filter(Boolean).join("\n\n");
+}
+
+export interface HoverDeps {
+  parser: ShellParser;
+  /** The example index and man pages; null when the index is unavailable. */
+  grounding: Grounding | null;
+  /** The comment check's self-check if already measured (a hover never waits for it). */
+  selfCheck(grounding: Grounding): Promise<SelfCheckResult | null>;
+  /** The model's reading and scores of the command, given its parse; null without a model. */
+  score(parsed: ParsedCommand): Promise<CommandScore | null>;
+  /** Why there is no model reading. */
+  noModel?: string;
+  library?: ManLibrary;
+  signal?: AbortSignal;
+}
+
+/** The hover of a script command. Its command is parsed once, and the parse and its man-page reading go to every part. */
+export async function hoverFor(entry: ScriptCommand, deps: HoverDeps): Promise<string> {
+  const { grounding, signal } = deps;
+  const parsed = deps.parser.parseCommand(entry.text);
+  // The examples and the man pages need no model; a page that cannot be read only drops that part.
+  const explanation = await explainCommand(entry.text, { parser: deps.parser, library: deps.library ?? sharedManLibrary(), signal, parsed }).catch(() => null);
+  const intent = intentWithoutDirectives(entry.intent) || null;
+  const support = grounding && intent ? await groundedSupport(withExplanation(grounding, entry.text, explanation), intent, entry.text, signal) : null;
+  const example = support?.nearest ?? grounding?.index.nearestFor(entry.text) ?? null;
+  const check = grounding ? await deps.selfCheck(grounding) : null;
+  const score = deps.noModel ? null : await deps.score(parsed);
+  const sections = explanation?.programs.length ? [manPageMarkdown(explanation)] : [];
+  return hoverMarkdown({ command: entry.text, intent, score, example, support, check, sections, noModel: deps.noModel });
 }

@@ -19,6 +19,7 @@ import {
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import {
+  InversionErrorCodes,
   ListRunsRequest,
   ModelMissingNotification,
   ReadCycleExamplesRequest,
@@ -33,17 +34,15 @@ import {
   type InversionSettings,
   type ServerStatus,
 } from "../../../common/protocol";
-import { loadShellParser, type ScriptCommand, type ShellParser } from "../shell/parser";
+import { loadShellParser, type ParsedCommand, type ScriptCommand, type ShellParser } from "../shell/parser";
 import { quickFixes } from "./codeActions";
 import { entryAt } from "./commandAt";
 import { DiagnosticsScheduler } from "./diagnostics";
 import { ModelHost } from "./modelHost";
 import { note, req, req0 } from "./protocolTypes";
 import { RunRequests } from "./runRequests";
-import { hoverMarkdown } from "./hover";
-import { groundedSupport, shippedGrounding, type Grounding } from "../check/grounded";
-import { intentWithoutDirectives } from "../check/directives";
-import { manPageSection } from "./manHover";
+import { hoverFor } from "./hover";
+import { shippedGrounding, type Grounding } from "../check/grounded";
 import { CommandScoreCache, unscorable } from "./scoring";
 import { SelfCheckHost } from "./selfCheckHost";
 import { defaultModelPath } from "../knowledge/shipped";
@@ -100,7 +99,6 @@ export class InversionServer {
     });
     this.runs = new RunRequests({
       connection,
-      status: this.status,
       settings: async () => (await this.pullSettings(), this.settings),
       log: this.log,
       onRunEnded: () => this.settings.hoverAdapter === "best" && void this.applySettings(),
@@ -159,18 +157,15 @@ export class InversionServer {
     try {
       const entry = await this.commandAt(params.textDocument.uri, params.position.line, params.position.character);
       if (!entry) return null;
-      const signal = abortOn(token).signal;
-      // The examples and the man pages need no model; a page that cannot be read only drops that part.
-      const man = await manPageSection(entry.text, await this.parser(), signal).catch(() => null);
       const grounding = this.grounding();
-      const grounded = "error" in grounding ? null : grounding;
-      const intent = intentWithoutDirectives(entry.intent) || null;
-      const support = grounded && intent ? await groundedSupport(grounded, intent, entry.text, signal) : null;
-      const example = support?.nearest ?? (grounded ? grounded.index.nearestFor(entry.text) : null);
-      const check = grounded ? await this.selfChecks.ready(grounded) : null;
-      const noModel = modelProblem(this.settings.model) ?? undefined;
-      const score = noModel ? null : await this.score(entry, token);
-      const markdown = hoverMarkdown({ command: entry.text, intent, score, example, support, check, sections: man ? [man] : [], noModel });
+      const markdown = await hoverFor(entry, {
+        parser: await this.parser(),
+        grounding: "error" in grounding ? null : grounding,
+        selfCheck: (g) => this.selfChecks.ready(g),
+        score: (parsed) => this.score(entry, token, parsed),
+        noModel: modelProblem(this.settings.model) ?? undefined,
+        signal: abortOn(token).signal,
+      });
       return {
         contents: { kind: "markdown", value: markdown },
         range: { start: { line: entry.startLine, character: entry.startCol }, end: { line: entry.endLine, character: entry.endCol } },
@@ -187,7 +182,7 @@ export class InversionServer {
       return await this.scoreAt(params.uri, params.position.line, params.position.character, token);
     } catch (err) {
       if (token.isCancellationRequested) return null;
-      throw new ResponseError(1, (err as Error).message);
+      throw new ResponseError(InversionErrorCodes.scoreFailed, (err as Error).message);
     }
   }
 
@@ -222,11 +217,11 @@ export class InversionServer {
     return entry && !unscorable(entry) ? entry : null;
   }
 
-  private async score(entry: ScriptCommand, token?: CancellationToken): Promise<CommandScore | null> {
+  private async score(entry: ScriptCommand, token?: CancellationToken, parsed?: ParsedCommand): Promise<CommandScore | null> {
     const ac = abortOn(token);
     const engine = await this.host.get(ac.signal);
     if (!engine || ac.signal.aborted) return null;
-    return this.queue.run(0, ac.signal, (s) => this.scores.full(engine, entry, s));
+    return this.queue.run(0, ac.signal, (s) => this.scores.full(engine, entry, s, parsed));
   }
 
   /** The example index (loaded on first use) and this machine's man pages. */

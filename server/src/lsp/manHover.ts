@@ -1,16 +1,8 @@
 // The hover's grounded half: what the local man pages say each program and flag of the command does. It needs no
 // model, so it shows with none configured.
-import type { ShellParser } from "../shell/parser";
-import { explainCommand, type CommandExplanation, type ProgramNote } from "../knowledge/manpages/explain";
-import { sharedManLibrary } from "../knowledge/manpages/library";
+import type { CommandExplanation, ProgramNote } from "../knowledge/manpages/explain";
 
 const MAX_FLAG_TEXT = 160;
-
-/** Markdown for the command's man-page section; null when the command has no program (an assignment, say). */
-export async function manPageSection(command: string, parser: ShellParser, signal?: AbortSignal): Promise<string | null> {
-  const explanation = await explainCommand(command, { parser, library: sharedManLibrary(), signal });
-  return explanation.programs.length ? manPageMarkdown(explanation) : null;
-}
 
 export function manPageMarkdown(e: CommandExplanation): string {
   return ["**From the man pages**", ...e.programs.map(programMarkdown)].join("\n\n");

@@ -44,12 +44,17 @@ export function modelProblem(ref: string): string | null {
   return null;
 }
 
+/** The latest run under `runsDirectory`, looked up on the first call only: one settings change lists the directory once. */
+export function latestRunOnce(runsDirectory: string): () => Promise<string | null> {
+  let found: Promise<string | null> | undefined;
+  return () => (found ??= runsDirectory ? latestRun(runsDirectory).catch(() => null) : Promise.resolve(null));
+}
+
 /** The adapter hovers use: "base" → none, "best" → best cycle of the latest run, else the given path. */
-export async function resolveHoverAdapter(setting: string, runsDirectory: string, log: (m: string) => void): Promise<string | null> {
+export async function resolveHoverAdapter(setting: string, runsDirectory: string, log: (m: string) => void, latest = latestRunOnce(runsDirectory)): Promise<string | null> {
   if (setting === "base") return null;
   if (setting === "best" || !setting) {
-    if (!runsDirectory) return null;
-    const run = await latestRun(runsDirectory).catch(() => null);
+    const run = await latest();
     if (!run) return null;
     return bestBeatingBase(run, log);
   }
@@ -64,9 +69,9 @@ export async function resolveHoverAdapter(setting: string, runsDirectory: string
  * The run whose memory hovers retrieve from: with hoverAdapter "best", the latest run when it keeps a memory
  * (--learn memory|both), with how many cycles it holds (a later cycle changes the memory); otherwise none.
  */
-export async function resolveHoverMemory(setting: string, runsDirectory: string): Promise<{ run: string; cycles: number } | null> {
-  if ((setting !== "best" && setting) || !runsDirectory) return null;
-  const run = await latestRun(runsDirectory).catch(() => null);
+export async function resolveHoverMemory(setting: string, runsDirectory: string, latest = latestRunOnce(runsDirectory)): Promise<{ run: string; cycles: number } | null> {
+  if (setting !== "best" && setting) return null;
+  const run = await latest();
   if (!run || !(await runKeepsMemory(run))) return null;
   const cycles = await new RunStore(run).cycles().catch(() => [] as CycleRecord[]);
   return cycles.length ? { run, cycles: cycles.length } : null;
@@ -111,9 +116,10 @@ export class ModelHost {
 
   /** Applies settings; returns true when the model or adapter changed (cached scores are then stale). */
   async configure(s: InversionSettings, opts: { force?: boolean } = {}): Promise<boolean> {
-    const adapterPath = s.model ? await resolveHoverAdapter(s.hoverAdapter, s.runsDirectory, this.events.log) : null;
+    const latest = latestRunOnce(s.runsDirectory);
+    const adapterPath = s.model ? await resolveHoverAdapter(s.hoverAdapter, s.runsDirectory, this.events.log, latest) : null;
     const threads = s.threads > 0 ? s.threads : undefined;
-    const memory = s.model ? await resolveHoverMemory(s.hoverAdapter, s.runsDirectory) : null;
+    const memory = s.model ? await resolveHoverMemory(s.hoverAdapter, s.runsDirectory, latest) : null;
     const backend = s.backend || null;
     const key = JSON.stringify([s.model, s.gpu, threads ?? 0, adapterPath, s.examples, memory, backend]);
     const changed = key !== this.desired?.key;

@@ -3,6 +3,7 @@ import { ResponseError, type CancellationToken, type Connection, type WorkDonePr
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import {
+  InversionErrorCodes,
   RunViewNotification,
   type InversionSettings,
   type ListRunsRequest,
@@ -12,18 +13,17 @@ import {
   type RunOverrides,
   type RunView,
 } from "../../../common/protocol";
-import { latestRun, readRun, readRunExamples, type RunOptions } from "../engine/api";
+import { isResume, readRun, readRunExamples, resumedRunOptions, type ResumeOptions, type RunOptions } from "../engine/api";
 import type { CycleRecord, RunEvent } from "../engine/types";
 import { modelProblem } from "./modelHost";
 import { note } from "./protocolTypes";
-import { RunManager, listRuns, percent, runOptionsFromSettings, runOverridesOf, type ActiveRun } from "./runs";
-import { LiveRunView, cycleExamplesView, cyclePoint, heldOutChange, storedRunView } from "../view/runView";
-import type { StatusReporter } from "./statusReporter";
+import { RunManager, listRuns, runFromSettings, runOverridesOf, type ActiveRun } from "./runs";
+import { LiveRunView, cycleExamplesView, storedRunView } from "../view/runView";
 import { workDoneFor } from "./workDone";
+import { RunParamError } from "../../../common/runParams";
 
 export interface RunRequestDeps {
   connection: Connection;
-  status: StatusReporter;
   /** Pulls the current settings from the client. */
   settings: () => Promise<InversionSettings>;
   log: (message: string) => void;
@@ -35,23 +35,26 @@ export class RunRequests {
   private readonly runs = new RunManager();
   /** A run whose request arrived and whose settings are being read: a stop now stops it before it starts. */
   private starting: AbortController | null = null;
+  /** The view of the run going on: where the run stands, for every front end (the one run state). */
+  private live: LiveRunView | null = null;
 
   constructor(private readonly deps: RunRequestDeps) {}
 
   async onRunCycles(params: RunCyclesRequest.Params | undefined, token: CancellationToken): Promise<RunCyclesRequest.Result> {
-    if (this.runs.active || this.starting) throw new ResponseError(2, `A run is already in progress (${this.runs.active?.runDir ?? "starting"}); stop it first.`);
+    if (this.runs.active || this.starting) throw new ResponseError(InversionErrorCodes.runInProgress, `A run is already in progress (${this.runs.active?.runDir ?? "starting"}); stop it first.`);
     // From here the run can be stopped, also while its settings are read (before, a stop then found no run and was lost).
     const starting = new AbortController();
     this.starting = starting;
     token.onCancellationRequested(() => starting.abort());
+    let run: RunOptions | ResumeOptions;
     let opts: RunOptions;
     let named: boolean;
     let done: CycleRecord[];
     let progress: WorkDoneProgressReporter;
     try {
-      ({ opts, named } = await this.options(params));
+      ({ run, opts, named } = await this.options(params));
       // a resumed run shows its cycles from the start
-      done = opts.resume ? await readRun(opts.out).then((r) => r.cycles, () => []) : [];
+      done = isResume(run) ? await readRun(run.out).then((r) => r.cycles, () => []) : [];
       progress = await workDoneFor(this.deps.connection, params);
     } finally {
       this.starting = null;
@@ -65,9 +68,10 @@ export class RunRequests {
       return final;
     }
     progress.begin("Inversion: self-improvement", 0, `Starting ${opts.cycles} cycle(s) in ${opts.out}`, true);
-    const active = this.runs.start(opts, this.eventHandler(view, opts.cycles, progress));
+    const active = this.runs.start(run, this.eventHandler(view, progress));
     this.cancelOn(active, token, (progress as { token?: CancellationToken }).token);
-    this.deps.status.update({ run: "running", runDir: opts.out, lastCycle: null });
+    this.live = view;
+    this.sendView(view.started());
     this.deps.log(`Run started: ${opts.out} (${opts.cycles} cycles, ${opts.tasks} tasks, ${opts.candidates} candidates, learn ${opts.learn})`);
     try {
       const result = await active.promise;
@@ -81,10 +85,10 @@ export class RunRequests {
     } catch (err) {
       this.deps.log(`Run failed: ${(err as Error).stack ?? err}`);
       this.sendView(view.failed((err as Error).message));
-      throw new ResponseError(5, `The run failed: ${(err as Error).message}`);
+      throw new ResponseError(InversionErrorCodes.runFailed, `The run failed: ${(err as Error).message}`);
     } finally {
       progress.done();
-      this.deps.status.update({ run: "idle" });
+      this.live = null;
       this.deps.onRunEnded();
     }
   }
@@ -97,36 +101,34 @@ export class RunRequests {
     }
     const stopped = this.runs.stop();
     if (stopped) {
-      this.deps.status.update({ run: "cancelling" });
+      this.sendStopping();
       this.deps.log("Run stop requested.");
     }
     return { stopped };
   }
 
+  /** One listing of the runs directory answers both: the runs, newest first, and so the latest. */
   async onListRuns(): Promise<ListRunsRequest.Result> {
     const { runsDirectory } = await this.deps.settings();
-    return {
-      runsDirectory,
-      runs: await listRuns(runsDirectory),
-      latest: runsDirectory ? await latestRun(runsDirectory) : null,
-    };
+    const runs = await listRuns(runsDirectory);
+    return { runsDirectory, runs, latest: runs[0]?.runDir ?? null };
   }
 
   async onReadRun(params: ReadRunRequest.Params): Promise<ReadRunRequest.Result> {
     try {
       return storedRunView(params.runDir, (await readRun(params.runDir)).cycles);
     } catch (err) {
-      throw new ResponseError(6, `Cannot read the run ${params.runDir}: ${(err as Error).message}`);
+      throw new ResponseError(InversionErrorCodes.runUnreadable, `Cannot read the run ${params.runDir}: ${(err as Error).message}`);
     }
   }
 
   async onReadCycleExamples(params: ReadCycleExamplesRequest.Params): Promise<ReadCycleExamplesRequest.Result> {
-    if (!params || typeof params.runDir !== "string" || !Number.isSafeInteger(params.cycle)) throw new ResponseError(3, "readCycleExamples takes a runDir and a cycle number.");
+    if (!params || typeof params.runDir !== "string" || !Number.isSafeInteger(params.cycle)) throw new ResponseError(InversionErrorCodes.invalidParams, "readCycleExamples takes a runDir and a cycle number.");
     try {
       const [{ cycles }, candidates] = await Promise.all([readRun(params.runDir), readRunExamples(params.runDir)]);
       return cycleExamplesView(params.runDir, params.cycle, candidates, cycles.find((c) => c.cycle === params.cycle));
     } catch (err) {
-      throw new ResponseError(6, `Cannot read the examples of ${params.runDir}: ${(err as Error).message}`);
+      throw new ResponseError(InversionErrorCodes.runUnreadable, `Cannot read the examples of ${params.runDir}: ${(err as Error).message}`);
     }
   }
 
@@ -136,20 +138,29 @@ export class RunRequests {
     await this.runs.active?.promise.catch(() => undefined);
   }
 
-  /** The run's options, and whether this server named its directory (a new run given no directory). */
-  private async options(params: RunCyclesRequest.Params | undefined): Promise<{ opts: RunOptions; named: boolean }> {
+  /**
+   * The run asked for (a new one, or a resume); the options it runs with (a resume's recorded ones, to its recorded
+   * or given total); and whether this server named its directory (a new run given no directory).
+   */
+  private async options(params: RunCyclesRequest.Params | undefined): Promise<{ run: RunOptions | ResumeOptions; opts: RunOptions; named: boolean }> {
     const settings = await this.deps.settings();
-    let opts: RunOptions;
+    let run: RunOptions | ResumeOptions;
     let overrides: RunOverrides;
     try {
       overrides = runOverridesOf(params);
-      opts = runOptionsFromSettings(settings, overrides);
+      run = runFromSettings(settings, overrides);
     } catch (err) {
-      throw new ResponseError(3, (err as Error).message);
+      throw new ResponseError(InversionErrorCodes.invalidParams, (err as Error).message);
     }
-    const problem = modelProblem(opts.modelPath);
-    if (problem) throw new ResponseError(4, `${problem} Use “Inversion: Select model”.`);
-    return { opts, named: !opts.resume && overrides.out === undefined && !existsSync(opts.out) };
+    const problem = modelProblem(run.modelPath);
+    if (problem) throw new ResponseError(InversionErrorCodes.modelUnusable, `${problem} Use “Inversion: Select model”.`);
+    if (!isResume(run)) return { run, opts: run, named: overrides.out === undefined && !existsSync(run.out) };
+    try {
+      return { run, opts: await resumedRunOptions(run), named: false };
+    } catch (err) {
+      const code = err instanceof RunParamError ? InversionErrorCodes.invalidParams : InversionErrorCodes.runFailed;
+      throw new ResponseError(code, `Cannot resume ${run.out}: ${(err as Error).message}`);
+    }
   }
 
   private async removeRunDir(dir: string): Promise<void> {
@@ -161,18 +172,15 @@ export class RunRequests {
     }
   }
 
-  private eventHandler(view: LiveRunView, cycles: number, progress: WorkDoneProgressReporter): (e: RunEvent) => void {
-    let pct = 0;
+  private eventHandler(view: LiveRunView, progress: WorkDoneProgressReporter): (e: RunEvent) => void {
     return (e) => {
       if (e.type === "log") this.deps.log(`run: ${e.message}`);
       if (e.type === "cancelled") this.deps.log(`run: cancelled; cycles up to ${e.lastCompleteCycle} are kept. Continue it with “Inversion: Resume run”.`);
-      // Held-out scores on both sides: before and after this cycle's training.
-      if (e.type === "cycle") this.deps.status.update({ lastCycle: { cycle: e.record.cycle, heldOut: heldOutChange(cyclePoint(e.record)) } });
       const next = view.apply(e);
       if (!next) return;
       this.sendView(next);
-      pct = percent(e, cycles, pct);
-      progress.report(pct, next.status);
+      // $/progress says what the view says, for LSP clients that show work-done progress
+      progress.report(next.percent, next.status);
     };
   }
 
@@ -180,12 +188,16 @@ export class RunRequests {
     void this.deps.connection.sendNotification(note(RunViewNotification.type), view);
   }
 
+  private sendStopping(): void {
+    if (this.live && this.live.current.state === "running") this.sendView(this.live.stopping());
+  }
+
   private cancelOn(active: ActiveRun, ...tokens: (CancellationToken | undefined)[]): void {
     const onCancel = (): void => {
       if (this.runs.active !== active || active.abort.signal.aborted) return;
       this.deps.log("Run cancellation requested.");
       active.abort.abort();
-      this.deps.status.update({ run: "cancelling" });
+      this.sendStopping();
     };
     for (const t of tokens) t?.onCancellationRequested(onCancel);
   }

@@ -2,7 +2,7 @@
 // and the stop request all abort the same AbortController that the engine and trainer observe).
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { DEFAULT_RUN_OPTIONS, runLoop, type RunOptions } from "../engine/api";
+import { DEFAULT_RUN_OPTIONS, runLoop, type ResumeOptions, type RunOptions } from "../engine/api";
 import type { CycleRecord, RunEvent } from "../engine/types";
 import type { InversionSettings, RunInfo, RunOverrides } from "../../../common/protocol";
 import { RUN_PARAMS, SETTING_PARAM_KEYS, checkRunParams, type RunParamKey, type RunParams } from "../../../common/runParams";
@@ -42,31 +42,48 @@ export function runOverridesOf(params: unknown): RunOverrides {
   checkRunParams(overrides, (key) => `overrides.${key}`);
   if (overrides.out !== undefined && (typeof overrides.out !== "string" || !overrides.out)) throw new Error("overrides.out must be a directory path.");
   if (overrides.resume !== undefined && typeof overrides.resume !== "boolean") throw new Error("overrides.resume must be true or false.");
+  if (overrides.resume) refuseResumeChanges(overrides);
   return { ...overrides } as RunOverrides;
 }
 
-/** The run's options: the settings' run parameters, then the request's overrides (already checked). */
-export function runOptionsFromSettings(settings: InversionSettings, overrides: RunOverrides = {}): RunOptions {
+/** A resume names its run and may give its new total cycle count; every other parameter is the recorded one. */
+function refuseResumeChanges(overrides: Record<string, unknown>): void {
+  const changes = Object.keys(overrides).filter((key) => isRunParamKey(key) && key !== "cycles");
+  if (changes.length) throw new Error(`A resume continues a run with the parameters it recorded; of the overrides it takes only cycles (its new total), not ${changes.join(", ")}.`);
+}
+
+/** The run a request asks for: a new run from the settings and overrides, or the resume of the run in `overrides.out`. */
+export function runFromSettings(settings: InversionSettings, overrides: RunOverrides = {}): RunOptions | ResumeOptions {
+  return overrides.resume ? resumeFromSettings(settings, overrides) : runOptionsFromSettings(settings, overrides);
+}
+
+/** A new run's options: the settings' run parameters, then the request's overrides (already checked). */
+export function runOptionsFromSettings(settings: InversionSettings, overrides: Omit<RunOverrides, "resume"> = {}): RunOptions {
   if (!settings.runsDirectory && !overrides.out) throw new Error("No runs directory is set (inversion.runsDirectory) and no workspace folder is open.");
   const fromSettings = Object.fromEntries(SETTING_PARAM_KEYS.map((key) => [key, settings[key as keyof InversionSettings]]));
-  const { out, resume, ...params } = overrides;
+  // a `resume` among them never reaches the options: that would make them a resume (runFromSettings makes those)
+  const { out, resume: _resume, ...params }: RunOverrides = overrides;
   return {
     ...DEFAULT_RUN_OPTIONS,
     ...(fromSettings as Partial<RunParams>),
     ...params,
-    modelPath: settings.model,
-    // where the model runs: only ever the user's setting (never a request's override or a workspace's)
-    backend: settings.backend || undefined,
+    ...filesFromSettings(settings),
     out: out ?? join(settings.runsDirectory, runName()),
-    resume: resume ?? false,
   };
 }
 
-/** Progress of a run in percent from an engine event (coarse: cycles, and the phase's done/total inside one). */
-export function percent(e: RunEvent, cycles: number, last: number): number {
-  if (e.type === "phase" && e.total > 0) return Math.min(99, Math.max(last, Math.floor(((e.cycle - 1 + Math.min(1, e.done / e.total) * 0.9) / cycles) * 100)));
-  if (e.type === "cycle") return Math.min(99, Math.max(last, Math.floor((e.record.cycle / cycles) * 100)));
-  return last;
+/**
+ * "Resume run": the recorded run continues to its recorded total, never the settings' cycle count; only a request's
+ * explicit `cycles` override gives a new total. The model and backend come from the settings, as for a new run.
+ */
+export function resumeFromSettings(settings: InversionSettings, overrides: RunOverrides): ResumeOptions {
+  if (!overrides.out) throw new Error("overrides.resume needs overrides.out: the run directory to continue.");
+  return { ...filesFromSettings(settings), out: overrides.out, resume: overrides.cycles === undefined ? {} : { cycles: overrides.cycles } };
+}
+
+function filesFromSettings(settings: InversionSettings): Pick<RunOptions, "modelPath" | "backend"> {
+  // where the model runs: only ever the user's setting (never a request's override or a workspace's)
+  return { modelPath: settings.model, backend: settings.backend || undefined };
 }
 
 export interface ActiveRun {
@@ -84,7 +101,7 @@ export class RunManager {
 
   constructor(private readonly stopGraceMs = STOP_GRACE_MS) {}
 
-  start(opts: RunOptions, onEvent: (e: RunEvent) => void): ActiveRun {
+  start(opts: RunOptions | ResumeOptions, onEvent: (e: RunEvent) => void): ActiveRun {
     if (this.active) throw new Error(`A run is already in progress (${this.active.runDir}); stop it first.`);
     const abort = new AbortController();
     const promise = runLoop(opts, { signal: abort.signal, onEvent }).finally(() => {

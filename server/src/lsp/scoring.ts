@@ -2,7 +2,7 @@
 import type { Engine } from "../engine/api";
 import { MAX_COMMAND_CHARS } from "../engine/api";
 import type { CommandScore, ScoreResult } from "../../../common/protocol";
-import type { ScriptCommand } from "../shell/parser";
+import type { ParsedCommand, ScriptCommand } from "../shell/parser";
 import { LruCache, hashKey } from "./cache";
 
 export interface Agreement {
@@ -36,14 +36,14 @@ export class CommandScoreCache {
     return this.agreements.get(this.agreementKey(engine, intent, command));
   }
 
-  /** engine.score(intent, command): how well the comment and the command agree, plus the model's reading. */
-  async agreement(engine: Engine, intent: string, command: string, signal?: AbortSignal): Promise<Agreement> {
+  /** engine.score(intent, command): how well the comment and the command agree, plus the model's reading. `parsed`: the command's parse, when the caller has it. */
+  async agreement(engine: Engine, intent: string, command: string, signal?: AbortSignal, parsed?: ParsedCommand): Promise<Agreement> {
     const key = this.agreementKey(engine, intent, command);
     const hit = this.agreements.get(key);
     if (hit) return hit;
     const readKey = hashKey("read", this.modelKey(engine), command.trim());
     // The inverse pass is the expensive part; a reading already made for this command is reused.
-    const r = await engine.score(intent, command, { signal, reconstruction: this.readings.get(readKey) });
+    const r = await engine.score(intent, command, { signal, reconstruction: this.readings.get(readKey), parsed });
     const value: Agreement = { score: r.score, reading: r.reconstruction };
     this.agreements.set(key, value);
     this.readings.set(readKey, r.reconstruction);
@@ -60,14 +60,14 @@ export class CommandScoreCache {
   }
 
   /** engine.score(reading, command): how strongly the command supports the model's own reading of it. */
-  async fidelity(engine: Engine, reading: string, command: string, signal?: AbortSignal): Promise<ScoreResult | null> {
+  async fidelity(engine: Engine, reading: string, command: string, signal?: AbortSignal, parsed?: ParsedCommand): Promise<ScoreResult | null> {
     if (!reading.trim()) return null;
     const key = hashKey("fid", this.modelKey(engine), reading, command.trim());
     const hit = this.fidelities.get(key);
     if (hit !== undefined) return hit;
     let value: ScoreResult | null;
     try {
-      value = (await engine.score(reading, command, { signal, reconstruction: reading })).score;
+      value = (await engine.score(reading, command, { signal, reconstruction: reading, parsed })).score;
     } catch (err) {
       if (err instanceof RangeError) value = null;
       else throw err;
@@ -76,14 +76,15 @@ export class CommandScoreCache {
     return value;
   }
 
-  async full(engine: Engine, entry: ScriptCommand, signal?: AbortSignal): Promise<CommandScore> {
+  /** `parsed`: the command's parse, when the caller has it (a hover parses its command once). */
+  async full(engine: Engine, entry: ScriptCommand, signal?: AbortSignal, parsed?: ParsedCommand): Promise<CommandScore> {
     const command = entry.text;
     let agreement: ScoreResult | null = null;
     let reading: string;
     const intent = entry.intent?.trim() || null;
     if (intent) {
       try {
-        const a = await this.agreement(engine, intent, command, signal);
+        const a = await this.agreement(engine, intent, command, signal, parsed);
         agreement = a.score;
         reading = a.reading;
       } catch (err) {
@@ -93,7 +94,7 @@ export class CommandScoreCache {
     } else {
       reading = await this.reading(engine, command, signal);
     }
-    const fidelity = await this.fidelity(engine, reading, command, signal);
+    const fidelity = await this.fidelity(engine, reading, command, signal, parsed);
     return {
       command,
       intent,

@@ -1,4 +1,4 @@
-// The server's status (model state, run state, latest cycle) and its coalesced notification to the client.
+// The server's status (the model's state, the comment check's) and its coalesced notification to the client.
 import type { Connection } from "vscode-languageserver/node";
 import { StatusNotification, type ServerStatus } from "../../../common/protocol";
 import { note } from "./protocolTypes";
@@ -10,9 +10,6 @@ export class StatusReporter {
     modelPath: null,
     adapterPath: null,
     message: null,
-    run: "idle",
-    runDir: null,
-    lastCycle: null,
     selfCheck: null,
   };
   private timer: NodeJS.Timeout | undefined;

@@ -55,6 +55,15 @@ export function runSummary(cycles: readonly CycleRecord[], state: "finished" | "
   return `Run ${state}: ${plural(cycles.length, "cycle")}, ${plural(accepted, "example")} accepted, ${training}.`;
 }
 
+/** How far a run has got, in percent, after an engine event: coarse (cycles, and a phase's done/total inside one), never going back. */
+export function runPercent(e: RunEvent, cycles: number, last: number): number {
+  if (e.type === "phase" && e.total > 0) return Math.min(99, Math.max(last, Math.floor(((e.cycle - 1 + Math.min(1, e.done / e.total) * 0.9) / cycles) * 100)));
+  if (e.type === "cycle") return Math.min(99, Math.max(last, Math.floor((e.record.cycle / cycles) * 100)));
+  return last;
+}
+
+const STOPPING = "Stopping the run…";
+
 /** What an engine event says about a run in progress, or null for events that change nothing shown. */
 export function progressLine(e: RunEvent, cycles: number): string | null {
   switch (e.type) {
@@ -124,6 +133,8 @@ export function placeholder(state: RunViewState, cycles: number): string {
   switch (state) {
     case "running":
       return "The first cycle is under way: its point appears here when it completes (the line above says where it stands).";
+    case "stopping":
+      return "The run is stopping before its first cycle completed.";
     case "cancelled":
       return "The run was stopped before its first cycle completed; no cycle was kept.";
     case "failed":
@@ -134,13 +145,15 @@ export function placeholder(state: RunViewState, cycles: number): string {
   }
 }
 
-function viewOf(runDir: string, records: readonly CycleRecord[], state: RunViewState, status: string, resumable: boolean): Omit<RunView, "version"> {
-  return { runDir, points: byCycle(records).map(cyclePoint), state, status, resumable, placeholder: placeholder(state, records.length), notes: chartNotes(records) };
+function viewOf(runDir: string, records: readonly CycleRecord[], state: RunViewState, status: string, resumable: boolean): Omit<RunView, "version" | "percent"> {
+  const points = byCycle(records).map(cyclePoint);
+  const latest = points.at(-1);
+  return { runDir, points, state, status, resumable, placeholder: placeholder(state, records.length), notes: chartNotes(records), heldOut: latest ? heldOutChange(latest) : "" };
 }
 
 /** The view of a run read from its directory. */
 export function storedRunView(runDir: string, cycles: readonly CycleRecord[]): RunView {
-  return { version: 0, ...viewOf(runDir, cycles, "stored", plural(cycles.length, "cycle"), false) };
+  return { version: 0, percent: 100, ...viewOf(runDir, cycles, "stored", plural(cycles.length, "cycle"), false) };
 }
 
 /** At most this many accepted examples of a cycle are listed; the rest are counted. */
@@ -179,28 +192,41 @@ export class LiveRunView {
     done: readonly CycleRecord[] = [],
   ) {
     this.records = byCycle(done);
-    this.view = { version: 0, ...viewOf(runDir, this.records, "running", "Starting…", false) };
+    this.view = { version: 0, percent: 0, ...viewOf(runDir, this.records, "running", "Starting…", false) };
   }
 
   get current(): RunView {
     return this.view;
   }
 
+  /** The first view of a run that has started, before any event of its engine. */
+  started(): RunView {
+    return this.next({});
+  }
+
+  /** A stop was asked: the run goes on until the engine and the trainer have stopped. */
+  stopping(): RunView {
+    return this.next({ state: "stopping", status: STOPPING, placeholder: placeholder("stopping", this.records.length) });
+  }
+
   /** Applies an engine event; the new view, or null when the event changes nothing shown. */
   apply(e: RunEvent): RunView | null {
     if (e.type === "cancelled") return this.next({ resumable: e.lastCompleteCycle > 0 });
-    const status = progressLine(e, this.cycles);
-    if (status === null) return null;
-    if (e.type !== "cycle") return this.next({ status });
+    const line = progressLine(e, this.cycles);
+    if (line === null) return null;
+    const { state } = this.view;
+    const status = state === "stopping" ? `${STOPPING} (${line})` : line;
+    const percent = runPercent(e, this.cycles, this.view.percent);
+    if (e.type !== "cycle") return this.next({ status, percent });
     this.records = upsertCycle(this.records, e.record);
-    return this.next({ ...viewOf(this.view.runDir, this.records, "running", status, false) });
+    return this.next({ ...viewOf(this.view.runDir, this.records, state, status, false), percent });
   }
 
   /** The final view of a run that ended (finished or cancelled) with these cycle records. */
   end(cycles: readonly CycleRecord[], cancelled: boolean): RunView {
     const state: RunViewState = cancelled ? "cancelled" : "finished";
     this.records = byCycle(cycles);
-    return this.next(viewOf(this.view.runDir, this.records, state, runSummary(cycles, state), cancelled && cycles.length > 0));
+    return this.next({ ...viewOf(this.view.runDir, this.records, state, runSummary(cycles, state), cancelled && cycles.length > 0), percent: 100 });
   }
 
   failed(message: string): RunView {

@@ -6,7 +6,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { InversionApi } from "../../../client/src/extension";
-import { ReloadModelRequest, type HostToWebview, type RunCyclesRequest, type WebviewToHost } from "../../../common/protocol";
+import type { ProgressPanel } from "../../../client/src/panel";
+import type { TestHooks } from "../../../client/src/testHooks";
+import { ReloadModelRequest, type RunCyclesRequest, type WebviewToHost } from "../../../common/protocol";
 import { DEFAULT_MODEL_FILE } from "../../../server/src/knowledge/shipped";
 
 const EXT_ID = "inversion.inversion";
@@ -50,7 +52,7 @@ async function hoverText(uri: vscode.Uri, pos: vscode.Position): Promise<string>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Asks test/vscode/run.ts what the workbench shows ("": a screenshot, test-artifacts/NAME.png) and waits for the answer. */
-async function askWorkbench(name: string, kind: "" | "notifications"): Promise<string> {
+async function askWorkbench(name: string, kind: "" | "notifications" | "statusbar"): Promise<string> {
   const dir = path.join(root(), ".screenshots");
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, `${name}.request`), kind);
@@ -78,6 +80,26 @@ async function shownNotifications(): Promise<ShownNotification[]> {
   await vscode.commands.executeCommand("notifications.showList");
   await sleep(500);
   return JSON.parse(fs.readFileSync(await askWorkbench(`notifications-${++asked}`, "notifications"), "utf8")) as ShownNotification[];
+}
+
+/** Inversion's item in the status bar as the workbench shows it (read from its DOM by test/vscode/run.ts). */
+async function statusBarText(): Promise<string> {
+  const texts = JSON.parse(fs.readFileSync(await askWorkbench(`statusbar-${++asked}`, "statusbar"), "utf8")) as string[];
+  return texts.find((t) => t.startsWith("Inversion")) ?? "";
+}
+
+/** What the extension host has only in this suite (client/src/testHooks.ts; run.ts sets INVERSION_TEST_HOOKS). */
+function hooks(): TestHooks {
+  assert.ok(api.testHooks, "the extension host runs with INVERSION_TEST_HOOKS=1");
+  return api.testHooks;
+}
+
+/** The progress panel ("Show progress" returns it) and every message its webview sends from now on. */
+async function panelMessages(): Promise<{ panel: ProgressPanel; received: WebviewToHost[] }> {
+  const panel = (await vscode.commands.executeCommand("inversion.showPanel")) as ProgressPanel;
+  const received: WebviewToHost[] = [];
+  panel.panel.webview.onDidReceiveMessage((m: WebviewToHost) => received.push(m));
+  return { panel, received };
 }
 
 async function notificationLike(what: string, re: RegExp, timeoutMs = 30_000): Promise<ShownNotification> {
@@ -128,9 +150,7 @@ suite("Inversion in VS Code", () => {
       await vscode.commands.executeCommand("workbench.action.closePanel");
 
       // A short run with the shipped model, trained as a new user's would be; the panel beside, the notification below.
-      const panel = (await vscode.commands.executeCommand("inversion.showPanel")) as NonNullable<ReturnType<InversionApi["panel"]>>;
-      const received: WebviewToHost[] = [];
-      panel.onDidReceive((m) => received.push(m));
+      const { received } = await panelMessages();
       const result = (await vscode.commands.executeCommand("inversion.runCycles", { cycles: 2, tasks: 4, candidates: 2 })) as RunCyclesRequest.Result;
       assert.equal(result.state, "finished");
       await waitFor("the panel drew the run", () => received.some((m) => m.type === "rendered" && m.runDir === result.runDir && m.points === 2), 30_000);
@@ -162,7 +182,7 @@ suite("Inversion in VS Code", () => {
       await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
     } finally {
       // later tests open their own panel
-      api.panel()?.dispose();
+      ((await vscode.commands.executeCommand("inversion.showPanel")) as ProgressPanel).dispose();
       await vscode.commands.executeCommand("inversion.selectModel", original);
     }
     await waitFor("the fixture model again", () => api.status()?.modelPath === original, 30_000);
@@ -185,7 +205,7 @@ suite("Inversion in VS Code", () => {
     assert.match(text, /⚠ The comment shares almost nothing with what examples/);
     assert.match(text, /tell a matching comment from a wrong one \d+% of the time/);
     assert.equal(api.status()?.model, "ready");
-    assert.match(api.statusBarText(), /fixture/, "the model's name is in the status bar");
+    assert.match(await statusBarText(), /fixture/, "the model's name is in the status bar");
 
     const actions = (await vscode.commands.executeCommand<vscode.CodeAction[]>("vscode.executeCodeActionProvider", doc.uri, diags[0]!.range)) ?? [];
     const mine = actions.filter((a) => /model's reading|inversion: ignore/.test(a.title));
@@ -211,8 +231,7 @@ suite("Inversion in VS Code", () => {
     }
   });
 
-  test("a Debian script: screenshots of a hover and of the Problems panel", async function () {
-    if (!fs.existsSync(path.join(root(), "debian-x11-common.sh"))) return this.skip();
+  test("a Debian script: screenshots of a hover and of the Problems panel", async () => {
     const doc = await openShell("debian-x11-common.sh");
     const diags = await waitFor("warnings on the Debian script", () => inversionDiagnostics(doc.uri).length > 0 && inversionDiagnostics(doc.uri), 120_000);
     const editor = await vscode.window.showTextDocument(doc);
@@ -228,42 +247,36 @@ suite("Inversion in VS Code", () => {
   });
 
   test("Run self-improvement cycle runs to completion and the panel receives its points", async () => {
-    const panel = (await vscode.commands.executeCommand("inversion.showPanel")) as NonNullable<ReturnType<InversionApi["panel"]>>;
-    assert.ok(panel);
-    const received: WebviewToHost[] = [];
-    const posted: HostToWebview[] = [];
-    panel.onDidReceive((m) => received.push(m));
-    panel.onDidPost((m) => posted.push(m));
+    const { received } = await panelMessages();
     await waitFor("panel ready", () => received.some((m) => m.type === "ready"), 60_000);
     const result = (await vscode.commands.executeCommand("inversion.runCycles", { cycles: 1, tasks: 2, candidates: 2, learn: "none" })) as RunCyclesRequest.Result;
     assert.ok(result, "run result");
     assert.equal(result.state, "finished");
     assert.equal(result.points.length, 1);
     assert.ok(fs.existsSync(path.join(result.runDir, "cycles.jsonl")));
-    assert.ok(posted.some((m) => m.type === "view" && m.view.runDir === result.runDir && m.view.points.length === 1), "host posted the cycle");
-    await waitFor("webview rendered the point", () => received.some((m) => m.type === "rendered" && m.runDir === result.runDir && m.points >= 1), 30_000);
-    await waitFor("status bar shows the cycle", () => /cycle 1/.test(api.statusBarText()), 10_000);
+    await waitFor("webview rendered the point", () => received.some((m) => m.type === "rendered" && m.runDir === result.runDir && m.points === 1), 30_000);
+    await waitFor("status bar shows the cycle", async () => /cycle 1/.test(await statusBarText()), 10_000);
     // Reopening the run from the store (as "Open past run" does) shows the same point.
-    const before = posted.length;
+    const before = received.length;
     await vscode.commands.executeCommand("inversion.openRun", result.runDir);
-    await waitFor("reopened", () => posted.slice(before).some((m) => m.type === "view" && m.view.runDir === result.runDir && m.view.points.length === 1), 30_000);
+    await waitFor("reopened", () => received.slice(before).some((m) => m.type === "rendered" && m.runDir === result.runDir && m.points === 1), 30_000);
   });
 
   test("cancel stops a run: before its first cycle nothing is kept and nothing is offered to resume; after it, the run can be resumed", async () => {
     const pending = vscode.commands.executeCommand("inversion.runCycles", { cycles: 50, tasks: 200, candidates: 2, learn: "none" }) as Thenable<RunCyclesRequest.Result>;
-    await waitFor("run in progress", () => api.status()?.run === "running", 60_000);
-    const runDir = api.status()!.runDir!;
-    assert.equal(api.cancelActiveRun(), true);
+    await waitFor("run in progress", () => hooks().run()?.state === "running", 60_000);
+    const runDir = hooks().run()!.runDir;
+    assert.equal(hooks().cancelActiveRun(), true);
     const t0 = Date.now();
     const r = await pending;
     assert.deepEqual([r.state, r.points.length, r.resumable, r.status], ["cancelled", 0, false, "Run stopped before its first cycle completed; no cycle was kept."]);
     assert.equal(r.runDir, runDir);
     assert.equal(fs.existsSync(runDir), false, "the run's directory is gone: it is not the latest run, nor one to resume");
-    await waitFor("idle", () => api.status()?.run === "idle", 30_000);
+    assert.deepEqual(hooks().run(), r, "the window shows the run's final view");
     assert.ok(Date.now() - t0 < 30_000);
     // Stop run (the command) once a cycle is complete: the run keeps it and is offered to resume.
     const pending2 = vscode.commands.executeCommand("inversion.runCycles", { cycles: 50, tasks: 20, candidates: 2, learn: "none" }) as Thenable<RunCyclesRequest.Result>;
-    await waitFor("the first cycle of the second run", () => api.status()?.run === "running" && api.status()?.lastCycle?.cycle === 1, 120_000);
+    await waitFor("the first cycle of the second run", () => hooks().run()?.state === "running" && hooks().run()?.points.at(-1)?.cycle === 1, 120_000);
     const stopped = (await vscode.commands.executeCommand("inversion.stopRun")) as { stopped: boolean };
     assert.equal(stopped.stopped, true);
     const r2 = await pending2;
@@ -279,7 +292,7 @@ suite("Inversion in VS Code", () => {
     const r = await pending;
     assert.deepEqual([r.state, r.points.length, r.resumable, r.status], ["cancelled", 0, false, "Run stopped before its first cycle completed; no cycle was kept."]);
     assert.equal(fs.existsSync(r.runDir), false);
-    await waitFor("idle", () => api.status()?.run === "idle", 30_000);
+    assert.deepEqual(hooks().run(), r, "the window shows the run's final view");
   });
 
   test("binary and invalid UTF-8 files are skipped without errors", async () => {
@@ -321,18 +334,19 @@ suite("Inversion in VS Code", () => {
 
   test("a missing model gives one clear message, not a crash loop", async () => {
     const pid = api.status()!.pid;
-    const before = api.missingModelMessages.length;
+    const { missingModelMessages } = hooks();
+    const before = missingModelMessages.length;
     const original = vscode.workspace.getConfiguration("inversion").get<string>("model");
     await setSetting("model", path.join(root(), "no-such-model.gguf"));
     try {
       await waitFor("missing status", () => api.status()?.model === "missing", 30_000);
-      await waitFor("one message", () => api.missingModelMessages.length === before + 1, 10_000);
-      assert.match(api.missingModelMessages.at(-1)!, /does not exist/);
+      await waitFor("one message", () => missingModelMessages.length === before + 1, 10_000);
+      assert.match(missingModelMessages.at(-1)!, /does not exist/);
       await setSetting("diagnostics.debounceMs", 101); // another config change: no second message
       await new Promise((r) => setTimeout(r, 1500));
-      assert.equal(api.missingModelMessages.length, before + 1);
+      assert.equal(missingModelMessages.length, before + 1);
       assert.equal(api.status()!.pid, pid, "the server kept running");
-      assert.match(api.statusBarText(), /model not found/);
+      assert.match(await statusBarText(), /model not found/);
     } finally {
       // "Select model" with an argument writes the setting and reloads the model (no dialogs).
       assert.equal(await vscode.commands.executeCommand("inversion.selectModel", original), original);
@@ -361,7 +375,7 @@ suite("Inversion in VS Code", () => {
     try {
       await waitFor("the default model", () => api.status()?.modelPath === shipped, 30_000);
       // Named while it waits, loads and once ready.
-      await waitFor("the status bar naming the default model", () => /inversion-shell \(default model\)/.test(api.statusBarText()), 10_000);
+      await waitFor("the status bar naming the default model", async () => /inversion-shell \(default model\)/.test(await statusBarText()), 10_000);
       const doc = await openShell("archive.sh");
       const text = await waitFor("a hover with a reading", async () => {
         const t = await hoverText(doc.uri, new vscode.Position(0, 1));
@@ -439,7 +453,7 @@ suite("Inversion in VS Code", () => {
     await vscode.workspace.getConfiguration("inversion").update("model", theirs, vscode.ConfigurationTarget.Workspace);
     try {
       // The question is pending: the server, made to read the settings again, gets the user's model.
-      const asking = await api.client.sendRequest(ReloadModelRequest.type);
+      const asking = await hooks().client.sendRequest(ReloadModelRequest.type);
       assert.equal(asking.modelPath, mine);
       // "Inversion: Use or ignore this workspace's model settings" answers without the modal.
       assert.equal(await vscode.commands.executeCommand("inversion.workspaceSettings", "allow"), true);

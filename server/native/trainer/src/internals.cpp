@@ -62,6 +62,14 @@ bool model_train_input_embeddings(llama_model * model) {
     return true;
 }
 
+std::vector<ggml_tensor *> model_frozen_tensors(llama_model * model) {
+    std::vector<ggml_tensor *> out;
+    for (const auto & t : model->tensors_by_name) {
+        if (!(t.second->flags & GGML_TENSOR_FLAG_PARAM)) out.push_back(t.second);
+    }
+    return out;
+}
+
 int64_t model_tensor_count(llama_model * model) { return (int64_t) model->tensors_by_name.size(); }
 
 void model_set_n_ctx_train(llama_model * model, uint32_t n_ctx_train) { model->hparams.n_ctx_train = n_ctx_train; }
@@ -212,8 +220,12 @@ static void check_identity_cells(ggml_cgraph * gf, uint32_t n_tokens) {
     }
 }
 
-int opt_window(llama_context * lctx, const llama_model * model, const int32_t * tokens, const int32_t * labels, bool train,
-               ggml_opt_result * result, const std::function<void()> & after_eval) {
+static ggml_cgraph * allocated_graph(ggml_opt_context * opt);  // below, with the ggml-opt mirror
+
+int opt_window(llama_context * lctx, const llama_model * model, const int32_t * tokens, const int32_t * labels,
+               const float * loss_rows, bool train,
+               ggml_opt_result * result, const std::function<void(ggml_cgraph *)> & before_eval,
+               const std::function<void()> & after_eval) {
     llama_context & self = *lctx;
     const llama_cparams & cparams = self.*member_of(CtxCparams());
     ggml_opt_context_t opt_ctx = context_opt(lctx);
@@ -263,9 +275,17 @@ int opt_window(llama_context * lctx, const llama_model * model, const int32_t * 
     struct CtxFree { ggml_context * c; ~CtxFree() { ggml_free(c); } } ctx_free{ ctx_compute };
     int rerouted = 0;
     ggml_cgraph * gf = route_kv_gradients(ctx_compute, built, n_tokens, rerouted);
-    ggml_opt_prepare_alloc(opt_ctx, ctx_compute, gf, res->get_inp_tokens(), res->get_logits());
+    // Every pass has the same graph shape (ggml-opt indexes its gradient accumulators by node position, fixed at the
+    // first pass it builds, which may be a forward-only one): the weights multiply the logits in each.
+    ggml_tensor * row_weights = ggml_new_tensor_2d(ctx_compute, GGML_TYPE_F32, 1, n_tokens);
+    ggml_set_name(row_weights, "inversion.loss_rows");
+    ggml_set_input(row_weights);
+    ggml_tensor * outputs = ggml_mul(ctx_compute, res->get_logits(), row_weights);
+    ggml_build_forward_expand(gf, outputs);
+    ggml_opt_prepare_alloc(opt_ctx, ctx_compute, gf, res->get_inp_tokens(), outputs);
     ggml_opt_alloc(opt_ctx, train);
     res->set_inputs(&ubatch);
+    ggml_backend_tensor_set(row_weights, loss_rows, 0, (size_t) n_tokens * sizeof(float));
     check_identity_cells(gf, n_tokens);
 
     ggml_tensor * one_hot = ggml_opt_labels(opt_ctx);
@@ -276,6 +296,7 @@ int opt_window(llama_context * lctx, const llama_model * model, const int32_t * 
         if (labels[i] < 0 || labels[i] >= one_hot->ne[0]) throw std::runtime_error("a label is outside the vocabulary");
         ggml_backend_tensor_set(one_hot, &one, ((size_t) i * one_hot->ne[0] + labels[i]) * sizeof(float), sizeof(float));
     }
+    if (before_eval) before_eval(allocated_graph(opt_ctx));
     ggml_opt_eval(opt_ctx, result);
     if (after_eval) after_eval();
     if (mctx->next()) throw std::runtime_error("the training window was split into several micro-batches");
@@ -324,6 +345,9 @@ struct OptContextMirror {
 
 static OptContextMirror * mirror(ggml_opt_context * opt) { return reinterpret_cast<OptContextMirror *>(opt); }
 
+// The graph ggml_opt_eval computes next (llama_opt's graphs are not static, so this is the built graph itself).
+static ggml_cgraph * allocated_graph(ggml_opt_context * opt) { return mirror(opt)->allocated_graph_copy; }
+
 void opt_check_layout(ggml_opt_context * opt) {
     OptContextMirror * m = mirror(opt);
     const bool ok = m->outputs == ggml_opt_outputs(opt) && m->inputs == ggml_opt_inputs(opt) &&
@@ -358,6 +382,16 @@ void opt_zero_param_grads(ggml_opt_context * opt) {
         ggml_backend_tensor_memset(acc, 0, 0, ggml_nbytes(acc));
     }
 }
+std::vector<Gradient> opt_gradients(ggml_opt_context * opt) {
+    OptContextMirror * m = mirror(opt);
+    std::vector<Gradient> out;
+    for (size_t i = 0; i < m->grad_accs.size() && m->gf && (int) i < ggml_graph_n_nodes(m->gf); ++i) {
+        ggml_tensor * node = ggml_graph_node(m->gf, (int) i);
+        if (m->grad_accs[i] && (node->flags & GGML_TENSOR_FLAG_PARAM)) out.push_back({ ggml_get_name(node), m->grad_accs[i] });
+    }
+    return out;
+}
+
 void opt_set_iter(ggml_opt_context * opt, int64_t iter) { mirror(opt)->iter = iter; }
 void * opt_pars_userdata(ggml_opt_context * opt) { return mirror(opt)->get_opt_pars_ud; }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 struct ggml_tensor;
+struct ggml_cgraph;
 struct ggml_opt_context;
 struct llama_adapter_lora;
 struct llama_context;
@@ -32,6 +33,8 @@ int64_t lora_make_trainable(llama_adapter_lora * adapter);
 
 // Model tensors flagged trainable by llama_opt_init (full mode), and their element count.
 std::vector<ggml_tensor *> model_trainable_tensors(llama_model * model);
+// Every model tensor that is not trained (after llama_opt_init).
+std::vector<ggml_tensor *> model_frozen_tensors(llama_model * model);
 int64_t model_tensor_count(llama_model * model);
 // llama_opt_init never trains token_embd.weight ("FIXME" in llama.cpp), which leaves a model trained from scratch
 // with random input embeddings. Its backward (GET_ROWS_BACK) exists on the CPU: this marks it trainable when it is
@@ -56,11 +59,15 @@ ggml_opt_context * context_opt(llama_context * ctx);
 // One training (train = true) or forward-only step on one window of n_ctx_train tokens: llama.cpp's
 // llama_context::opt_epoch_iter for a single window, except that reads of the KV cache are rerouted so the
 // attention's K and V receive gradients (llama.cpp's own path trains no attn_k/attn_v weight). labels[i] is
-// the token that should follow tokens[i]. after_eval runs once the graph is computed, while its tensors (the
+// the token that should follow tokens[i]. loss_rows (n_tokens weights, 0 or 1) multiplies each row of the logits
+// before the loss: a row weighted 0 gets exactly zero gradient (and logits of 0). before_eval runs on the allocated graph just before it is computed (it may
+// rewrite nodes in place, keeping their shapes); after_eval once the graph is computed, while its tensors (the
 // optimizer context's outputs, labels and graph) still exist. Returns the number of cache tensors rerouted (2 per
 // attention layer).
-int opt_window(llama_context * ctx, const llama_model * model, const int32_t * tokens, const int32_t * labels, bool train,
-               ggml_opt_result * result, const std::function<void()> & after_eval);
+int opt_window(llama_context * ctx, const llama_model * model, const int32_t * tokens, const int32_t * labels,
+               const float * loss_rows, bool train,
+               ggml_opt_result * result, const std::function<void(ggml_cgraph *)> & before_eval,
+               const std::function<void()> & after_eval);
 
 // The optimizer state of a ggml_opt context (AdamW moments by parameter name, step counter).
 struct Moments {
@@ -72,6 +79,12 @@ struct Moments {
 void opt_check_layout(ggml_opt_context * opt);
 std::vector<Moments> opt_moments(ggml_opt_context * opt);
 int64_t opt_iter(ggml_opt_context * opt);
+// Each trainable tensor's gradient accumulator (this step's gradient once the step is computed).
+struct Gradient {
+    std::string name;
+    ggml_tensor * grad;
+};
+std::vector<Gradient> opt_gradients(ggml_opt_context * opt);
 // ggml-opt accumulates parameter gradients in persistent tensors whenever its graphs are rebuilt per step
 // (as llama_opt's are) and clears them only when opt_period > 1: with llama_opt's opt_period of 1 every
 // step's gradient would be the sum of all gradients so far. Call before each training step's compute.

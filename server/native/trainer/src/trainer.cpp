@@ -7,18 +7,16 @@
 // window itself (opt_window: llama.cpp's training step with the KV-cache reads rerouted so attention K/V
 // get gradients), trains token_embd in full mode, and reads/writes the AdamW state for checkpoints.
 //
-// Loss masking ("softmax" mode): ggml's cross-entropy backward is (softmax(logits) - labels) per
-// row, with no ignore index. Before each optimizer step we run the same window forward-only on the
-// same training context (opt_window with train = false), take its logits, and compute their
-// softmax with ggml_soft_max on the CPU backend. On the CPU backend that op runs exactly the same
-// float instructions as the softmax inside GGML_OP_CROSS_ENTROPY_LOSS_BACK (vec_max, vec_soft_max,
-// vec_scale by (float)(1.0/sum)), and the forward logits are bit-identical to the training pass's,
-// so writing those rows into the labels of masked positions (from the optimizer-params callback,
-// which runs after llama.cpp fills the labels and before the graph is computed) makes their
-// gradient exactly zero.
+// Loss masking ("softmax" mode, the default): ggml's cross-entropy has no ignore index, so the training graph's
+// outputs are the logits multiplied row by row by a 0/1 weight (opt_window's loss_rows): 1 where a completion token
+// (or EOS) is predicted, 0 for prompt and padding rows. A weight of 1 leaves a row's logits and gradient bit-identical;
+// the backward of the product multiplies a masked row's gradient by 0, so it is exactly zero on every backend. The
+// reported loss is the exact mean cross-entropy of the rows that carry loss, read from the same pass's logits.
+// (Until 2026-12 masked rows were labelled with their own softmax, computed in a second forward pass per step.)
 
 #include "trainer.h"
 #include "internals.h"
+#include "backward.h"
 
 #include "ggml.h"
 #include "ggml-alloc.h"
@@ -373,16 +371,8 @@ struct StepState {
     const Window * window = nullptr;
     bool mask_everything = false;
     bool masking = false;
-    bool want_probs = false;  // this eval pass feeds the next training step's masked labels
-    // softmax of the eval pass logits, via ggml on the CPU backend
-    ggml_backend_t cpu = nullptr;
-    ggml_context * sm_ctx = nullptr;
-    ggml_backend_buffer_t sm_buf = nullptr;
-    ggml_tensor * sm_in = nullptr;
-    ggml_tensor * sm_out = nullptr;
-    ggml_cgraph * sm_graph = nullptr;
+    std::vector<float> loss_rows;  // per window row: 1 when it carries loss, 0 when masked
     std::vector<float> logits;
-    std::vector<float> probs;
     double eval_loss_sum = 0;
     int64_t eval_loss_n = 0;
     bool eval_done = false;
@@ -393,12 +383,6 @@ struct StepState {
     int64_t restore_iter = 0;
     bool graph_checked = false;
     std::string error;
-
-    ~StepState() {
-        if (sm_buf) ggml_backend_buffer_free(sm_buf);
-        if (sm_ctx) ggml_free(sm_ctx);
-        if (cpu) ggml_backend_free(cpu);
-    }
 };
 
 static double row_nll(const float * x, int nv, int label) {
@@ -409,10 +393,9 @@ static double row_nll(const float * x, int nv, int label) {
     return -((double) x[label] - mx - std::log(sum));
 }
 
-static void cb_eval(bool, ggml_opt_context_t opt_ctx, ggml_opt_dataset_t, ggml_opt_result_t, int64_t, int64_t, int64_t) {
-    StepState & s = *static_cast<StepState *>(internals::opt_pars_userdata(opt_ctx));
-    s.opt_ctx = opt_ctx;
-    ggml_tensor * out = ggml_opt_outputs(opt_ctx);
+// After a forward-only pass: the exact loss of its rows and, when the next step needs them, their softmax.
+static void read_eval_logits(StepState & s) {
+    ggml_tensor * out = ggml_opt_outputs(s.opt_ctx);
     if (out->ne[0] != s.n_vocab || out->ne[1] != s.n_ctx || out->type != GGML_TYPE_F32) {
         s.error = "unexpected logits shape in the training graph";
         return;
@@ -426,37 +409,7 @@ static void cb_eval(bool, ggml_opt_context_t opt_ctx, ggml_opt_dataset_t, ggml_o
         s.eval_loss_sum += row_nll(s.logits.data() + (size_t) r * s.n_vocab, s.n_vocab, w.labels[r]);
         s.eval_loss_n += 1;
     }
-    if (!s.want_probs) {
-        s.eval_done = true;
-        return;
-    }
-    // softmax with the CPU backend's own kernels
-    ggml_backend_tensor_set(s.sm_in, s.logits.data(), 0, nbytes);
-    if (ggml_backend_graph_compute(s.cpu, s.sm_graph) != GGML_STATUS_SUCCESS) {
-        s.error = "softmax graph failed";
-        return;
-    }
-    ggml_backend_tensor_get(s.sm_out, s.probs.data(), 0, nbytes);
     s.eval_done = true;
-}
-
-static void write_masked_labels(StepState & s) {
-    ggml_tensor * labels = ggml_opt_labels(s.opt_ctx);
-    const Window & w = *s.window;
-    const size_t row = (size_t) s.n_vocab * sizeof(float);
-    if (!labels || labels->ne[0] != s.n_vocab || labels->ne[1] != s.n_ctx) {
-        s.error = "unexpected labels shape in the training graph";
-        return;
-    }
-    int r = 0;
-    while (r < s.n_ctx) {
-        const bool masked = s.mask_everything || !w.mask[r];
-        if (!masked) { ++r; continue; }
-        int e = r;
-        while (e < s.n_ctx && (s.mask_everything || !w.mask[e])) ++e;
-        ggml_backend_tensor_set(labels, s.probs.data() + (size_t) r * s.n_vocab, r * labels->nb[1], (e - r) * row);
-        r = e;
-    }
 }
 
 static void restore_optimizer(StepState & s, ggml_opt_context_t opt) {
@@ -487,7 +440,6 @@ static void restore_optimizer(StepState & s, ggml_opt_context_t opt) {
 // Runs after llama.cpp filled the labels and before the training graph is computed.
 static ggml_opt_optimizer_params cb_opt_pars(void * ud) {
     StepState & s = *static_cast<StepState *>(ud);
-    if (s.masking && s.opt_ctx && s.eval_done) write_masked_labels(s);
     if (s.opt_ctx) internals::opt_zero_param_grads(s.opt_ctx);
     if (!s.restore_moments.empty() && s.opt_ctx) restore_optimizer(s, s.opt_ctx);
     if (!s.graph_checked && s.opt_ctx && std::getenv("INVERSION_TRAIN_VERBOSE")) {
@@ -517,16 +469,14 @@ using ctx_ptr = std::unique_ptr<llama_context, CtxDeleter>;
 // ---------------------------------------------------------------------------------------------
 // the steps of train()
 
+// Value ranges come from the contract (option_range_error); these are the rules that tie options together.
 static void validate_options(const Options & o) {
+    const std::string range = option_range_error(o);
+    if (!range.empty()) fail(range);
     if (o.examples.empty()) fail("no training examples: the dataset is empty");
-    if (!o.full && o.rank <= 0 && o.init_adapter_path.empty()) fail("rank must be a positive integer (got " + std::to_string(o.rank) + ")");
-    if (o.context_size < 8) fail("contextSize must be at least 8");
-    if (o.epochs <= 0) fail("epochs must be at least 1");
-    if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) fail("learningRate must be a positive number");
-    if (o.min_learning_rate > o.learning_rate) fail("minLearningRate must not exceed learningRate");
-    if (o.warmup_steps < 0) fail("warmupSteps must be >= 0");
-    if (o.threads <= 0) fail("threads must be at least 1");
     if (o.out_path.empty()) fail("outPath is required");
+    if (!o.full && o.rank <= 0 && o.init_adapter_path.empty()) fail("rank must be a positive integer (got " + std::to_string(o.rank) + ")");
+    if (o.min_learning_rate > o.learning_rate) fail("minLearningRate must not exceed learningRate");
     if (o.resume && o.checkpoint_dir.empty()) fail("resume needs checkpointDir");
     if (o.packing == Packing::Stream && o.masking != Masking::None) fail("packing \"stream\" trains every position: use masking \"none\"");
 }
@@ -603,7 +553,26 @@ static model_ptr load_model(const std::string & path, bool full, const std::stri
     return model;
 }
 
-static void check_memory(const Options & o, llama_model * model, int n_vocab) {
+// The type of the frozen matrices' transposed copies, or GGML_TYPE_COUNT for ggml's own OUT_PROD (GPU training keeps
+// it: the rewrite is for the CPU backend's kernels). `spare` is the memory left after the rest of training (auto).
+static ggml_type transposed_weights_type(const Options & o, llama_model * model, double spare) {
+    if (o.full || o.device != "CPU") return GGML_TYPE_COUNT;
+    switch (o.transposed_weights) {
+        case TransposedWeights::F32: return GGML_TYPE_F32;
+        case TransposedWeights::F16: return GGML_TYPE_F16;
+        case TransposedWeights::Q8_0: return GGML_TYPE_Q8_0;
+        case TransposedWeights::None: return GGML_TYPE_COUNT;
+        case TransposedWeights::Auto: break;
+    }
+    const auto frozen = internals::model_frozen_tensors(model);
+    for (ggml_type t : { GGML_TYPE_F32, GGML_TYPE_F16 }) {
+        if ((double) FrozenTransposes::estimate(frozen, t) < spare) return t;
+    }
+    return GGML_TYPE_COUNT;
+}
+
+// Refuses a training that would not fit in memory; returns the transposed weights' type it budgeted for.
+static ggml_type check_memory(const Options & o, llama_model * model, int n_vocab) {
     const double n_embd = llama_model_n_embd(model);
     const double n_layer = llama_model_n_layer(model);
     const double n_head = std::max(1, llama_model_n_head(model));
@@ -615,12 +584,16 @@ static void check_memory(const Options & o, llama_model * model, int n_vocab) {
     est += n_layer * c * n_embd * 4 * 2;                 // F32 KV cache
     if (o.full) est += (double) llama_model_n_params(model) * 4 * 4;  // grads + AdamW m, v
     const int64_t avail = mem_available_bytes();
+    const double budget = avail > 0 ? (double) avail * 0.9 : INFINITY;
+    const ggml_type transposed = transposed_weights_type(o, model, budget - est);
+    if (transposed != GGML_TYPE_COUNT) est += (double) FrozenTransposes::estimate(internals::model_frozen_tensors(model), transposed);
     if (avail > 0 && est > (double) avail * 0.9) {
         char buf[256];
         snprintf(buf, sizeof buf, "out of memory: training with contextSize %d needs about %.1f GiB but only %.1f GiB is available; lower contextSize",
                  o.context_size, est / (1 << 30), (double) avail / (1 << 30));
         fail(buf);
     }
+    return transposed;
 }
 
 // A fresh adapter: A seeded random, B zero, so the adapted model starts equal to the base.
@@ -733,27 +706,9 @@ static ctx_ptr make_training_context(const Options & o, llama_model * model, lla
     return ctx;
 }
 
-static void init_masking_softmax(StepState & s, int threads) {
-    s.cpu = ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, nullptr);
-    if (!s.cpu) fail("could not create a CPU backend for masking");
-    ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(ggml_backend_get_device(s.cpu));
-    auto set_threads = (ggml_backend_set_n_threads_t) ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads");
-    if (set_threads) set_threads(s.cpu, threads);
-    ggml_init_params ip = { ggml_tensor_overhead() * 4 + ggml_graph_overhead(), nullptr, true };
-    s.sm_ctx = ggml_init(ip);
-    s.sm_in = ggml_new_tensor_2d(s.sm_ctx, GGML_TYPE_F32, s.n_vocab, s.n_ctx);
-    s.sm_out = ggml_soft_max(s.sm_ctx, s.sm_in);
-    s.sm_graph = ggml_new_graph(s.sm_ctx);
-    ggml_build_forward_expand(s.sm_graph, s.sm_out);
-    s.sm_buf = ggml_backend_alloc_ctx_tensors(s.sm_ctx, s.cpu);
-    if (!s.sm_buf) fail("out of memory allocating the masking buffers");
-    s.probs.resize((size_t) s.n_vocab * s.n_ctx);
-}
-
 static std::string masking_description(const Options & o) {
-    if (o.mask_everything) return "debug: every row masked";
     if (o.masking == Masking::Softmax) {
-        return "softmax-labels: prompt and padding rows labelled with the model's own softmax (computed by the CPU backend's kernels) so their cross-entropy gradient is exactly zero on CPU; loss over completion tokens + EOS";
+        return "completion-rows: the logits of prompt and padding rows are multiplied by 0 in the training graph, so their gradient is exactly zero; loss over completion tokens + EOS";
     }
     if (o.packing == Packing::Stream) return "none, stream: examples concatenated into full windows, every position trained";
     return "none: every position (prompt, completion, padding) is trained";
@@ -964,6 +919,12 @@ struct Trainer {
     ggml_opt_result_t res = nullptr;
     int n_ctx_padded = 0;
     uint32_t orig_n_ctx_train = 0;
+    ggml_type transposed_type = GGML_TYPE_COUNT;  // of the frozen matrices' transposed copies (COUNT: none)
+    std::unique_ptr<FrozenTransposes> transposes;
+    int transposed_products = 0;
+    bool mask_everything = false;                // first_step_gradients only
+    std::function<void()> before_training_eval;  // first_step_gradients only
+    std::function<void()> after_training_eval;   // first_step_gradients only
 
     Trainer(const Options & o, const std::function<void(const Progress &)> & on_progress, const std::atomic<bool> & cancel)
         : o(o), on_progress(on_progress), cancel(cancel) {}
@@ -987,7 +948,7 @@ struct Trainer {
         if (resuming && resume_state.data_hash != data_hash) {
             fail("checkpoint in " + o.checkpoint_dir + " was made for different training data or settings; delete it to start over");
         }
-        check_memory(o, model.get(), llama_vocab_n_tokens(vocab));
+        transposed_type = check_memory(o, model.get(), llama_vocab_n_tokens(vocab));
     }
 
     void prepare() {
@@ -1009,14 +970,13 @@ struct Trainer {
 
         s.n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model.get()));
         s.n_ctx = o.context_size;
-        s.masking = o.masking == Masking::Softmax || o.mask_everything;
-        s.mask_everything = o.mask_everything;
+        s.masking = o.masking == Masking::Softmax || mask_everything;
+        s.mask_everything = mask_everything;
         s.opt_pars = ggml_opt_get_default_optimizer_params(nullptr);
         s.opt_pars.adamw.wd = 0.0f;
         s.opt_pars.sgd.wd = 0.0f;
         s.lr = o.learning_rate;
         s.logits.resize((size_t) s.n_vocab * s.n_ctx);
-        if (s.masking) init_masking_softmax(s, o.threads);
         if (resuming) {
             s.restore_moments = std::move(resume_state.moments);
             s.restore_iter = resume_state.iter;
@@ -1033,6 +993,9 @@ struct Trainer {
         if (o.full) internals::model_train_input_embeddings(model.get());
         s.opt_ctx = internals::context_opt(ctx.get());
         internals::opt_check_layout(s.opt_ctx);
+        if (transposed_type != GGML_TYPE_COUNT) {
+            transposes = std::make_unique<FrozenTransposes>(internals::model_frozen_tensors(model.get()), transposed_type, o.threads);
+        }
 
         ds = ggml_opt_dataset_init(GGML_TYPE_I32, GGML_TYPE_I32, n_ctx_padded, n_ctx_padded, 1, 1);
         res = ggml_opt_result_init();
@@ -1053,6 +1016,8 @@ struct Trainer {
         memcpy(dd, w.tokens.data(), (size_t) o.context_size * sizeof(int32_t));
         memcpy(dl, w.labels.data(), (size_t) o.context_size * sizeof(int32_t));
         s.window = &w;
+        s.loss_rows.assign((size_t) o.context_size, 0.0f);
+        for (int r = 0; r < o.context_size; ++r) s.loss_rows[r] = !s.masking || (w.mask[r] && !s.mask_everything) ? 1.0f : 0.0f;
         s.eval_done = false;
         s.eval_loss_sum = 0;
         s.eval_loss_n = 0;
@@ -1063,8 +1028,15 @@ struct Trainer {
         const auto * tokens = (const int32_t *) ggml_opt_dataset_data(ds)->data;
         const auto * labels = (const int32_t *) ggml_opt_dataset_labels(ds)->data;
         int rerouted = 0;
+        std::function<void(ggml_cgraph *)> before_eval;
+        if (train) {
+            before_eval = [this](ggml_cgraph * g) {
+                if (transposes) transposed_products = transposes->rewrite(g);
+                if (before_training_eval) before_training_eval();
+            };
+        }
         try {
-            rerouted = internals::opt_window(ctx.get(), model.get(), tokens, labels, train, result, after_eval);
+            rerouted = internals::opt_window(ctx.get(), model.get(), tokens, labels, s.loss_rows.data(), train, result, before_eval, after_eval);
         } catch (const std::exception & e) {
             fail(std::string("training step failed: ") + e.what(), true);
         }
@@ -1072,10 +1044,9 @@ struct Trainer {
         if (rerouted == 0 && !llama_model_is_recurrent(model.get())) fail("the training graph has no KV cache reads to route gradients through (unsupported model layout)", true);
     }
 
-    void forward_only(const Window & w, bool want_probs) {
+    void forward_only(const Window & w) {
         load_window(w);
-        s.want_probs = want_probs;
-        run_window(false, nullptr, [this] { cb_eval(false, s.opt_ctx, ds, nullptr, 0, 0, 0); });
+        run_window(false, nullptr, [this] { read_eval_logits(s); });
         if (!s.error.empty()) fail(s.error);
         if (!s.eval_done) fail("the forward pass did not run", true);
     }
@@ -1087,7 +1058,7 @@ struct Trainer {
         const size_t count = o.loss_windows > 0 ? std::min(windows.size(), (size_t) o.loss_windows) : windows.size();
         for (size_t i = 0; i < count; ++i) {
             if (cancel.load()) return NAN;
-            forward_only(windows[i], false);
+            forward_only(windows[i]);
             sum += s.eval_loss_sum;
             n += s.eval_loss_n;
         }
@@ -1096,13 +1067,16 @@ struct Trainer {
 
     double train_step(const Window & w, int64_t step, int64_t total_steps) {
         s.lr = scheduled_lr(o, step, total_steps);
-        if (s.masking) forward_only(w, true);
-        else load_window(w);
+        load_window(w);
         ggml_opt_result_reset(res);
-        run_window(true, res);
+        run_window(true, res, [this] {
+            if (s.masking) read_eval_logits(s);  // the loss of this step's rows that carry it, before the update
+            if (after_training_eval) after_training_eval();
+        });
         if (!s.error.empty()) fail(s.error);
         double loss = 0;
         if (s.masking) {
+            if (!s.eval_done) fail("the training pass did not run", true);
             loss = s.eval_loss_n ? s.eval_loss_sum / s.eval_loss_n : 0.0;
         } else {
             double unc = 0;
@@ -1198,6 +1172,10 @@ struct Trainer {
         r.paused = paused;
         r.checkpoint_step = o.checkpoint_dir.empty() ? 0 : last_ckpt_step;
         r.checkpoint_weights = checkpoint_weights;
+        r.transposed_products = transposed_products;
+        r.transposed_bytes = transposes ? (int64_t) transposes->bytes() : 0;
+        r.transpose_seconds = transposes ? transposes->seconds() : 0;
+        r.transposed_type = transposes ? ggml_type_name(transposed_type) : "";
         if (cancelled || paused) return r;
         r.loss_last = o.loss_windows < 0 ? NAN : dataset_loss();
         if (cancel.load()) { r.cancelled = true; return r; }
@@ -1215,6 +1193,30 @@ Result train(const Options & o, const std::function<void(const Progress &)> & on
     t.load();
     t.prepare();
     return t.run();
+}
+
+std::vector<NamedValues> first_step_gradients(const Options & o, bool mask_everything) {
+    init_backends(o.backend_dir, o.gpu_libs);
+    validate_options(o);
+    std::lock_guard<std::mutex> busy(g_train_mutex_holder());
+    const std::atomic<bool> no_cancel{ false };
+    const std::function<void(const Progress &)> no_progress;
+    Trainer t(o, no_progress, no_cancel);
+    t.mask_everything = mask_everything;
+    t.load();
+    t.prepare();
+    std::vector<NamedValues> grads;
+    std::vector<internals::Gradient> accumulators;  // listed while the step's graph exists, read once it is computed
+    t.before_training_eval = [&] { accumulators = internals::opt_gradients(t.s.opt_ctx); };
+    t.after_training_eval = [&] {
+        for (const auto & g : accumulators) {
+            NamedValues nv{ g.name, std::vector<float>((size_t) ggml_nelements(g.grad)) };
+            ggml_backend_tensor_get(g.grad, nv.values.data(), 0, nv.values.size() * sizeof(float));
+            grads.push_back(std::move(nv));
+        }
+    };
+    t.train_step(t.windows[0], 0, 1);
+    return grads;
 }
 
 ForwardBench bench_forward(const std::string & model_path, const std::string & backend_dir,
@@ -1243,6 +1245,7 @@ ForwardBench bench_forward(const std::string & model_path, const std::string & b
     std::mt19937 rng(1);
     std::vector<llama_token> toks(n_ctx);
     llama_batch batch = llama_batch_init(n_ctx, 0, 1);
+    struct BatchFree { llama_batch & b; ~BatchFree() { llama_batch_free(b); } } batch_free{ batch };  // freed on a throw too
     auto run = [&] {
         llama_memory_clear(llama_get_memory(ctx.get()), true);
         for (int i = 0; i < n_ctx; ++i) {
@@ -1261,7 +1264,6 @@ ForwardBench bench_forward(const std::string & model_path, const std::string & b
     ForwardBench fb;
     fb.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     fb.tokens = (int64_t) windows * n_ctx;
-    llama_batch_free(batch);
     return fb;
 }
 

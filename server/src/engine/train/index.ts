@@ -5,6 +5,9 @@ import { existsSync, rmSync, statSync } from "node:fs";
 import type { Trainer, TrainProgress, TrainRequest, TrainResult } from "../types";
 import { AbortError } from "../abort";
 import { ExternalTrainer } from "./external";
+import { TRAIN_OPTIONS, type TrainOptionValues } from "./contract";
+
+type Masking = NonNullable<TrainOptionValues["masking"]>;
 import { chooseTrainingBackend, type TrainingBackendChoice, type TrainingDevice } from "./backend";
 import type { GpuSetting } from "../runtime";
 import {
@@ -37,8 +40,7 @@ export class TrainingError extends Error {
 
 /** TrainRequest plus the trainer's own knobs. */
 export interface LlamaTrainRequest extends TrainRequest {
-  /** "softmax" (default): loss and gradient on completion tokens only; "none": every position is trained. */
-  masking?: "softmax" | "none";
+  masking?: TrainOptionValues["masking"];
 }
 
 /** TrainResult plus details of the run. */
@@ -76,30 +78,16 @@ process.send({ type: "ready" });
 
 const abortError = (): AbortError => new AbortError("Training was cancelled.");
 
-function validate(req: NativeTrainOptions): void {
+/**
+ * What only this side can check, before a child process starts: the files. Every value is checked once, by the
+ * trainer itself (server/src/engine/train/contract.ts declares the ranges; its validate_options ties them together).
+ */
+function checkFiles(req: NativeTrainOptions): void {
   const fail = (m: string): never => {
     throw new TrainingError(m);
   };
-  if (!Array.isArray(req.examples) || req.examples.length === 0) fail("no training examples: the dataset is empty");
-  for (const [i, e] of req.examples.entries()) {
-    if (typeof e?.prompt !== "string" || typeof e?.completion !== "string") fail(`example ${i} needs string prompt and completion`);
-  }
-  if (req.mode !== "lora" && req.mode !== "full") fail(`mode must be "lora" or "full" (got ${String(req.mode)})`);
-  if (req.mode === "lora" && !req.initAdapterPath && (!Number.isInteger(req.rank) || req.rank <= 0)) {
-    fail(`rank must be a positive integer (got ${req.rank})`);
-  }
-  if (req.mode === "lora" && !req.initAdapterPath && (!Array.isArray(req.targets) || req.targets.length === 0)) {
-    fail("targets is empty: name at least one layer projection, e.g. attn_q");
-  }
-  if (!Number.isInteger(req.contextSize) || req.contextSize < 8) fail(`contextSize must be an integer >= 8 (got ${req.contextSize})`);
-  if (!Number.isInteger(req.epochs) || req.epochs < 1) fail(`epochs must be an integer >= 1 (got ${req.epochs})`);
-  if (!(req.learningRate > 0) || !Number.isFinite(req.learningRate)) fail(`learningRate must be a positive number (got ${req.learningRate})`);
-  if (!Number.isInteger(req.threads) || req.threads < 1) fail(`threads must be an integer >= 1 (got ${req.threads})`);
-  if (!req.baseModelPath || !existsSync(req.baseModelPath)) fail(`base model not found: ${req.baseModelPath}`);
-  if (statSync(req.baseModelPath).isDirectory()) fail(`base model is a directory: ${req.baseModelPath}`);
-  if (req.initAdapterPath && !existsSync(req.initAdapterPath)) fail(`initial adapter not found: ${req.initAdapterPath}`);
-  if (!req.outPath) fail("outPath is required");
-  if (existsSync(req.outPath)) fail(`outPath already exists (adapters are cached by path; use a new, unique path): ${req.outPath}`);
+  if (req.baseModelPath && existsSync(req.baseModelPath) && statSync(req.baseModelPath).isDirectory()) fail(`base model is a directory: ${req.baseModelPath}`);
+  if (req.outPath && existsSync(req.outPath)) fail(`outPath already exists (adapters are cached by path; use a new, unique path): ${req.outPath}`);
 }
 
 /**
@@ -110,7 +98,7 @@ export function runNativeTraining(
   options: NativeTrainOptions,
   hooks: { signal?: AbortSignal; onProgress?: (p: NativeProgress) => void; gpu?: GpuSetting } = {},
 ): Promise<NativeTrainResult> {
-  validate(options);
+  checkFiles(options);
   const addon = addonPath();
   // Without a device, the child probes the devices and the chooser picks one (train/backend.ts).
   const opts: NativeTrainOptions = { backendDir: backendDir(), ...(options.device || hooks.gpu === "off" ? {} : { gpuLibs: gpuBackendLibs() }), ...options };
@@ -214,7 +202,7 @@ function toNative(req: LlamaTrainRequest, mode: "lora" | "full"): NativeTrainOpt
     contextSize: req.contextSize,
     threads: req.threads,
     seed: req.seed,
-    masking: req.masking ?? "softmax",
+    masking: req.masking ?? TRAIN_OPTIONS.masking.default,
     ...(req.checkpointDir ? { checkpointDir: req.checkpointDir, checkpointEverySeconds: req.checkpointEverySeconds ?? 60, resume: true } : {}),
     examples: req.examples.map((e) => ({ prompt: e.prompt, completion: e.completion })),
   };
@@ -229,11 +217,11 @@ function toNative(req: LlamaTrainRequest, mode: "lora" | "full"): NativeTrainOpt
 export class LlamaTrainer implements Trainer {
   readonly name: string;
   private readonly forcedMode?: "lora" | "full";
-  private readonly masking: "softmax" | "none";
+  private readonly masking: Masking;
 
-  constructor(opts: { mode?: "lora" | "full"; masking?: "softmax" | "none" } = {}) {
+  constructor(opts: { mode?: "lora" | "full"; masking?: Masking } = {}) {
     this.forcedMode = opts.mode;
-    this.masking = opts.masking ?? "softmax";
+    this.masking = opts.masking ?? TRAIN_OPTIONS.masking.default;
     this.name = opts.mode === "full" ? "llama-full" : "llama-lora";
   }
 
@@ -256,7 +244,7 @@ export class LlamaTrainer implements Trainer {
 }
 
 /** The trainer of a kind: the native one ("lora", "full"), or the user's own command ("external", `command`). */
-export function createTrainer(kind: "lora" | "full" | "external", opts: { masking?: "softmax" | "none"; command?: string } = {}): Trainer {
+export function createTrainer(kind: "lora" | "full" | "external", opts: { masking?: Masking; command?: string } = {}): Trainer {
   if (kind === "external") {
     if (!opts.command) throw new TrainingError("external training needs a training command (--train-command)");
     return new ExternalTrainer(opts.command);

@@ -2,7 +2,8 @@
 // llama.cpp CPU libraries it links (node-llama-cpp's @node-llama-cpp/<platform>-<arch> package).
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { TrainRequest, TrainResult } from "../types";
+import type { TrainResult } from "../types";
+import type { TrainOptionValues, TrainResultValues } from "./contract";
 import type { TrainingBackendChoice, TrainingDevice } from "./backend";
 import { packageRoot } from "../../knowledge/shipped";
 import { isInside, realFileInside } from "../store";
@@ -117,35 +118,8 @@ export function addonPath(): string {
   return found;
 }
 
-/** Options understood by the addon's train(): the request without its callbacks, plus addon-only settings. */
-export type NativeTrainOptions = Omit<TrainRequest, "signal" | "onProgress"> & {
-  backendDir?: string;
-  /** ggml device holding the layers: "CPU" (default) or a GPU device such as "CUDA0" (see train/backend.ts). */
-  device?: string;
-  /** GPU backend libraries to load (gpuBackendLibs()); without them only the CPU backends are loaded. */
-  gpuLibs?: string[];
-  /** "softmax" (default): prompt/padding rows get zero gradient; "none": every position is trained. */
-  masking?: "softmax" | "none";
-  /** Test hook: mask every row (the gradient must then be exactly zero). */
-  maskEverything?: boolean;
-  /** "examples" (default): whole examples per window, padded; "stream": one concatenated stream cut into full windows (masking "none"). */
-  packing?: "examples" | "stream";
-  /** Linear warmup over this many steps (default 0). */
-  warmupSteps?: number;
-  /** Cosine decay to this learning rate at the last step; unset: constant after warmup. */
-  minLearningRate?: number;
-  /** Directory for checkpoints (weights + optimizer state); written every checkpointEverySeconds and on cancel. */
-  checkpointDir?: string;
-  checkpointEverySeconds?: number;
-  /** Continue from the checkpoint in checkpointDir (starts fresh when there is none). */
-  resume?: boolean;
-  /** Pause after this many seconds: write a checkpoint and return with paused = true, no output file. */
-  maxSeconds?: number;
-  /** Pause (as maxSeconds does) after this many steps of this call. */
-  maxSteps?: number;
-  /** Windows used for lossFirst/lossLast: 0 (default) all, n the first n, -1 none. */
-  lossWindows?: number;
-};
+/** Options of the addon's train(), from its one declaration (contract.ts); the paths and the examples are required. */
+export type NativeTrainOptions = TrainOptionValues & Required<Pick<TrainOptionValues, "baseModelPath" | "outPath" | "examples">>;
 
 export interface NativeProgress {
   step: number;
@@ -158,52 +132,32 @@ export interface NativeProgress {
   tokensPerSecond: number;
 }
 
-/** What the addon reports: the engine's TrainResult (less the mode, which the caller knows) and run details. */
-export type NativeTrainResult = Omit<TrainResult, "mode"> & {
-  /** Positions that carried loss over all epochs (completion tokens + EOS). */
-  lossTokens: number;
-  /** Packed context windows per epoch (one optimizer step each). */
-  windows: number;
-  cancelled: boolean;
-  /** Stopped at maxSeconds with a checkpoint written; train again with resume to continue. */
-  paused: boolean;
-  resumedFromStep: number;
-  checkpointStep: number;
-  /** Weights file of the last checkpoint ("" without checkpoints). */
-  checkpointWeights: string;
+/** What the addon's train() resolves to (contract.ts), and the device chosen when the request named none. */
+export type NativeTrainResult = TrainResultValues & {
   /** The device chosen when the request named none, and why (train/backend.ts). */
   backend?: TrainingBackendChoice;
-  rank: number;
-  alpha: number;
-  adaptedTensors: number;
-  trainableParams: number;
-  architecture: string;
 };
+// The engine's TrainResult (less the mode, which the caller knows) is part of what the addon reports.
+const _resultConforms: Omit<TrainResult, "mode"> extends Pick<TrainResultValues, keyof Omit<TrainResult, "mode">> ? true : never = true;
+void _resultConforms;
 
 export interface TrainerAddon {
   train(options: NativeTrainOptions, onProgress?: (p: NativeProgress) => void): Promise<NativeTrainResult>;
   cancel(): void;
   /** The devices a LoRA step on modelPath could run on, and the training ops each lacks. */
   devices(options: { backendDir: string; gpuLibs: string[]; modelPath: string }): TrainingDevice[];
-  benchForward(options: {
-    modelPath: string;
-    backendDir?: string;
-    contextSize: number;
-    threads: number;
-    windows: number;
-  }): Promise<{ tokens: number; seconds: number; tokensPerSecond: number }>;
-  /** llama.cpp's own quantizer (llama_model_quantize) on an F32/F16 GGUF; resolves to outPath. */
-  quantize(options: { inPath: string; outPath: string; type: string; threads: number }): Promise<string>;
-  /** The types quantize() accepts, comma-separated. */
-  quantizeTypes: string;
   builtFor: { nodeLlamaCpp: string; llamaCpp: string };
 }
 
 /** Loads the addon in this process (the trainer normally runs it in a child process instead). */
 export function loadAddon(): TrainerAddon {
-  const path = addonPath();
+  return loadBuiltAddon<TrainerAddon>(addonPath());
+}
+
+/** A native addon built by scripts/build-native.mjs, refused when it was built for another node-llama-cpp. */
+export function loadBuiltAddon<T extends { builtFor: { nodeLlamaCpp: string } }>(path: string): T {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const addon = require(path) as TrainerAddon;
+  const addon = require(path) as T;
   if (addon.builtFor.nodeLlamaCpp !== NODE_LLAMA_CPP_VERSION) {
     throw new TrainerUnavailableError(
       `the native trainer at ${path} was built for node-llama-cpp ${addon.builtFor.nodeLlamaCpp}; run \`npm run build:native -- --force\``,

@@ -1,7 +1,7 @@
 // A command explained from the man pages on this machine: each program (and subcommand) with its one-line
 // description and each flag with its paragraph. Computed once as a plain view object that the CLI, the hover and
 // the grounding check all read. Nothing from the command is ever run.
-import type { ShellParser, Utility } from "../../shell/types";
+import type { ParsedCommand, ShellParser, Utility } from "../../shell/types";
 import { isBashBuiltin } from "./builtins";
 import type { LoadedPage, ManLibrary, PageLookup } from "./library";
 import { readOptions, type OptionUse } from "./options";
@@ -40,6 +40,8 @@ export interface ExplainDeps {
   parser: ShellParser;
   library: ManLibrary;
   signal?: AbortSignal;
+  /** The command as the caller already parsed it (a hover parses its command once for all its parts). */
+  parsed?: ParsedCommand;
 }
 
 const SUBCOMMAND = /^[a-z][a-z0-9-]*$/;
@@ -47,7 +49,7 @@ const MAX_TEXT = 280;
 
 export async function explainCommand(command: string, deps: ExplainDeps): Promise<CommandExplanation> {
   const programs: ProgramNote[] = [];
-  for (const utility of deps.parser.parseCommand(command).utilities) {
+  for (const utility of (deps.parsed ?? deps.parser.parseCommand(command)).utilities) {
     deps.signal?.throwIfAborted();
     programs.push(await explainUtility(utility, deps));
   }
