@@ -120,9 +120,11 @@ test("--resume keeps the recorded cycle count; --cycles N sets a new total, reco
       zero: zero.code === 2 && /--cycles must be/.test(zero.said),
       fewer: fewer.code === 2 && /--cycles 1 is fewer than the 2 cycle\(s\)/.test(fewer.said),
       plain: [plain.code, afterPlain],
+      // a flag the resume does not apply is named, not silently dropped
+      ignoredNamed: /--threads is not applied/.test(plain.stderr),
       raised: [raised.code, await cycles(), config.cycles],
     },
-    { zero: true, fewer: true, plain: [0, [1, 2, 3]], raised: [0, [1, 2, 3, 4], 4] },
+    { zero: true, fewer: true, plain: [0, [1, 2, 3]], ignoredNamed: true, raised: [0, [1, 2, 3, 4], 4] },
     `${zero.said}\n${fewer.said}\n${plain.stderr}\n${raised.stderr}`,
   );
 });

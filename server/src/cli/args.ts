@@ -145,6 +145,10 @@ export function runOptions(v: Values, modelPath: string, out: string): RunOption
  */
 export function resumeOptions(v: Values, modelPath: string, out: string): ResumeOptions {
   const resume = flagText(v, "cycles") === undefined ? {} : { cycles: param(v, "cycles") };
+  const ignored = RUN_PARAM_KEYS.filter((key) => key !== "cycles" && flagText(v, key) !== undefined).map((key) => `--${RUN_PARAMS[key].flag}`);
+  if (ignored.length) {
+    process.stderr.write(`inversion: a resume continues with the run's recorded settings; ${ignored.join(", ")} ${ignored.length === 1 ? "is" : "are"} not applied (only --cycles can change)\n`);
+  }
   return { modelPath, out, commandsFile: v.commands, evalSet: v.eval, backend: backendOf(v), trainCommand: trainCommandOf(v), resume };
 }
 
