@@ -32,7 +32,9 @@ async function measureModel(name: string, path: string, threads: number, rounds:
   const loaded = await loadModel({ modelPath: path, gpu: "off", threads, contextSize: 512 });
   try {
     const [a, b] = await parallelVsSerial(loaded, rounds);
-    console.log(row([name, "4 tasks × 4 candidates: serial ms / parallel ms", a, b, a / b, parallelTarget]));
+    console.log(row([name, "4 tasks × 4 candidates: serial ms / 4 sequences (1 task at a time) ms", a, b, a / b, "report"]));
+    const [serial, side] = await sideBySideVsSerial(loaded, rounds);
+    console.log(row([name, "4 tasks × 4 candidates: serial ms / 16 sequences (4 tasks side by side) ms", serial, side, serial / side, parallelTarget]));
     const [seed, lift] = await seedVsLift(loaded, rounds);
     console.log(row([name, "3 candidates: seed ms / lift ms", seed, lift, seed / lift, "≥ 5"]));
     const [engine, bare] = await engineVsBare(loaded, rounds);
@@ -65,6 +67,24 @@ function parallelVsSerial(loaded: LoadedModel, rounds: number): Promise<[number,
       },
       async () => {
         for (const t of TASKS) await parallel!.completeMany(forwardPrompt(t), 4, { ...gen, seed: 1 });
+      },
+    );
+    return [median(p.a), median(p.b)];
+  });
+}
+
+/** Medians in ms: the same work one candidate after another, and as the loop runs it with --decode-sequences 16 (the
+ * 4 tasks side by side, each on 4 sequences of one 16-sequence context: every decode carries all 16). */
+function sideBySideVsSerial(loaded: LoadedModel, rounds: number): Promise<[number, number]> {
+  return withSessions(loaded, [{ sequences: 1 }, { sequences: 16 }], async ([serial, wide]) => {
+    const gen = { temperature: 0.7, maxTokens: 32, stopAtNewline: false };
+    const p = await interleaved(
+      rounds,
+      async () => {
+        for (const t of TASKS) for (let i = 0; i < 4; i++) await serial!.complete(forwardPrompt(t), { ...gen, seed: 1 + i });
+      },
+      async () => {
+        await Promise.all(TASKS.map((t) => wide!.completeMany(forwardPrompt(t), 4, { ...gen, seed: 1 })));
       },
     );
     return [median(p.a), median(p.b)];

@@ -7,7 +7,7 @@
 //   node --import tsx scripts/gen-trainer-contract.ts --check   exit 1 when they differ from what it would write
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { TRAIN_OPTIONS, TRAIN_RESULT } from "../server/src/engine/train/contract";
+import { TRAIN_OPTIONS, TRAIN_RESULT } from "../server/src/engine/api";
 
 const SRC = resolve(__dirname, "..", "server", "native", "trainer", "src");
 const HEADER = "// Generated from server/src/engine/train/contract.ts by scripts/gen-trainer-contract.ts: do not edit.\n";

@@ -26,7 +26,7 @@ export { BackendError, NoPromptLogProbsError } from "./remote/backend";
 export { unlockRunDir } from "./runLock";
 export { warmStart } from "./warmstart";
 export { createTrainer, parseTrainCommand } from "./train";
-export { TRAIN_OPTIONS } from "./train/contract";
+export { TRAIN_OPTIONS, TRAIN_RESULT } from "./train/contract";
 export { exportTrainingData } from "./trainingData";
 export { exportPeftAdapter, importPeftAdapter, type ConversionSummary } from "./adapters/peft";
 export type { GroundingStats, RunEvent } from "./types";

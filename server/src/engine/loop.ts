@@ -145,7 +145,10 @@ async function optionsToResume(store: RunStore, options: ResumeOptions): Promise
   const saved = withCurrentNames(await store.readConfig<RunOptions>());
   refuseOtherFiles(store.dir, saved, options);
   const completed = (await store.cycles()).length;
-  const opts = { ...saved, ...runFiles(options), cycles: resumedCycles(store.dir, saved.cycles, completed, options.resume.cycles) };
+  // a parameter the run's record lacks takes its default, except that runs recorded before --decode-sequences worked on
+  // one task at a time, and resume that way
+  const recorded = { ...defaultRunParams(), ...saved, decodeSequences: (saved as Partial<RunOptions>).decodeSequences ?? 1 };
+  const opts = { ...recorded, ...runFiles(options), cycles: resumedCycles(store.dir, saved.cycles, completed, options.resume.cycles) };
   validateRunOptions(opts);
   return opts;
 }
@@ -211,7 +214,7 @@ async function runLocked(store: RunStore, opts: RunOptions, resuming: boolean, c
   };
   const trainer = learnsWeights(opts) ? await defaultTrainer(opts) : null;
   const parser = await loadShellParser();
-  const sequences = Math.max(opts.candidates, 2);
+  const sequences = Math.max(opts.candidates, 2) * tasksSideBySide(opts);
   let sessions: RunSessions;
   try {
     // this machine's model, or a backend's (--backend): the learner there, the judge there or here
@@ -570,24 +573,41 @@ interface PhasePass {
   exampleCandidate?: boolean;
 }
 
+/** Tasks worked on at once: as many as fill --decode-sequences with their candidates' sequences (at least one). */
+export function tasksSideBySide(opts: Pick<RunOptions, "candidates" | "decodeSequences">): number {
+  return Math.max(1, Math.floor(opts.decodeSequences / Math.max(opts.candidates, 2)));
+}
+
+/**
+ * Candidates for every task of a pass, `tasksSideBySide` tasks at a time: their calls share each decode (rounds.ts),
+ * and the results keep the tasks' order. A group ends before the next starts, so the batches repeat run to run.
+ */
 async function runPhase(ctx: LoopContext, pass: PhasePass): Promise<Candidate[]> {
   const { opts, parser, signal, emit } = ctx;
   const { session, scorers, tasks, cycle, phase, seed, label } = pass;
+  const side = tasksSideBySide(opts);
   const out: Candidate[] = [];
-  for (const [i, task] of tasks.entries()) {
+  for (let first = 0; first < tasks.length; first += side) {
     throwIfAborted(signal);
-    emit({ type: "phase", cycle, phase: label, done: i, total: tasks.length, message: task.text });
-    out.push(
-      ...(await candidatesForTask(session, scorers, parser, task, { cycle, phase, threshold: opts.threshold }, {
-        candidates: opts.candidates,
-        temperature: opts.temperature,
-        seed: deriveSeed(seed, task.id),
-        signal,
-        shots: ctx.shots,
-        judgeShots: ctx.judgeShots,
-        exampleCandidate: pass.exampleCandidate,
-      })),
+    const group = tasks.slice(first, first + side);
+    emit({ type: "phase", cycle, phase: label, done: first, total: tasks.length, message: group[0]!.text });
+    const settled = await Promise.allSettled(
+      group.map((task) =>
+        candidatesForTask(session, scorers, parser, task, { cycle, phase, threshold: opts.threshold }, {
+          candidates: opts.candidates,
+          temperature: opts.temperature,
+          seed: deriveSeed(seed, task.id),
+          signal,
+          shots: ctx.shots,
+          judgeShots: ctx.judgeShots,
+          exampleCandidate: pass.exampleCandidate,
+        }),
+      ),
     );
+    // every task of the group has stopped before a failure (or a cancel) leaves the phase
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+    for (const r of settled) out.push(...(r as PromiseFulfilledResult<Candidate[]>).value);
   }
   emit({ type: "phase", cycle, phase: label, done: tasks.length, total: tasks.length, message: "done" });
   return out;
