@@ -39,8 +39,14 @@ async function measureModel(name: string, path: string, threads: number, rounds:
     console.log(row([name, "3 candidates: seed ms / lift ms", seed, lift, seed / lift, "≥ 5"]));
     const [engine, bare] = await engineVsBare(loaded, rounds);
     console.log(row([name, "generation tok/s: engine / bare", engine, bare, engine / bare, "≥ 0.95"]));
-    const [cleared, shared] = await clearedVsShared(loaded, rounds);
-    console.log(row([name, "3 candidates read + scored: cleared ms / shared-prefix ms", cleared, shared, cleared / shared, "report (≥ 2)"]));
+    const shares = await clearedVsShared(loaded, rounds);
+    console.log(row([name, "3 candidates read + scored: cleared ms / shared-prefix ms", shares.ms[0], shares.ms[1], shares.ms[0] / shares.ms[1], "report (≥ 2)"]));
+    console.log(row([name, "  the same: prompt tokens evaluated, cleared / shared", shares.prompt[0], shares.prompt[1], shares.prompt[0] / shares.prompt[1], "report"]));
+    console.log(row([name, "  the same: tokens sampled (read-backs), cleared / shared", shares.sampled[0], shares.sampled[1], shares.sampled[0] / shares.sampled[1], "report"]));
+    const costs = await decodeCost(loaded);
+    for (const [tokens, ms] of costs) {
+      console.log(row([name, `one decode of ${tokens} token(s): ms, and its cost ÷ one token's`, ms, tokens, ms / costs[0]![1], "report"]));
+    }
   } finally {
     await loaded.model.dispose();
   }
@@ -140,13 +146,20 @@ async function engineVsBare(loaded: LoadedModel, rounds: number): Promise<[numbe
 }
 
 /** Medians in ms: a task's 3 candidates read back and lift-scored, as a run does, with cleared history and shared prefixes. */
-function clearedVsShared(loaded: LoadedModel, rounds: number): Promise<[number, number]> {
+/**
+ * Medians in ms for a task's 3 candidates read back and lift-scored, with cleared history and with shared prefixes;
+ * and, per task, the prompt tokens each evaluated and the tokens each sampled (the read-backs), which no prefix saves.
+ */
+function clearedVsShared(loaded: LoadedModel, rounds: number): Promise<{ ms: [number, number]; prompt: [number, number]; sampled: [number, number] }> {
   return withSessions(loaded, [{ sequences: 3, shareWork: false }, { sequences: 3, shareWork: true }], async ([cleared, shared]) => {
+    const sampled = new Map<ModelSession, number>([[cleared!, 0], [shared!, 0]]);
+    const evaluated = [cleared!.evaluatedTokens, shared!.evaluatedTokens];
     let round = 0;
     const scoreTask = (session: ModelSession, task: string) =>
       Promise.all(
         COMMANDS.map(async (command) => {
-          await invertCommand(session, command);
+          const reading = await invertCommand(session, command);
+          sampled.set(session, sampled.get(session)! + loaded.model.tokenize(reading).length + 1);
           await liftScorer.score(session, { task, command, reconstruction: "" });
         }),
       );
@@ -155,8 +168,37 @@ function clearedVsShared(loaded: LoadedModel, rounds: number): Promise<[number, 
       () => scoreTask(cleared!, `${TASKS[1]!} (${round})`),
       () => scoreTask(shared!, `${TASKS[1]!} (${round++})`),
     );
-    return [median(t.a), median(t.b)];
+    const tasks = rounds + 1;
+    return {
+      ms: [median(t.a), median(t.b)],
+      prompt: [(cleared!.evaluatedTokens - evaluated[0]!) / tasks, (shared!.evaluatedTokens - evaluated[1]!) / tasks],
+      sampled: [sampled.get(cleared!)! / tasks, sampled.get(shared!)! / tasks],
+    };
   });
+}
+
+/** Median ms of one decode of 1, 2, 4, 8, 16 and 64 prompt tokens of one sequence (7 each, after a warm-up). */
+async function decodeCost(loaded: LoadedModel): Promise<[number, number][]> {
+  const context = await loaded.model.createContext({ contextSize: 128, threads: loaded.threads, batchSize: 64 });
+  try {
+    const seq = context.getSequence();
+    let tokens = loaded.model.tokenize(TASKS.join(" "));
+    while (tokens.length < 64) tokens = [...tokens, ...tokens];
+    const out: [number, number][] = [];
+    for (const n of [1, 2, 4, 8, 16, 64]) {
+      const times: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        await seq.clearHistory();
+        const started = performance.now();
+        await seq.evaluateWithoutGeneratingNewTokens(tokens.slice(0, n));
+        if (i > 0) times.push(performance.now() - started);
+      }
+      out.push([n, median(times)]);
+    }
+    return out;
+  } finally {
+    await context.dispose();
+  }
 }
 
 /** The plainest node-llama-cpp generation: one sequence, evaluate() until N tokens or the end of text. */
