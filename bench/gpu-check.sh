@@ -65,9 +65,12 @@ fi
 TAG=$(sed -n 's/.*"tag": *"\([^"]*\)".*/\1/p' "$ROOT/node_modules/node-llama-cpp/llama/llama.cpp.info.json")
 NLC=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$ROOT/node_modules/node-llama-cpp/package.json" | head -1)
 DEVICE_FLAG=()
-grep -q 'std::string device' "$TRAINER/trainer.h" && DEVICE_FLAG=(-DINV_TRAINER_DEVICE_OPTION)
+grep -qs 'std::string device' "$TRAINER/trainer.h" "$TRAINER/contract.generated.h" && DEVICE_FLAG=(-DINV_TRAINER_DEVICE_OPTION)
 SOURCES=()
-for f in "$TRAINER"/*.cpp; do [ "$(basename "$f")" = addon.cpp ] || SOURCES+=("$f"); done
+# the trainer's core only: not the N-API glue (the two addons and their option conversions)
+for f in "$TRAINER"/*.cpp; do
+  case "$(basename "$f")" in addon.cpp|tools_addon.cpp|js_options.cpp) ;; *) SOURCES+=("$f") ;; esac
+done
 say "compiling the driver (${#SOURCES[@]} trainer sources)"
 g++ -std=c++17 -O2 "${DEVICE_FLAG[@]}" -DINV_LLAMA_CPP_TAG="\"$TAG\"" -DINV_NODE_LLAMA_CPP_VERSION="\"$NLC\"" -I"$TRAINER" -I"$SRC/include" -I"$SRC/src" -I"$SRC/ggml/include" -I"$SRC/common" -I"$SRC/vendor" \
   "$ROOT/bench/gpu/driver.cpp" "${SOURCES[@]}" -o "$WORK/driver" -L"$LIBDIR" "${LIBS[@]}" -Wl,-rpath,"$LIBDIR" \

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     const r = await addon.train({
       mode: "lora", rank: 16, alpha: 32, targets: ["attn_q", "attn_k", "attn_v", "attn_output"], learningRate: 2e-4, batchSize: 0,
       threads: BENCH_THREADS, seed: 1, examples, backendDir: backendDir(), baseModelPath: model!.path, outPath: join(dir, "a.gguf"), epochs: 1,
-      contextSize: 128, masking: "softmax", ...(process.argv[3] ? { transposedWeights: process.argv[3] as NativeTrainOptions["transposedWeights"] } : {}),
+      contextSize: 128, masking: "completion", ...(process.argv[3] ? { transposedWeights: process.argv[3] as NativeTrainOptions["transposedWeights"] } : {}),
     });
     console.log(`${type} ${process.argv[3] ?? "default"}: ${r.tokensPerSecond.toFixed(1)} train tok/s, ${r.steps} steps in ${r.seconds.toFixed(1)} s, ${JSON.stringify({ p: r.transposedProducts, type: r.transposedType, mb: Math.round(r.transposedBytes / 1e6), ts: r.transposeSeconds.toFixed(1) })}, loss ${r.lossFirst.toFixed(3)} -> ${r.lossLast.toFixed(3)}`);
   } finally {

@@ -6,7 +6,7 @@
 // Default model: ../shared/models/stories260K.gguf beside the repository (skipped with a message when absent).
 // Forward = llama_decode of full windows (logits for the last position only, F32 KV cache, flash
 // attention off — the training context's settings). Training = LoRA (rank 8, attn_q/k/v/output) with
-// AdamW, each step one window; tokens/s counts window positions. "softmax" masking multiplies the logits of masked
+// AdamW, each step one window; tokens/s counts window positions. "completion" masking multiplies the logits of masked
 // rows by 0 in the training graph; "none" trains every row.
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -64,20 +64,20 @@ export async function benchTrain(): Promise<void> {
       const probe = await tools.benchForward({ modelPath, backendDir: bins, contextSize: ctx, threads, windows: 8 });
       const fwdWindows = Math.max(8, Math.round((targetSeconds * probe.tokensPerSecond) / ctx));
       const epochsFor: Record<string, number> = {};
-      for (const masking of ["softmax", "none"] as const) {
+      for (const masking of ["completion", "none"] as const) {
         const p = await addon.train({ ...lora, outPath: join(dir, `p${n++}.gguf`), epochs: 1, contextSize: ctx, masking });
         epochsFor[masking] = Math.max(2, Math.round((targetSeconds * p.tokensPerSecond) / (ctx * p.windows)));
       }
       const fwd: number[] = [];
-      const train: Record<string, NativeTrainResult[]> = { softmax: [], none: [] };
+      const train: Record<string, NativeTrainResult[]> = { completion: [], none: [] };
       for (let rep = 0; rep < repeats; rep++) {
         fwd.push((await tools.benchForward({ modelPath, backendDir: bins, contextSize: ctx, threads, windows: fwdWindows })).tokensPerSecond);
-        for (const masking of ["softmax", "none"] as const) {
+        for (const masking of ["completion", "none"] as const) {
           train[masking]!.push(await addon.train({ ...lora, outPath: join(dir, `t${n++}.gguf`), epochs: epochsFor[masking]!, contextSize: ctx, masking }));
         }
       }
       const fwdMedian = median(fwd);
-      for (const masking of ["softmax", "none"] as const) {
+      for (const masking of ["completion", "none"] as const) {
         const runs = train[masking]!;
         const tps = median(runs.map((r) => r.tokensPerSecond));
         const r = runs[0]!;
@@ -120,7 +120,7 @@ export async function benchTrainRealShape(ctx = 128): Promise<void> {
           const r = await addon.train({
             mode: "lora", rank: 16, alpha: 32, targets: ["attn_q", "attn_k", "attn_v", "attn_output"], learningRate: 2e-4, batchSize: 0,
             threads: BENCH_THREADS, seed: 1, examples, backendDir: bins, baseModelPath: path, outPath: join(dir, "a.gguf"), epochs: 2,
-            contextSize: ctx, masking: "softmax", transposedWeights: backward, ...(backward === "none" ? { maxSteps: 2, lossWindows: -1 } : {}),
+            contextSize: ctx, masking: "completion", transposedWeights: backward, ...(backward === "none" ? { maxSteps: 2, lossWindows: -1 } : {}),
           });
           const steady = r.tokens / Math.max(1e-9, r.seconds - r.transposeSeconds);
           const copies = r.transposedType ? `${r.transposedType} ${(r.transposedBytes / 2 ** 20).toFixed(0)} MiB, ${r.transposeSeconds.toFixed(1)} s` : "-";

@@ -12,7 +12,7 @@ import { TRAIN_OPTIONS, TRAIN_RESULT } from "../server/src/engine/api";
 const SRC = resolve(__dirname, "..", "server", "native", "trainer", "src");
 const HEADER = "// Generated from server/src/engine/train/contract.ts by scripts/gen-trainer-contract.ts: do not edit.\n";
 
-type AnySpec = { kind: string; cxx: string; doc: string; default?: unknown; min?: number; check?: string; choices?: readonly string[]; cxxEnum?: string };
+type AnySpec = { kind: string; cxx: string; doc: string; default?: unknown; min?: number; check?: string; choices?: readonly string[]; cxxEnum?: string; aliases?: Readonly<Record<string, string>> };
 const options = Object.entries(TRAIN_OPTIONS) as [string, AnySpec][];
 const results = Object.entries(TRAIN_RESULT) as [string, AnySpec][];
 
@@ -93,8 +93,12 @@ function fromJs(js: string, spec: AnySpec): string {
     case "strings": return `    opts.${spec.cxx} = js_strings(o, ${key});`;
     case "examples": return `    opts.${spec.cxx} = js_examples(o, ${key});`;
     case "bool": return `    opts.${spec.cxx} = js_bool(o, ${key}, opts.${spec.cxx});`;
-    case "flag": return `    opts.${spec.cxx} = js_choice(o, ${key}, {${spec.choices!.map((c, i) => `{${JSON.stringify(c)}, ${i === 1}}`).join(", ")}}, opts.${spec.cxx});`;
-    case "choice": return `    opts.${spec.cxx} = js_choice(o, ${key}, {${spec.choices!.map((c) => `{${JSON.stringify(c)}, ${spec.cxxEnum}::${enumMember(c)}}`).join(", ")}}, opts.${spec.cxx});`;
+    case "flag": return `    opts.${spec.cxx} = js_choice(o, ${key}, {${spec.choices!.map((c, i) => `{${JSON.stringify(c)}, ${i === 1}}`).join(", ")}}, opts.${spec.cxx}, ${JSON.stringify(spec.choices!.join(", "))});`;
+    case "choice": {
+      // an old name (alias) is read as the choice it became; the refusal names the current choices only
+      const names = [...spec.choices!.map((c) => [c, c]), ...Object.entries(spec.aliases ?? {})];
+      return `    opts.${spec.cxx} = js_choice(o, ${key}, {${names.map(([n, c]) => `{${JSON.stringify(n)}, ${spec.cxxEnum}::${enumMember(c!)}}`).join(", ")}}, opts.${spec.cxx}, ${JSON.stringify(spec.choices!.join(", "))});`;
+    }
     case "int": case "int64": case "uint32": case "float": case "double":
       return `    opts.${spec.cxx} = js_number<${CXX_TYPE[spec.kind]}>(o, ${key}, opts.${spec.cxx}, ${spec.kind === "float" || spec.kind === "double" ? "false" : "true"});`;
   }

@@ -44,10 +44,15 @@ describe("the addon keeps the contract", { skip }, () => {
     assert.deepEqual(Object.keys(r).sort(), Object.keys(TRAIN_RESULT).sort());
   });
 
+  test("masking's old name, softmax, is read as completion", async () => {
+    const r = await loadAddon().train({ ...base, outPath: join(dir, "old-name.gguf"), masking: "softmax" as NativeTrainOptions["masking"] });
+    assert.match(r.masking, /^completion-rows/);
+  });
+
   const refusals: [string, Record<string, unknown>, RegExp][] = [
     ["an option of the wrong type", { threads: "2" }, /^threads must be an integer$/],
     ["a fractional integer", { epochs: 1.5 }, /^epochs must be an integer$/],
-    ["an unknown choice", { masking: "sometimes" }, /^masking must be one of softmax, none$/],
+    ["an unknown choice", { masking: "sometimes" }, /^masking must be one of completion, none$/],
     ["a value below its declared minimum", { epochs: 0 }, /^epochs must be at least 1 \(got 0\)$/],
     ["an example without a completion", { examples: [{ prompt: "x" }] }, /^example 0 needs string prompt and completion$/],
   ];

@@ -16,9 +16,9 @@ test("a CPU-only machine trains on the CPU, exactly masked, and says there is no
   });
 });
 
-test("CUDA comes before Vulkan, and a GPU's masking is reported as approximate", () => {
+test("CUDA comes before Vulkan, and a GPU's masking is exact (masked rows' logits are multiplied by 0)", () => {
   const choice = chooseTrainingBackend([CPU, VULKAN, CUDA], "auto");
-  assert.deepEqual([choice.kind, choice.device, choice.exactMasking], ["CUDA", "CUDA0", false]);
+  assert.deepEqual([choice.kind, choice.device, choice.exactMasking], ["CUDA", "CUDA0", true]);
 });
 
 test("a Vulkan device without a backward op is passed over for the CPU, naming the op", () => {

@@ -83,7 +83,7 @@ export async function cmdWarmStart(v: Values): Promise<number> {
       signal,
       onProgress: (p) => progress.update("warm start", p.step, p.totalSteps, `loss ${p.loss.toFixed(3)} ${p.tokensPerSecond.toFixed(0)} tok/s`),
     },
-    createTrainer(mode, { masking: oneOf(v.masking, "masking", TRAIN_OPTIONS.masking.choices, TRAIN_OPTIONS.masking.default) }),
+    createTrainer(mode, { masking: oneOf(currentMasking(v.masking), "masking", TRAIN_OPTIONS.masking.choices, TRAIN_OPTIONS.masking.default) }),
   );
   progress.clear();
   const r = record.result;
@@ -138,3 +138,13 @@ export async function withEngine<T>(v: Values, fn: (e: Engine) => Promise<T>): P
     await engine.dispose();
   }
 }
+
+/** --masking, with its old name for a choice read as the current one (and said so). */
+function currentMasking(given: string | undefined): string | undefined {
+  const aliases: Readonly<Record<string, string>> = TRAIN_OPTIONS.masking.aliases;
+  const current = given === undefined ? undefined : aliases[given];
+  if (current === undefined) return given;
+  process.stderr.write(`inversion: --masking ${given} is now --masking ${current}; reading it as that\n`);
+  return current;
+}
+

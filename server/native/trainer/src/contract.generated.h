@@ -13,7 +13,7 @@ struct Example {
     std::string completion;
 };
 
-enum class Masking { Softmax, None };
+enum class Masking { Completion, None };
 enum class Packing { Examples, Stream };
 enum class TransposedWeights { Auto, None, F32, F16, Q8_0 };
 
@@ -35,7 +35,7 @@ struct Options {
     int context_size = 64;  // contextSize: tokens per training window
     int threads = 1;  // threads: CPU threads
     uint32_t seed = 1;  // seed: seeds the fresh adapter and the window order
-    Masking masking = Masking::Softmax;  // masking: "softmax": loss and gradient on completion rows only (masked rows' logits are multiplied by 0 in the training graph); "none": every row is trained
+    Masking masking = Masking::Completion;  // masking: "completion": loss and gradient on completion rows only (masked rows' logits are multiplied by 0 in the training graph; "softmax", its name until 2026-12, is still read); "none": every row is trained
     Packing packing = Packing::Examples;  // packing: "examples": whole examples packed into a window, padded; "stream": examples concatenated into one stream cut into full windows (masking "none")
     TransposedWeights transposed_weights = TransposedWeights::Auto;  // transposedWeights: how the gradient passes back through the frozen matrices on the CPU (backward.h): a transposed copy of each in f32, f16 or q8_0, multiplied on the forward kernels; "none": ggml's OUT_PROD; "auto": f32 when it fits in memory, else f16, else none
     int warmup_steps = 0;  // warmupSteps: linear learning-rate warmup over this many steps

@@ -100,18 +100,17 @@ template <typename T> T js_number(const Napi::Object & o, const char * key, T de
     return (T) d;
 }
 
-template <typename T> T js_choice(const Napi::Object & o, const char * key, std::initializer_list<std::pair<const char *, T>> choices, T def) {
+template <typename T> T js_choice(const Napi::Object & o, const char * key, std::initializer_list<std::pair<const char *, T>> choices, T def,
+                                  const char * names) {
     Napi::Value v = present(o, key);
     if (v.IsEmpty()) return def;
-    std::string names;
-    for (const auto & c : choices) names += (names.empty() ? "" : ", ") + std::string(c.first);
     if (v.IsString()) {
         const std::string s = v.As<Napi::String>().Utf8Value();
         for (const auto & c : choices) {
             if (s == c.first) return c.second;
         }
     }
-    wrong(o, key, ("one of " + names).c_str());
+    wrong(o, key, (std::string("one of ") + names).c_str());
 }
 
 }  // namespace

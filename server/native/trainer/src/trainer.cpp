@@ -7,7 +7,7 @@
 // window itself (opt_window: llama.cpp's training step with the KV-cache reads rerouted so attention K/V
 // get gradients), trains token_embd in full mode, and reads/writes the AdamW state for checkpoints.
 //
-// Loss masking ("softmax" mode, the default): ggml's cross-entropy has no ignore index, so the training graph's
+// Loss masking ("completion" mode, the default): ggml's cross-entropy has no ignore index, so the training graph's
 // outputs are the logits multiplied row by row by a 0/1 weight (opt_window's loss_rows): 1 where a completion token
 // (or EOS) is predicted, 0 for prompt and padding rows. A weight of 1 leaves a row's logits and gradient bit-identical;
 // the backward of the product multiplies a masked row's gradient by 0, so it is exactly zero on every backend. The
@@ -393,7 +393,7 @@ static double row_nll(const float * x, int nv, int label) {
     return -((double) x[label] - mx - std::log(sum));
 }
 
-// After a forward-only pass: the exact loss of its rows and, when the next step needs them, their softmax.
+// After a pass: the exact mean loss of the rows that carry loss, from the pass's logits.
 static void read_eval_logits(StepState & s) {
     ggml_tensor * out = ggml_opt_outputs(s.opt_ctx);
     if (out->ne[0] != s.n_vocab || out->ne[1] != s.n_ctx || out->type != GGML_TYPE_F32) {
@@ -707,7 +707,7 @@ static ctx_ptr make_training_context(const Options & o, llama_model * model, lla
 }
 
 static std::string masking_description(const Options & o) {
-    if (o.masking == Masking::Softmax) {
+    if (o.masking == Masking::Completion) {
         return "completion-rows: the logits of prompt and padding rows are multiplied by 0 in the training graph, so their gradient is exactly zero; loss over completion tokens + EOS";
     }
     if (o.packing == Packing::Stream) return "none, stream: examples concatenated into full windows, every position trained";
@@ -836,7 +836,7 @@ static void save_weights(const std::string & path, llama_model * model, llama_ad
     }
     std::sort(ts.begin(), ts.end(), [](const NamedTensor & a, const NamedTensor & b) { return a.name < b.name; });
     write_adapter(path, arch, internals::lora_alpha(adapter), ts,
-                  { { "inversion.masking", o.masking == Masking::Softmax ? "softmax-labels" : "none" },
+                  { { "inversion.masking", o.masking == Masking::Completion ? "completion-rows" : "none" },
                     { "inversion.steps", std::to_string(step) } });
 }
 
@@ -970,7 +970,7 @@ struct Trainer {
 
         s.n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model.get()));
         s.n_ctx = o.context_size;
-        s.masking = o.masking == Masking::Softmax || mask_everything;
+        s.masking = o.masking == Masking::Completion || mask_everything;
         s.mask_everything = mask_everything;
         s.opt_pars = ggml_opt_get_default_optimizer_params(nullptr);
         s.opt_pars.adamw.wd = 0.0f;

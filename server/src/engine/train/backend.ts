@@ -5,11 +5,9 @@
 // backward, the attention and norm backwards, and the optimizer step. A device that lacks one would make ggml's
 // scheduler run that op on the CPU and copy activations across each step, or abort; so such a device is not chosen.
 //
-// Loss masking is exact (bit-for-bit zero gradient on masked rows) only on the CPU: the trainer computes the masked
-// rows' labels with the CPU backend's softmax, and the training graph's cross-entropy backward must run the same
-// float instructions to cancel them. On a GPU the backward's softmax is the GPU kernel's, so masked rows keep a
-// residual gradient of the order of the two softmaxes' rounding difference (about 1e-7 per logit in F32). That is
-// reported with the choice; gpu-check.sh measures it on a real GPU.
+// Loss masking is exact on every backend by construction: the training graph multiplies masked rows' logits by 0,
+// so the backward multiplies their gradient by 0 (tested on the CPU; no GPU has run it here). Until 2026-12 the
+// trainer labelled masked rows with the CPU backend's own softmax, which cancelled exactly only on the CPU.
 
 export type TrainingBackendKind = "CUDA" | "Vulkan" | "CPU";
 
@@ -47,8 +45,8 @@ export function chooseTrainingBackend(devices: readonly TrainingDevice[], gpu: "
         return {
           kind,
           device: d.name,
-          reason: `training on ${d.name} (${kind}); loss masking there is approximate: masked rows keep a rounding-sized gradient`,
-          exactMasking: false,
+          reason: `training on ${d.name} (${kind})`,
+          exactMasking: true,
         };
       }
       skipped.push(`${d.name} lacks ${d.missingOps.join(", ")}`);

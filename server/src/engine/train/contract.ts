@@ -16,7 +16,7 @@ type Spec =
   | (Base & { kind: "examples" })
   | (Base & { kind: "bool"; default: boolean })
   | (Base & { kind: "int" | "int64" | "uint32" | "float" | "double"; default: number; min?: number; check?: string })
-  | (Base & { kind: "choice"; choices: readonly string[]; default: string; cxxEnum: string })
+  | (Base & { kind: "choice"; choices: readonly string[]; default: string; cxxEnum: string; aliases?: Readonly<Record<string, string>> })
   | (Base & { kind: "flag"; choices: readonly [string, string]; default: string });
 
 function option<const S extends Spec>(spec: S): S {
@@ -40,7 +40,7 @@ export const TRAIN_OPTIONS = {
   contextSize: option({ kind: "int", cxx: "context_size", default: 64, min: 8, doc: "tokens per training window" }),
   threads: option({ kind: "int", cxx: "threads", default: 1, min: 1, doc: "CPU threads" }),
   seed: option({ kind: "uint32", cxx: "seed", default: 1, doc: "seeds the fresh adapter and the window order" }),
-  masking: option({ kind: "choice", cxx: "masking", cxxEnum: "Masking", choices: ["softmax", "none"], default: "softmax", doc: "\"softmax\": loss and gradient on completion rows only (masked rows' logits are multiplied by 0 in the training graph); \"none\": every row is trained" }),
+  masking: option({ kind: "choice", cxx: "masking", cxxEnum: "Masking", choices: ["completion", "none"], aliases: { softmax: "completion" }, default: "completion", doc: "\"completion\": loss and gradient on completion rows only (masked rows' logits are multiplied by 0 in the training graph; \"softmax\", its name until 2026-12, is still read); \"none\": every row is trained" }),
   packing: option({ kind: "choice", cxx: "packing", cxxEnum: "Packing", choices: ["examples", "stream"], default: "examples", doc: "\"examples\": whole examples packed into a window, padded; \"stream\": examples concatenated into one stream cut into full windows (masking \"none\")" }),
   transposedWeights: option({ kind: "choice", cxx: "transposed_weights", cxxEnum: "TransposedWeights", choices: ["auto", "none", "f32", "f16", "q8_0"], default: "auto", doc: "how the gradient passes back through the frozen matrices on the CPU (backward.h): a transposed copy of each in f32, f16 or q8_0, multiplied on the forward kernels; \"none\": ggml's OUT_PROD; \"auto\": f32 when it fits in memory, else f16, else none" }),
   warmupSteps: option({ kind: "int", cxx: "warmup_steps", default: 0, min: 0, doc: "linear learning-rate warmup over this many steps" }),
