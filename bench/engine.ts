@@ -31,9 +31,9 @@ export async function benchEngineRealShape(rounds = 3): Promise<void> {
 async function measureModel(name: string, path: string, threads: number, rounds: number, parallelTarget: string): Promise<void> {
   const loaded = await loadModel({ modelPath: path, gpu: "off", threads, contextSize: 512 });
   try {
-    const [a, b] = await parallelVsSerial(loaded, rounds);
+    const [a, b] = await serialVsSideBySide(loaded, rounds, 1);
     console.log(row([name, "4 tasks × 4 candidates: serial ms / 4 sequences (1 task at a time) ms", a, b, a / b, "report"]));
-    const [serial, side] = await sideBySideVsSerial(loaded, rounds);
+    const [serial, side] = await serialVsSideBySide(loaded, rounds, 4);
     console.log(row([name, "4 tasks × 4 candidates: serial ms / 16 sequences (4 tasks side by side) ms", serial, side, serial / side, parallelTarget]));
     const [seed, lift] = await seedVsLift(loaded, rounds);
     console.log(row([name, "3 candidates: seed ms / lift ms", seed, lift, seed / lift, "≥ 5"]));
@@ -62,9 +62,12 @@ async function withSessions<T>(loaded: LoadedModel, specs: { sequences: number; 
   }
 }
 
-/** Medians in ms: 4 candidates per task one after another on 1 sequence, and on 4 parallel sequences. */
-function parallelVsSerial(loaded: LoadedModel, rounds: number): Promise<[number, number]> {
-  return withSessions(loaded, [{ sequences: 1 }, { sequences: 4 }], async ([serial, parallel]) => {
+/**
+ * Medians in ms for 4 tasks × 4 candidates: one candidate after another on 1 sequence, and as the loop runs them with
+ * `side` tasks side by side (each task on 4 sequences of one context, so a decode carries 4 × side sequences).
+ */
+function serialVsSideBySide(loaded: LoadedModel, rounds: number, side: number): Promise<[number, number]> {
+  return withSessions(loaded, [{ sequences: 1 }, { sequences: 4 * side }], async ([serial, wide]) => {
     const gen = { temperature: 0.7, maxTokens: 32, stopAtNewline: false };
     const p = await interleaved(
       rounds,
@@ -72,25 +75,9 @@ function parallelVsSerial(loaded: LoadedModel, rounds: number): Promise<[number,
         for (const t of TASKS) for (let i = 0; i < 4; i++) await serial!.complete(forwardPrompt(t), { ...gen, seed: 1 + i });
       },
       async () => {
-        for (const t of TASKS) await parallel!.completeMany(forwardPrompt(t), 4, { ...gen, seed: 1 });
-      },
-    );
-    return [median(p.a), median(p.b)];
-  });
-}
-
-/** Medians in ms: the same work one candidate after another, and as the loop runs it with --decode-sequences 16 (the
- * 4 tasks side by side, each on 4 sequences of one 16-sequence context: every decode carries all 16). */
-function sideBySideVsSerial(loaded: LoadedModel, rounds: number): Promise<[number, number]> {
-  return withSessions(loaded, [{ sequences: 1 }, { sequences: 16 }], async ([serial, wide]) => {
-    const gen = { temperature: 0.7, maxTokens: 32, stopAtNewline: false };
-    const p = await interleaved(
-      rounds,
-      async () => {
-        for (const t of TASKS) for (let i = 0; i < 4; i++) await serial!.complete(forwardPrompt(t), { ...gen, seed: 1 + i });
-      },
-      async () => {
-        await Promise.all(TASKS.map((t) => wide!.completeMany(forwardPrompt(t), 4, { ...gen, seed: 1 })));
+        for (let first = 0; first < TASKS.length; first += side) {
+          await Promise.all(TASKS.slice(first, first + side).map((t) => wide!.completeMany(forwardPrompt(t), 4, { ...gen, seed: 1 })));
+        }
       },
     );
     return [median(p.a), median(p.b)];

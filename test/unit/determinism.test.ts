@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { tempDir, fixtureModel } from "../helpers/fixture";
 import { runLoop, DEFAULT_RUN_OPTIONS, type RunOptions } from "../../server/src/engine/api";
 import { Rounds } from "../../server/src/engine/rounds";
+import { aroundNativeCalls } from "../helpers/llamaNative";
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -55,29 +56,11 @@ function seeded(out: string, cycles = 1): RunOptions {
  * when, changes from run to run.
  */
 async function withRandomLlamaTiming<T>(fn: () => Promise<T>): Promise<T> {
-  const { LlamaModel } = await import("node-llama-cpp");
-  type Context = { _ctx: object };
-  const proto = LlamaModel.prototype as unknown as { createContext: (...args: unknown[]) => Promise<Context> };
-  const createContext = proto.createContext;
   const late = <V>(value: V): Promise<V> => new Promise((resolve) => setTimeout(() => resolve(value), Math.random() * 8));
-  proto.createContext = async function (this: unknown, ...args: unknown[]): Promise<Context> {
-    const context = await createContext.apply(this, args);
-    context._ctx = new Proxy(context._ctx, {
-      get(native, key) {
-        const value: unknown = Reflect.get(native, key);
-        if (typeof value !== "function") return value;
-        const method = value as (...a: unknown[]) => unknown;
-        if (key === "decodeBatch" || key === "sampleToken") return (...a: unknown[]) => (method.apply(native, a) as Promise<unknown>).then(late);
-        return method.bind(native);
-      },
-    });
-    return context;
-  };
-  try {
-    return await fn();
-  } finally {
-    proto.createContext = createContext;
-  }
+  return aroundNativeCalls(
+    (_native, method, _args, call) => (method === "decodeBatch" || method === "sampleToken" ? (call() as Promise<unknown>).then(late) : call()),
+    fn,
+  );
 }
 
 const examples = (out: string): Promise<string> => readFile(join(out, "examples.jsonl"), "utf8");

@@ -393,7 +393,6 @@ std::vector<Gradient> opt_gradients(ggml_opt_context * opt) {
 }
 
 void opt_set_iter(ggml_opt_context * opt, int64_t iter) { mirror(opt)->iter = iter; }
-void * opt_pars_userdata(ggml_opt_context * opt) { return mirror(opt)->get_opt_pars_ud; }
 
 void opt_graph_size(ggml_opt_context * opt, int & nodes_and_leafs, int & capacity) {
     ggml_cgraph * g = mirror(opt)->allocated_graph_copy;

@@ -90,7 +90,6 @@ std::vector<Gradient> opt_gradients(ggml_opt_context * opt);
 // step's gradient would be the sum of all gradients so far. Call before each training step's compute.
 void opt_zero_param_grads(ggml_opt_context * opt);
 void opt_set_iter(ggml_opt_context * opt, int64_t iter);
-void * opt_pars_userdata(ggml_opt_context * opt);
 // Nodes + leafs of the graph that is about to be computed, and the graph's capacity (diagnostics).
 void opt_graph_size(ggml_opt_context * opt, int & nodes_and_leafs, int & capacity);
 

@@ -357,8 +357,7 @@ static int64_t mem_available_bytes() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// per-step state, reached from the C callbacks through get_opt_pars_ud (and, in the epoch callback,
-// through the optimizer context that carries it)
+// per-step state, reached from ggml-opt's optimizer-params callback through get_opt_pars_ud
 
 struct SavedMoments {
     std::vector<float> m, v;

@@ -26,15 +26,13 @@ export interface TrainingBackendChoice {
   device: string;
   /** Why this backend, in a sentence a user can act on. */
   reason: string;
-  /** Whether masked rows get exactly zero gradient on this backend. */
-  exactMasking: boolean;
 }
 
 const ORDER: TrainingBackendKind[] = ["CUDA", "Vulkan"];
 
 /** Picks the training backend from the devices found: the first GPU kind in ORDER with every backward op. */
 export function chooseTrainingBackend(devices: readonly TrainingDevice[], gpu: "auto" | "off"): TrainingBackendChoice {
-  const cpu = (reason: string): TrainingBackendChoice => ({ kind: "CPU", device: "CPU", reason, exactMasking: true });
+  const cpu = (reason: string): TrainingBackendChoice => ({ kind: "CPU", device: "CPU", reason });
   if (gpu === "off") return cpu("training on the CPU: the GPU is turned off (--gpu off)");
   const gpus = devices.filter((d) => d.kind !== "CPU");
   if (gpus.length === 0) return cpu("training on the CPU: no CUDA or Vulkan device was found");
@@ -46,7 +44,6 @@ export function chooseTrainingBackend(devices: readonly TrainingDevice[], gpu: "
           kind,
           device: d.name,
           reason: `training on ${d.name} (${kind})`,
-          exactMasking: true,
         };
       }
       skipped.push(`${d.name} lacks ${d.missingOps.join(", ")}`);
