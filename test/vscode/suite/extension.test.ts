@@ -204,7 +204,8 @@ suite("Inversion in VS Code", () => {
     assert.match(text, /the model reads this command as: “/);
     assert.match(text, /⚠ The comment shares almost nothing with what examples/);
     assert.match(text, /tell a matching comment from a wrong one \d+% of the time/);
-    assert.equal(api.status()?.model, "ready");
+    // the server coalesces its status notifications (100 ms), so "ready" may follow the hover by that much
+    await waitFor("the model's status: ready", () => api.status()?.model === "ready", 5_000);
     assert.match(await statusBarText(), /fixture/, "the model's name is in the status bar");
 
     const actions = (await vscode.commands.executeCommand<vscode.CodeAction[]>("vscode.executeCodeActionProvider", doc.uri, diags[0]!.range)) ?? [];
