@@ -59,7 +59,14 @@ function die() {
   if (outPath) for (const p of [outPath + ".tmp", outPath + ".init.tmp"]) fs.rmSync(p, { force: true });
   process.kill(process.pid, "SIGKILL");
 }
+// Anything uncaught would make Node exit, and exiting waits for the training thread (minutes, with the parent gone):
+// report it if the parent still listens, then die. A send after the parent died lands here too.
+function fail(e) {
+  if (process.connected) process.send({ type: "error", message: String(e && e.message || e) }, die);
+  else die();
+}
 process.on("disconnect", die);
+process.on("uncaughtException", fail);
 process.on("message", (m) => {
   if (m && m.type === "cancel") { addon.cancel(); return; }
   if (m && m.type === "probe") {
@@ -69,7 +76,7 @@ process.on("message", (m) => {
   }
   if (!m || m.type !== "train") return;
   outPath = m.options.outPath;
-  addon.train(m.options, (p) => process.send({ type: "progress", progress: p }))
+  addon.train(m.options, (p) => process.connected && process.send({ type: "progress", progress: p }))
     .then((result) => process.send({ type: "result", result }, die))
     .catch((e) => process.send({ type: "error", message: String(e && e.message || e) }, die));
 });
