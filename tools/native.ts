@@ -12,7 +12,7 @@ export interface ToolsAddon {
     contextSize: number;
     threads: number;
     windows: number;
-  }): Promise<{ tokens: number; seconds: number; tokensPerSecond: number }>;
+  }): Promise<{ tokens: number; seconds: number; tokensPerSecond: number; warmupSeconds: number }>;
   /** llama.cpp's own quantizer (llama_model_quantize) on an F32/F16 GGUF; resolves to outPath. */
   quantize(options: { inPath: string; outPath: string; type: string; threads: number }): Promise<string>;
   /** The types quantize() accepts, comma-separated. */

@@ -93,6 +93,19 @@ test("rounds: calls made together start together in the order made, their result
   await assert.rejects(rounds.call(() => Promise.reject(new Error("refused"))), /refused/);
 });
 
+test("rounds: a round starts its calls by sequence id (calls without one last), and hands results back in the order made", async () => {
+  const rounds = new Rounds();
+  const log: string[] = [];
+  const work = (name: string) => (): Promise<string> => {
+    log.push(`start ${name}`);
+    return Promise.resolve(name);
+  };
+  const made = [rounds.call(work("none")), rounds.call(work("s2"), 2), rounds.call(work("s0"), 0), rounds.call(work("s1"), 1)];
+  for (const p of made) void p.then((v) => void log.push(`got ${v}`));
+  await Promise.all(made);
+  assert.deepEqual(log, ["start s0", "start s1", "start s2", "start none", "got none", "got s2", "got s0", "got s1"]);
+});
+
 test("two runs with one seed write byte-identical examples.jsonl, whatever the timing of llama.cpp's results (4 parallel sequences)", async () => {
   const plain = join(dir, "plain");
   await runLoop(seeded(plain));

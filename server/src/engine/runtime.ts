@@ -313,6 +313,11 @@ export class SequencePool {
     return this.context.totalSequences;
   }
 
+  /** The sequence's id in its context: a fresh context hands out 0, 1, 2… in the order the pool took them. */
+  idOf(seq: LlamaContextSequence): number {
+    return this.all.indexOf(seq);
+  }
+
   /** Input tokens evaluated on all sequences so far (node-llama-cpp's token meter; sampled tokens fed back are not counted). */
   get evaluatedTokens(): number {
     return this.all.reduce((sum, seq) => sum + seq.tokenMeter.usedInputTokens, 0);

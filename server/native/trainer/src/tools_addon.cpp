@@ -31,6 +31,7 @@ class BenchWorker : public Napi::AsyncWorker {
         Napi::Object o = Napi::Object::New(Env());
         o.Set("tokens", (double) fb_.tokens);
         o.Set("seconds", fb_.seconds);
+        o.Set("warmupSeconds", fb_.warmup_seconds);
         o.Set("tokensPerSecond", fb_.seconds > 0 ? fb_.tokens / fb_.seconds : 0);
         deferred_.Resolve(o);
     }

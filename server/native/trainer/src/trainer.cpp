@@ -1257,12 +1257,14 @@ ForwardBench bench_forward(const std::string & model_path, const std::string & b
         batch.n_tokens = n_ctx;
         if (llama_decode(ctx.get(), batch) != 0) fail("decode failed", true);
     };
+    const auto warm = std::chrono::steady_clock::now();
     run();  // warm-up (applies threads, reserves graphs)
     const auto t0 = std::chrono::steady_clock::now();
     for (int w = 0; w < windows; ++w) run();
     ForwardBench fb;
     fb.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     fb.tokens = (int64_t) windows * n_ctx;
+    fb.warmup_seconds = std::chrono::duration<double>(t0 - warm).count();
     return fb;
 }
 

@@ -42,6 +42,7 @@ std::vector<NamedValues> first_step_gradients(const Options & opts, bool mask_ev
 struct ForwardBench {
     int64_t tokens = 0;
     double seconds = 0;
+    double warmup_seconds = 0;  // the untimed first window: first touch of the weights and buffers, graph reservation
 };
 ForwardBench bench_forward(const std::string & model_path, const std::string & backend_dir,
                            int context_size, int threads, int windows);
