@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { tempDir, fixtureModel } from "../helpers/fixture";
 import { runLoop, DEFAULT_RUN_OPTIONS, type RunOptions } from "../../server/src/engine/api";
 import { aroundNativeCalls } from "../helpers/llamaNative";
+import { loadModel, SequencePool } from "../../server/src/engine/runtime";
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -71,7 +72,6 @@ test("every decode adds its sequences in ascending id order (llama.cpp decodes e
 });
 
 test("a session's pool names each sequence by node-llama-cpp's own id for it", async () => {
-  const { loadModel, SequencePool } = await import("../../server/src/engine/runtime");
   const loaded = await loadModel({ modelPath, gpu: "off", threads: 1, contextSize: 256 });
   const pool = await SequencePool.create(loaded, 4, null);
   try {

@@ -40,12 +40,6 @@ export interface SessionOptions {
   shareWork?: boolean;
 }
 
-/**
- * Every call into llama.cpp (a decode, a KV-cache edit) goes through the process's rounds (rounds.ts): the batches
- * llama.cpp decodes, and so every number and every sampled token, repeat for the same seed whatever the timing.
- */
-const step = <T>(pool: SequencePool, seq: LlamaContextSequence, start: () => Promise<T>): Promise<T> =>
-  llamaRounds.call(start, pool.idOf(seq));
 
 export class ModelSession implements InferenceSession {
   private scope: object = {};
@@ -58,6 +52,14 @@ export class ModelSession implements InferenceSession {
     private readonly nlc: typeof import("node-llama-cpp", { with: { "resolution-mode": "import" } }),
     readonly shareWork: boolean,
   ) {}
+
+  /**
+   * Every call into llama.cpp (a decode, a KV-cache edit) goes through the process's rounds (rounds.ts), placed by the
+   * sequence it uses: the batches llama.cpp decodes, and so every number and sampled token, repeat for the same seed.
+   */
+  private step<T>(seq: LlamaContextSequence, start: () => Promise<T>): Promise<T> {
+    return llamaRounds.call(start, this.pool.idOf(seq));
+  }
 
   static async create(loaded: LoadedModel, opts: SessionOptions): Promise<ModelSession> {
     const nlc = await nodeLlamaCpp();
@@ -104,7 +106,7 @@ export class ModelSession implements InferenceSession {
    */
   async reset(): Promise<void> {
     this.scope = {};
-    await this.pool.reset((seq) => step(this.pool, seq, () => seq.clearHistory()));
+    await this.pool.reset((seq) => this.step(seq, () => seq.clearHistory()));
   }
 
   /** Input tokens this session has evaluated so far: what shareWork saves. */
@@ -188,7 +190,7 @@ export class ModelSession implements InferenceSession {
     const [leader, ...followers] = seqs as ForkableSequence[];
     const prefix = tokens.slice(0, -1);
     // one step: the leader's cache edit and decode, then the followers' copies of it
-    await step(this.pool, leader!, async () => {
+    await this.step(leader!, async () => {
       const kept = await this.keepPrefix(leader!, prefix, prefix.length);
       if (kept < prefix.length) await leader!.evaluateWithoutGeneratingNewTokens(prefix.slice(kept));
       if (signal?.aborted) return;
@@ -226,7 +228,7 @@ export class ModelSession implements InferenceSession {
     // back the last token and sample the next
     let tokensOut: AsyncGenerator<Token, void, Token | undefined> | undefined;
     try {
-      let next = await step(this.pool, seq, async () => {
+      let next = await this.step(seq, async () => {
         const kept = await this.keepPrefix(seq, tokens, tokens.length - 1);
         tokensOut = seq.evaluate(tokens.slice(kept), { temperature, seed: temperature > 0 ? opts.seed : undefined });
         return tokensOut.next();
@@ -238,7 +240,7 @@ export class ModelSession implements InferenceSession {
         out.push(token);
         if (out.length >= Math.min(maxTokens, room)) break;
         if (stopAtNewline && model.detokenize([token]).includes("\n")) break;
-        next = await step(this.pool, seq, () => tokensOut!.next());
+        next = await this.step(seq, () => tokensOut!.next());
       }
     } finally {
       await tokensOut?.return(undefined);
@@ -255,7 +257,7 @@ export class ModelSession implements InferenceSession {
     if (split >= tokens.length) return { sum: 0, tokens: 0, perToken: [] };
     return this.pool.use(async (seq) => {
       // one step: the cache trimmed, then every scored position in one batched decode
-      const { kept, results } = await step(this.pool, seq, async () => {
+      const { kept, results } = await this.step(seq, async () => {
         // Logits are needed from position split - 1 on, so at most that many tokens are reused.
         const kept = await this.keepPrefix(seq, tokens, split - 1);
         const input = tokens.slice(kept, -1).map((token, i) =>
@@ -312,7 +314,7 @@ export class ModelSession implements InferenceSession {
           ? ([token, { generateNext: { logits: { filter: { tokens: [tokens[kept + i + 1]!], includeTop: k } }, totalLogitWeight: true } }] as const)
           : token,
       );
-      const results = await step(this.pool, seq, () => seq.controlledEvaluate(input as Parameters<LlamaContextSequence["controlledEvaluate"]>[0]));
+      const results = await this.step(seq, () => seq.controlledEvaluate(input as Parameters<LlamaContextSequence["controlledEvaluate"]>[0]));
       throwIfAborted(opts.signal);
       const perToken: number[] = [];
       const top: [Token, number][][] = [];
