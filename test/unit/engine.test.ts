@@ -98,7 +98,13 @@ test("lift score: deterministic, explained, parts consistent with the value", as
     const input = { task: "list the files", command: "ls -la", reconstruction: "list files" };
     const a = await liftScorer.score(session, input);
     const b = await liftScorer.score(session, input);
-    assert.deepEqual(a, b);
+    // Scored again in the same session: the same result up to float summation order. The first time both prompts are
+    // decoded in one micro-batch (their sequences queue in id order, rounds.ts); the second time the rest is cached and
+    // only the command prompt's last tokens are decoded, alone. llama.cpp's sums depend on the batch (measured: 5e-6 in
+    // a log-prob; before the ordering, the two sequences were two micro-batches and the numbers matched exactly).
+    assert.equal(b.explanation, a.explanation);
+    assert.ok(Math.abs(b.value - a.value) < 1e-6, `${a.value} then ${b.value}`);
+    for (const [k, v] of Object.entries(a.parts)) assert.ok(Math.abs(b.parts[k]! - v!) < 1e-4, `${k}: ${v} then ${b.parts[k]}`);
     assert.ok(a.value >= 0 && a.value <= 1);
     const lift = (a.parts.logpWithCommand! - a.parts.logpWithoutCommand!) / a.parts.taskTokens! / Math.LN2;
     assert.ok(Math.abs(lift - a.parts.liftBitsPerToken!) < 1e-9);
