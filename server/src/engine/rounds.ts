@@ -9,10 +9,10 @@
 //
 // How: a call made while a round runs waits for the next one. A round starts one macrotask after the previous round
 // handed back its results, so everything those results set in motion (the next token, the next prompt, a sequence
-// handed to a waiting caller) has run and made its calls; it starts them in the order they were made, waits for all
-// of them, then hands every result back, in the order they were made. JavaScript runs deterministically given the order of
-// outside events, and a round lets none reach its callers in another order; so the calls, their order and every
-// batch repeat. Concurrent callers advance in lockstep: each decode carries one step of every one of them.
+// handed to a waiting caller) has run and made its calls; it starts them (in sequence order, below), waits for
+// all of them, then hands every result back, in the order they were made. JavaScript runs deterministically given
+// the order of outside events, and a round lets none reach its callers in another order; so the calls, their order
+// and every batch repeat. Concurrent callers advance in lockstep: each decode carries one step of every one of them.
 //
 // This leans on node-llama-cpp 3.22.1 (pinned): a call queues its decode within microtasks, and the context
 // dispatches a macrotask later (or at once when every sequence has queued), so a round's decodes on one context share

@@ -40,7 +40,6 @@ export interface SessionOptions {
   shareWork?: boolean;
 }
 
-
 export class ModelSession implements InferenceSession {
   private scope: object = {};
 
