@@ -43,6 +43,8 @@ async function measureModel(name: string, path: string, threads: number, rounds:
     console.log(row([name, "3 candidates read + scored: cleared ms / shared-prefix ms", shares.ms[0], shares.ms[1], shares.ms[0] / shares.ms[1], "report (≥ 2)"]));
     console.log(row([name, "  the same: prompt tokens evaluated, cleared / shared", shares.prompt[0], shares.prompt[1], shares.prompt[0] / shares.prompt[1], "report"]));
     console.log(row([name, "  the same: tokens sampled (read-backs), cleared / shared", shares.sampled[0], shares.sampled[1], shares.sampled[0] / shares.sampled[1], "report"]));
+    const order = await decodeOrderCost(loaded);
+    console.log(row([name, "one decode of 16 sequences × 1 token: reversed ms / in id order ms", order.reversed, order.inOrder, order.reversed / order.inOrder, "report"]));
     const costs = await decodeCost(loaded);
     for (const [tokens, ms] of costs) {
       console.log(row([name, `one decode of ${tokens} token(s): ms, and its cost ÷ one token's`, ms, tokens, ms / costs[0]![1], "report"]));
@@ -132,7 +134,6 @@ async function engineVsBare(loaded: LoadedModel, rounds: number): Promise<[numbe
   }
 }
 
-/** Medians in ms: a task's 3 candidates read back and lift-scored, as a run does, with cleared history and shared prefixes. */
 /**
  * Medians in ms for a task's 3 candidates read back and lift-scored, with cleared history and with shared prefixes;
  * and, per task, the prompt tokens each evaluated and the tokens each sampled (the read-backs), which no prefix saves.
@@ -183,6 +184,31 @@ async function decodeCost(loaded: LoadedModel): Promise<[number, number][]> {
       out.push([n, median(times)]);
     }
     return out;
+  } finally {
+    await context.dispose();
+  }
+}
+
+/**
+ * Medians in ms of one decode of 16 sequences × 1 token (64 tokens of context each), the sequences queued in id order
+ * and in reverse: llama.cpp's split KV cache decodes each run of consecutive ids as one micro-batch (rounds.ts).
+ */
+export async function decodeOrderCost(loaded: LoadedModel): Promise<{ inOrder: number; reversed: number }> {
+  const context = await loaded.model.createContext({ contextSize: 128, sequences: 16, threads: loaded.threads, batchSize: 128 });
+  try {
+    const seqs = Array.from({ length: 16 }, () => context.getSequence());
+    let prompt = loaded.model.tokenize(TASKS.join(" "));
+    while (prompt.length < 64) prompt = [...prompt, ...prompt];
+    for (const seq of seqs) await seq.evaluateWithoutGeneratingNewTokens(prompt.slice(0, 64));
+    const step = async (order: LlamaContextSequence[]): Promise<number> => {
+      const started = performance.now();
+      await Promise.all(order.map((seq) => seq.evaluateWithoutGeneratingNewTokens([prompt[0]!])));
+      const ms = performance.now() - started;
+      for (const seq of seqs) await seq.eraseContextTokenRanges([{ start: 64, end: seq.nextTokenIndex }]);
+      return ms;
+    };
+    const t = await interleaved(5, () => step(seqs), () => step([...seqs].reverse()));
+    return { inOrder: median(t.a), reversed: median(t.b) };
   } finally {
     await context.dispose();
   }
