@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_RUN_OPTIONS, runLoop } from "../server/src/engine/api";
 import { backendDir, loadAddon } from "../server/src/engine/train/native";
-import { BENCH_THREADS, realShapeModels } from "./common";
+import { BENCH_THREADS, realShapeModels, row } from "./common";
 
 const PROTOCOL = { cycles: 10, tasks: 50, candidates: 3 };
 
@@ -74,4 +74,91 @@ async function trainFiftyExamples(modelPath: string, outPath: string, transposed
     console.log(`training not measured: ${(err as Error).message.split("\n")[0]}`);
     return NaN;
   }
+}
+
+/** What the decodes of one phase carried and cost: prompt batches (any sequence given several tokens) and steps (one token each). */
+interface PhaseDecodes {
+  promptTokens: number;
+  promptSeconds: number;
+  steps: number;
+  stepSeconds: number;
+}
+
+/**
+ * The loop's generation phase (issue 21 item 2) on each 0.5B-shape model: the same seeded cycle with
+ * --decode-sequences 1 (serial: one candidate at a time), 3 (one task's candidates at a time) and 16 (five tasks side
+ * by side), its time, and where its decodes went. INVERSION_BENCH_TASKS sets the tasks (default 5).
+ */
+export async function benchPhase(): Promise<void> {
+  const tasks = Number(process.env.INVERSION_BENCH_TASKS ?? 5);
+  console.log(`\n## The loop's generation phase: ${tasks} tasks × ${PROTOCOL.candidates} candidates (+ the nearest example), ${BENCH_THREADS} threads\n`);
+  console.log(row(["model", "decode sequences", "phase s", "÷ serial", "prompt tokens", "prompt s", "steps", "step s"]));
+  const { aroundNativeCalls } = await import("../test/helpers/llamaNative.js");
+  for (const model of await realShapeModels(["Q4_K_M", "Q8_0"])) {
+    console.log(`${model.name} weights: ${await weightTypes(model.path)}`);
+    let serial = NaN;
+    for (const decodeSequences of [1, PROTOCOL.candidates, 16]) {
+      const out = mkdtempSync(join(tmpdir(), "inversion-bench-phase-"));
+      const seen: PhaseDecodes = { promptTokens: 0, promptSeconds: 0, steps: 0, stepSeconds: 0 };
+      let phase = "";
+      try {
+        const run = await aroundNativeCalls(
+          (native, method, args, call) => (phase === "generating and scoring" ? countDecode(seen, native, method, args, call) : call()),
+          () =>
+            runLoop(
+              { ...DEFAULT_RUN_OPTIONS, modelPath: model.path, out: join(out, "run"), cycles: 1, tasks, candidates: PROTOCOL.candidates, heldOutTasks: 1, threads: BENCH_THREADS, gpu: "off", learn: "none", decodeSequences },
+              { onEvent: (e) => { if (e.type === "phase") phase = e.phase; } },
+            ),
+        );
+        const seconds = (run.cycles[0]?.timings.generateMs ?? NaN) / 1000;
+        if (decodeSequences === 1) serial = seconds;
+        console.log(row([model.name, String(decodeSequences), seconds, serial / seconds, seen.promptTokens, seen.promptSeconds, seen.steps, seen.stepSeconds]));
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    }
+  }
+}
+
+/** The model's matrices by type ("q5_0 132, q8_0 13, …"): what sets a prompt token's cost on a CPU (its kernels differ by type). */
+async function weightTypes(path: string): Promise<string> {
+  const { readGgufFileInfo, GgmlType } = await import("node-llama-cpp");
+  const info = await readGgufFileInfo(path, { logWarnings: false });
+  const counts = new Map<string, number>();
+  for (const tensor of info.fullTensorInfo ?? []) {
+    if (tensor.dimensions.length !== 2) continue;
+    const type = GgmlType[tensor.ggmlType] ?? String(tensor.ggmlType);
+    counts.set(type, (counts.get(type) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([type, n]) => `${type} ${n}`).join(", ");
+}
+
+const batches = new WeakMap<object, { sequences: Set<number>; tokens: number }>();
+
+/** Passes one native call through, adding a decode's tokens and time to `seen`. */
+function countDecode(seen: PhaseDecodes, native: object, method: string, args: unknown[], call: () => unknown): unknown {
+  const batch = batches.get(native) ?? { sequences: new Set<number>(), tokens: 0 };
+  batches.set(native, batch);
+  if (method === "initBatch") {
+    batch.sequences.clear();
+    batch.tokens = 0;
+  }
+  if (method === "addToBatch") {
+    batch.sequences.add(args[0] as number);
+    batch.tokens += (args[2] as ArrayLike<number> | undefined)?.length ?? 1;
+  }
+  if (method !== "decodeBatch") return call();
+  const started = performance.now();
+  const { tokens, sequences } = { tokens: batch.tokens, sequences: batch.sequences.size };
+  return Promise.resolve(call()).then((value) => {
+    const seconds = (performance.now() - started) / 1000;
+    if (tokens > sequences) {
+      seen.promptTokens += tokens;
+      seen.promptSeconds += seconds;
+    } else {
+      seen.steps++;
+      seen.stepSeconds += seconds;
+    }
+    return value;
+  });
 }

@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     ["hover", async () => (await import("./hover.js")).benchHover()],
     ["protocol", async () => (await import("./protocol.js")).benchProtocol()],
     ["protocol-train", async () => (await import("./protocol.js")).benchProtocolTraining()],
+    ["phase", async () => (await import("./protocol.js")).benchPhase()],
     ["gradients", async () => (await import("./gradients.js")).benchGradients()],
     ["check", async () => (await import("./check.js")).benchCheck()],
     ["examples", async () => (await import("./examples.js")).benchExamples()],

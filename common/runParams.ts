@@ -152,7 +152,7 @@ export const RUN_PARAMS = {
     ...int(1, 64, 16),
     flag: "decode-sequences",
     description:
-      "Candidates decoded together at most: tasks are generated and scored side by side until their candidates fill this many sequences, so each decode carries them all (each sequence holds a context's memory).",
+      "Candidates decoded together at most: tasks are generated and scored side by side until their candidates fill this many sequences, so each decode carries them all (each sequence holds a context's memory). 1 decodes one candidate at a time.",
   },
   // not a setting: where the judge runs is chosen per run on the command line (the editor's runs use the default)
   backendFor: {

@@ -44,10 +44,11 @@ async function widestDecode(fn: () => Promise<unknown>): Promise<number> {
   return widest;
 }
 
-test("with --decode-sequences 8 and 4 candidates, two tasks share each decode (8 sequences); with 4, one task (4)", async () => {
+test("with --decode-sequences 8 and 4 candidates, two tasks share each decode (8 sequences); with 4, one task (4); with 1, one candidate (1)", async () => {
   const wide = await widestDecode(() => runLoop(options(join(dir, "eight"), 8)));
   const narrow = await widestDecode(() => runLoop(options(join(dir, "four"), 4)));
-  assert.deepEqual({ wide, narrow }, { wide: 8, narrow: 4 });
+  const serial = await widestDecode(() => runLoop(options(join(dir, "one"), 1)));
+  assert.deepEqual({ wide, narrow, serial }, { wide: 8, narrow: 4, serial: 1 });
 });
 
 test("every decode adds its sequences in ascending id order (llama.cpp decodes each run of consecutive ids as one micro-batch)", async (t) => {
@@ -84,19 +85,23 @@ test("a session's pool names each sequence by node-llama-cpp's own id for it", a
   }
 });
 
-test("side by side, a seeded run samples the same commands and accepts the same ones as one task at a time", async (t) => {
+test("side by side, a seeded run samples the same commands and accepts the same ones as one task at a time and as the serial path", async (t) => {
   // Not byte for byte: llama.cpp's sums for a sequence depend on which others share its batch, so scores may differ in
   // the last digits (measured: up to 4e-9 on this fixture). Sampled tokens and decisions must not.
   await runLoop(options(join(dir, "side-16"), 16));
   await runLoop(options(join(dir, "side-4"), 4));
+  await runLoop(options(join(dir, "side-1"), 1));
   type Line = { taskId: string; command: string; accepted: boolean; score: { value: number } };
   const lines = async (run: string): Promise<Line[]> =>
     (await readFile(join(dir, run, "examples.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Line);
-  const [side, alone] = [await lines("side-16"), await lines("side-4")];
-  assert.deepEqual(side.map((l) => [l.taskId, l.command, l.accepted]), alone.map((l) => [l.taskId, l.command, l.accepted]));
-  const worst = side.reduce((m, l, i) => Math.max(m, Math.abs(l.score.value - alone[i]!.score.value)), 0);
-  t.diagnostic(`largest score difference: ${worst}`);
-  assert.ok(worst < 1e-6, `scores differ by up to ${worst}`);
+  const side = await lines("side-16");
+  for (const other of ["side-4", "side-1"]) {
+    const alone = await lines(other);
+    assert.deepEqual(side.map((l) => [l.taskId, l.command, l.accepted]), alone.map((l) => [l.taskId, l.command, l.accepted]), other);
+    const worst = side.reduce((m, l, i) => Math.max(m, Math.abs(l.score.value - alone[i]!.score.value)), 0);
+    t.diagnostic(`largest score difference from ${other}: ${worst}`);
+    assert.ok(worst < 1e-6, `scores differ from ${other} by up to ${worst}`);
+  }
 });
 
 test("a run recorded before --decode-sequences resumes one task at a time, as it ran", async () => {

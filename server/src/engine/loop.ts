@@ -147,7 +147,9 @@ async function optionsToResume(store: RunStore, options: ResumeOptions): Promise
   const completed = (await store.cycles()).length;
   // a parameter the run's record lacks takes its default, except that runs recorded before --decode-sequences worked on
   // one task at a time, and resume that way
-  const recorded = { ...defaultRunParams(), ...saved, decodeSequences: (saved as Partial<RunOptions>).decodeSequences ?? 1 };
+  const older = (saved as Partial<RunOptions>).decodeSequences === undefined;
+  const recorded = { ...defaultRunParams(), ...saved };
+  if (older) recorded.decodeSequences = oneTaskAtATime(recorded);
   const opts = { ...recorded, ...runFiles(options), cycles: resumedCycles(store.dir, saved.cycles, completed, options.resume.cycles) };
   validateRunOptions(opts);
   return opts;
@@ -214,7 +216,7 @@ async function runLocked(store: RunStore, opts: RunOptions, resuming: boolean, c
   };
   const trainer = learnsWeights(opts) ? await defaultTrainer(opts) : null;
   const parser = await loadShellParser();
-  const sequences = Math.max(opts.candidates, 2) * tasksSideBySide(opts);
+  const sequences = decodeSequencesOf(opts);
   let sessions: RunSessions;
   try {
     // this machine's model, or a backend's (--backend): the learner there, the judge there or here
@@ -573,9 +575,18 @@ interface PhasePass {
   exampleCandidate?: boolean;
 }
 
+/** The sequences one task's candidates are decoded on, one task at a time. */
+const oneTaskAtATime = (opts: Pick<RunOptions, "candidates">): number => Math.max(opts.candidates, 2);
+
 /** Tasks worked on at once: as many as fill --decode-sequences with their candidates' sequences (at least one). */
 export function tasksSideBySide(opts: Pick<RunOptions, "candidates" | "decodeSequences">): number {
-  return Math.max(1, Math.floor(opts.decodeSequences / Math.max(opts.candidates, 2)));
+  return Math.max(1, Math.floor(opts.decodeSequences / oneTaskAtATime(opts)));
+}
+
+/** The run's sequences: its tasks side by side, each on its candidates' sequences; fewer than a task's when
+ * --decode-sequences is smaller (1 decodes one candidate at a time: the serial path). */
+export function decodeSequencesOf(opts: Pick<RunOptions, "candidates" | "decodeSequences">): number {
+  return Math.min(opts.decodeSequences, oneTaskAtATime(opts)) * tasksSideBySide(opts);
 }
 
 /**
