@@ -13,7 +13,7 @@ export type { ScoreResult };
 // ---------------------------------------------------------------------------------------------------------------
 
 /** The run parameters that are editor settings (declared in common/runParams.ts). */
-type SettingRunParams = Pick<RunParams, "gpu" | "threads" | "cycles" | "tasks" | "candidates" | "threshold" | "temperature" | "learningRate" | "loraRank" | "learn" | "seed" | "examples">;
+type SettingRunParams = Pick<RunParams, "gpu" | "threads" | "cycles" | "tasks" | "candidates" | "threshold" | "temperature" | "learningRate" | "loraRank" | "learn" | "seed" | "examples" | "decodeSequences">;
 
 export interface InversionSettings extends SettingRunParams {
   /** Local .gguf path or `hf:` URI; "" when none is set. Relative paths are resolved by the client. */
@@ -54,6 +54,7 @@ export const DEFAULT_SETTINGS: InversionSettings = {
   learn: RUN_DEFAULTS.learn,
   seed: RUN_DEFAULTS.seed,
   examples: RUN_DEFAULTS.examples,
+  decodeSequences: RUN_DEFAULTS.decodeSequences,
   hoverAdapter: "best",
   diagnostics: { enabled: true, maxCommandsPerPass: 20, debounceMs: 400 },
   runsDirectory: "",

@@ -151,6 +151,7 @@ export const RUN_PARAMS = {
   decodeSequences: {
     ...int(1, 64, 16),
     flag: "decode-sequences",
+    setting: "decodeSequences",
     description:
       "Candidates decoded together at most: tasks are generated and scored side by side until their candidates fill this many sequences, so each decode carries them all (each sequence holds a context's memory). 1 decodes one candidate at a time.",
   },
