@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_RUN_OPTIONS, runLoop } from "../server/src/engine/api";
-import { backendDir, loadAddon } from "../server/src/engine/train/native";
+import { backendDir, runNativeTraining } from "../server/src/engine/train";
 import { BENCH_THREADS, realShapeModels, row } from "./common";
 
 const PROTOCOL = { cycles: 10, tasks: 50, candidates: 3 };
@@ -31,7 +31,7 @@ export async function benchProtocol(): Promise<void> {
     // A random-weight model rarely passes the gates, so the cycle above may train nothing: training is measured on its
     // own, on 50 examples, and projected for the default policy (retrain from the base on everything accepted so far:
     // cycle c trains c × 50 examples if every task is accepted, the upper bound).
-    const trainSeconds = await trainFiftyExamples(model!.path, join(out, "a.gguf"));
+    const trainSeconds = await trainFiftyExamples(model!.path, out);
     const passes = (PROTOCOL.cycles * (PROTOCOL.cycles + 1)) / 2;
     console.log(`training 50 examples (1 epoch, rank 16): ${trainSeconds.toFixed(0)} s; over ${PROTOCOL.cycles} cycles at most ${passes} × that`);
     console.log(`projected ${PROTOCOL.cycles} × ${PROTOCOL.tasks} × ${PROTOCOL.candidates}: loop ${(projected / 3600).toFixed(2)} h + training ≤ ${((passes * trainSeconds) / 3600).toFixed(2)} h`);
@@ -52,7 +52,7 @@ export async function benchProtocolTraining(): Promise<void> {
   const passes = (PROTOCOL.cycles * (PROTOCOL.cycles + 1)) / 2;
   try {
     for (const backward of ["none", "auto"] as const) {
-      const seconds = await trainFiftyExamples(model!.path, join(out, "a.gguf"), backward);
+      const seconds = await trainFiftyExamples(model!.path, out, backward);
       console.log(`${model!.name}, backward ${backward}: ${seconds.toFixed(0)} s; ${PROTOCOL.cycles} cycles of the retrain policy ≤ ${((passes * seconds) / 3600).toFixed(2)} h`);
     }
   } finally {
@@ -60,15 +60,15 @@ export async function benchProtocolTraining(): Promise<void> {
   }
 }
 
-async function trainFiftyExamples(modelPath: string, outPath: string, transposedWeights: "none" | "auto" = "auto"): Promise<number> {
-  const addon = loadAddon();
+/** Seconds to train 50 examples, in a process of its own as the product trains (train/index.ts); the adapter goes to `outDir`. */
+async function trainFiftyExamples(modelPath: string, outDir: string, transposedWeights: "none" | "auto" = "auto"): Promise<number> {
   const examples = Array.from({ length: 50 }, (_, i) => ({ prompt: `Task: list the files in folder number ${i}.\nCommand:`, completion: ` ls -la dir${i}` }));
   try {
-    const r = await addon.train({
+    const r = await runNativeTraining({
       mode: "lora", rank: 16, alpha: 32, targets: ["attn_q", "attn_k", "attn_v", "attn_output"], learningRate: 2e-4, batchSize: 4,
-      threads: BENCH_THREADS, seed: 1, examples, backendDir: backendDir(), baseModelPath: modelPath, outPath, epochs: 1, contextSize: 128,
-      transposedWeights, lossWindows: -1,
-    });
+      threads: BENCH_THREADS, seed: 1, examples, backendDir: backendDir(), baseModelPath: modelPath, outPath: join(outDir, `fifty-${transposedWeights}.gguf`),
+      epochs: 1, contextSize: 128, transposedWeights, lossWindows: -1,
+    }, { gpu: "off" });
     return r.seconds;
   } catch (err) {
     console.log(`training not measured: ${(err as Error).message.split("\n")[0]}`);

@@ -11,7 +11,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { backendDir, loadAddon, type NativeTrainResult } from "../server/src/engine/train";
+import { backendDir, loadAddon, runNativeTraining, type NativeTrainResult } from "../server/src/engine/train";
 import { BENCH_QUANTS } from "../tools/gguf/benchModels";
 import { loadToolsAddon } from "../tools/native";
 import { BENCH_THREADS, realShapeModels } from "./common";
@@ -107,7 +107,6 @@ export async function benchTrain(): Promise<void> {
  */
 export async function benchTrainRealShape(ctx = 128): Promise<void> {
   console.log(`\n## Training at real size (issues 8, 21), ${BENCH_THREADS} threads, context ${ctx}\n`);
-  const addon = loadAddon();
   const tools = loadToolsAddon();
   const bins = backendDir();
   const dir = mkdtempSync(join(tmpdir(), "inversion-bench-train-"));
@@ -119,11 +118,13 @@ export async function benchTrainRealShape(ctx = 128): Promise<void> {
       const fwd = await tools.benchForward({ modelPath: path, backendDir: bins, contextSize: ctx, threads: BENCH_THREADS, windows: 4 });
       for (const backward of ["none", "auto"] as const) {
         try {
-          const r = await addon.train({
+          // each training in its own process, as the product trains (train/index.ts): a second training in one process
+          // makes its copies in memory glibc hands out differently after the first one's large buffers are freed
+          const r = await runNativeTraining({
             mode: "lora", rank: 16, alpha: 32, targets: ["attn_q", "attn_k", "attn_v", "attn_output"], learningRate: 2e-4, batchSize: 0,
-            threads: BENCH_THREADS, seed: 1, examples, backendDir: bins, baseModelPath: path, outPath: join(dir, "a.gguf"), epochs: 2,
+            threads: BENCH_THREADS, seed: 1, examples, backendDir: bins, baseModelPath: path, outPath: join(dir, `${name}-${backward}.gguf`), epochs: 2,
             contextSize: ctx, masking: "completion", transposedWeights: backward, ...(backward === "none" ? { maxSteps: 2, lossWindows: -1 } : {}),
-          });
+          }, { gpu: "off" });
           const steady = r.tokens / Math.max(1e-9, r.seconds - r.transposeSeconds);
           const copies = r.transposedType ? `${r.transposedType} ${(r.transposedBytes / 2 ** 20).toFixed(0)} MiB, ${r.transposeSeconds.toFixed(1)} s` : "-";
           const loss = r.paused ? `(${r.steps} steps)` : `${r.lossFirst.toFixed(2)}→${r.lossLast.toFixed(2)}`;
