@@ -76,7 +76,7 @@ async function trainFiftyExamples(modelPath: string, outDir: string, transposedW
   }
 }
 
-/** What the decodes of one phase carried and cost: prompt batches (any sequence given several tokens) and steps (one token each). */
+/** What the decodes of one phase carried and cost: prompt batches (some sequence given several tokens) and steps (one token each). */
 interface PhaseDecodes {
   promptTokens: number;
   promptSeconds: number;
@@ -120,7 +120,7 @@ export async function benchPhase(): Promise<void> {
   }
 }
 
-/** The model's matrices by type ("q5_0 132, q8_0 13, …"): what sets a prompt token's cost on a CPU (its kernels differ by type). */
+/** The model's matrices by type ("Q5_0 132, Q8_0 13, …"): what sets a prompt token's cost on a CPU (its kernels differ by type). */
 async function weightTypes(path: string): Promise<string> {
   const { readGgufFileInfo, GgmlType } = await import("node-llama-cpp");
   const info = await readGgufFileInfo(path, { logWarnings: false });
@@ -149,10 +149,11 @@ function countDecode(seen: PhaseDecodes, native: object, method: string, args: u
   }
   if (method !== "decodeBatch") return call();
   const started = performance.now();
-  const { tokens, sequences } = { tokens: batch.tokens, sequences: batch.sequences.size };
+  const tokens = batch.tokens;
+  const prompt = tokens > batch.sequences.size;
   return Promise.resolve(call()).then((value) => {
     const seconds = (performance.now() - started) / 1000;
-    if (tokens > sequences) {
+    if (prompt) {
       seen.promptTokens += tokens;
       seen.promptSeconds += seconds;
     } else {
