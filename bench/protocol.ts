@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_RUN_OPTIONS, runLoop } from "../server/src/engine/api";
+import { DEFAULT_RUN_OPTIONS, GENERATION_PHASE, runLoop } from "../server/src/engine/api";
 import { backendDir, runNativeTraining } from "../server/src/engine/train";
 import { BENCH_THREADS, realShapeModels, row } from "./common";
 
@@ -103,7 +103,7 @@ export async function benchPhase(): Promise<void> {
       let phase = "";
       try {
         const run = await aroundNativeCalls(
-          (native, method, args, call) => (phase === "generating and scoring" ? countDecode(seen, native, method, args, call) : call()),
+          (native, method, args, call) => (phase === GENERATION_PHASE ? countDecode(seen, native, method, args, call) : call()),
           () =>
             runLoop(
               { ...DEFAULT_RUN_OPTIONS, modelPath: model.path, out: join(out, "run"), cycles: 1, tasks, candidates: PROTOCOL.candidates, heldOutTasks: 1, threads: BENCH_THREADS, gpu: "off", learn: "none", decodeSequences },

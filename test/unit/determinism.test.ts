@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir, fixtureModel } from "../helpers/fixture";
-import { runLoop, DEFAULT_RUN_OPTIONS, type RunOptions } from "../../server/src/engine/api";
+import { runLoop, DEFAULT_RUN_OPTIONS, GENERATION_PHASE, type RunOptions } from "../../server/src/engine/api";
 import { Rounds } from "../../server/src/engine/rounds";
 import { aroundNativeCalls } from "../helpers/llamaNative";
 
@@ -128,7 +128,7 @@ test("a run stopped in its second cycle and resumed writes the same examples.jso
     signal: ac.signal,
     // stopped once cycle 2 has scored its second task (a kill -9 there leaves the same files)
     onEvent: (e) => {
-      if (e.type === "phase" && e.cycle === 2 && e.phase === "generating and scoring" && e.done >= 2) ac.abort();
+      if (e.type === "phase" && e.cycle === 2 && e.phase === GENERATION_PHASE && e.done >= 2) ac.abort();
     },
   });
   assert.equal(first.cancelled, true);

@@ -435,7 +435,7 @@ async function generateAndSelect(
   p: { learner: InferenceSession; scorers: Scorers; trainTasks: TaskItem[]; cycle: number; cycleSeed: number },
 ): Promise<{ candidates: Candidate[]; selected: Candidate[] }> {
   const { opts } = ctx;
-  const candidates = await runPhase(ctx, { session: p.learner, scorers: p.scorers, tasks: p.trainTasks, cycle: p.cycle, phase: "before", seed: p.cycleSeed, label: "generating and scoring", exampleCandidate: true });
+  const candidates = await runPhase(ctx, { session: p.learner, scorers: p.scorers, tasks: p.trainTasks, cycle: p.cycle, phase: "before", seed: p.cycleSeed, label: GENERATION_PHASE, exampleCandidate: true });
   if (opts.documentedFlags) await applyDocumentedFlagsGate(candidates, { parser: ctx.parser, library: sharedManLibrary(), signal: ctx.signal });
   const selected =
     opts.selection === "all"
@@ -574,6 +574,9 @@ interface PhasePass {
   /** Offer each task's nearest example beside the model's candidates (training tasks; held-out tasks measure the model alone). */
   exampleCandidate?: boolean;
 }
+
+/** The phase label (in progress events) of a cycle's generation and scoring of its training tasks. */
+export const GENERATION_PHASE = "generating and scoring";
 
 /** The sequences one task's candidates are decoded on, one task at a time. */
 const oneTaskAtATime = (opts: Pick<RunOptions, "candidates">): number => Math.max(opts.candidates, 2);
