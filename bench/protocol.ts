@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { DEFAULT_RUN_OPTIONS, GENERATION_PHASE, runLoop } from "../server/src/engine/api";
 import { backendDir, runNativeTraining } from "../server/src/engine/train";
 import { BENCH_THREADS, realShapeModels, row } from "./common";
+import type { DecodeBatch } from "../test/helpers/llamaNative";
 
 const PROTOCOL = { cycles: 10, tasks: 50, candidates: 3 };
 
@@ -93,7 +94,7 @@ export async function benchPhase(): Promise<void> {
   const tasks = Number(process.env.INVERSION_BENCH_TASKS ?? 5);
   console.log(`\n## The loop's generation phase: ${tasks} tasks × ${PROTOCOL.candidates} candidates (+ the nearest example), ${BENCH_THREADS} threads\n`);
   console.log(row(["model", "decode sequences", "phase s", "÷ serial", "prompt tokens", "prompt s", "steps", "step s"]));
-  const { aroundNativeCalls } = await import("../test/helpers/llamaNative.js");
+  const { aroundDecodes } = await import("../test/helpers/llamaNative.js");
   for (const model of await realShapeModels(["Q4_K_M", "Q8_0"])) {
     console.log(`${model.name} weights: ${await weightTypes(model.path)}`);
     let serial = NaN;
@@ -102,8 +103,8 @@ export async function benchPhase(): Promise<void> {
       const seen: PhaseDecodes = { promptTokens: 0, promptSeconds: 0, steps: 0, stepSeconds: 0 };
       let phase = "";
       try {
-        const run = await aroundNativeCalls(
-          (native, method, args, call) => (phase === GENERATION_PHASE ? countDecode(seen, native, method, args, call) : call()),
+        const run = await aroundDecodes(
+          (batch, decode) => (phase === GENERATION_PHASE ? countDecode(seen, batch, decode) : decode()),
           () =>
             runLoop(
               { ...DEFAULT_RUN_OPTIONS, modelPath: model.path, out: join(out, "run"), cycles: 1, tasks, candidates: PROTOCOL.candidates, heldOutTasks: 1, threads: BENCH_THREADS, gpu: "off", learn: "none", decodeSequences },
@@ -133,25 +134,12 @@ async function weightTypes(path: string): Promise<string> {
   return [...counts].sort((a, b) => b[1] - a[1]).map(([type, n]) => `${type} ${n}`).join(", ");
 }
 
-const batches = new WeakMap<object, { sequences: Set<number>; tokens: number }>();
-
-/** Passes one native call through, adding a decode's tokens and time to `seen`. */
-function countDecode(seen: PhaseDecodes, native: object, method: string, args: unknown[], call: () => unknown): unknown {
-  const batch = batches.get(native) ?? { sequences: new Set<number>(), tokens: 0 };
-  batches.set(native, batch);
-  if (method === "initBatch") {
-    batch.sequences.clear();
-    batch.tokens = 0;
-  }
-  if (method === "addToBatch") {
-    batch.sequences.add(args[0] as number);
-    batch.tokens += (args[2] as ArrayLike<number> | undefined)?.length ?? 1;
-  }
-  if (method !== "decodeBatch") return call();
+/** Runs one decode, adding its tokens and time to `seen`. */
+function countDecode(seen: PhaseDecodes, batch: DecodeBatch, decode: () => unknown): unknown {
   const started = performance.now();
+  const prompt = batch.tokens > new Set(batch.sequences).size;
   const tokens = batch.tokens;
-  const prompt = tokens > batch.sequences.size;
-  return Promise.resolve(call()).then((value) => {
+  return Promise.resolve(decode()).then((value) => {
     const seconds = (performance.now() - started) / 1000;
     if (prompt) {
       seen.promptTokens += tokens;

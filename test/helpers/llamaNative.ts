@@ -32,3 +32,27 @@ export async function aroundNativeCalls<T>(
     proto.createContext = createContext;
   }
 }
+
+/** One `llama_decode` as node-llama-cpp built it: the sequence of each item added, in order, and the tokens. */
+export interface DecodeBatch {
+  sequences: number[];
+  tokens: number;
+}
+
+/**
+ * Runs `fn` with every decode of the contexts made meanwhile passed to `around(batch, decode)`, which returns what
+ * the decode returns (`decode()` runs the real one).
+ */
+export function aroundDecodes<T>(around: (batch: DecodeBatch, decode: () => unknown) => unknown, fn: () => Promise<T>): Promise<T> {
+  const building = new Map<object, DecodeBatch>();
+  return aroundNativeCalls((native, method, args, call) => {
+    if (method === "initBatch") building.set(native, { sequences: [], tokens: 0 });
+    if (method === "addToBatch") {
+      const batch = building.get(native);
+      batch?.sequences.push(args[0] as number);
+      if (batch) batch.tokens += (args[2] as ArrayLike<number> | undefined)?.length ?? 1;
+    }
+    if (method !== "decodeBatch") return call();
+    return around(building.get(native) ?? { sequences: [], tokens: 0 }, call);
+  }, fn);
+}

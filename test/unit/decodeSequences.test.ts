@@ -6,7 +6,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir, fixtureModel } from "../helpers/fixture";
 import { runLoop, DEFAULT_RUN_OPTIONS, type RunOptions } from "../../server/src/engine/api";
-import { aroundNativeCalls } from "../helpers/llamaNative";
+import { aroundDecodes } from "../helpers/llamaNative";
 import { loadModel, SequencePool } from "../../server/src/engine/runtime";
 
 let dir: string;
@@ -29,17 +29,12 @@ function options(out: string, decodeSequences: number): RunOptions {
   };
 }
 
-/** The most sequences any one of node-llama-cpp's decodes carried while `fn` ran (sequences added to a batch). */
+/** The most sequences any one of node-llama-cpp's decodes carried while `fn` ran. */
 async function widestDecode(fn: () => Promise<unknown>): Promise<number> {
-  const batches = new Map<object, Set<number>>();
   let widest = 0;
-  await aroundNativeCalls((native, method, args, call) => {
-    const batch = batches.get(native) ?? new Set<number>();
-    batches.set(native, batch);
-    if (method === "initBatch") batch.clear();
-    if (method === "addToBatch") batch.add(args[0] as number);
-    if (method === "decodeBatch") widest = Math.max(widest, batch.size);
-    return call();
+  await aroundDecodes((batch, decode) => {
+    widest = Math.max(widest, new Set(batch.sequences).size);
+    return decode();
   }, fn);
   return widest;
 }
@@ -52,18 +47,12 @@ test("with --decode-sequences 8 and 4 candidates, two tasks share each decode (8
 });
 
 test("every decode adds its sequences in ascending id order (llama.cpp decodes each run of consecutive ids as one micro-batch)", async (t) => {
-  const added = new Map<object, number[]>();
   const outOfOrder: number[][] = [];
   let decodes = 0;
-  await aroundNativeCalls((native, method, args, call) => {
-    if (method === "initBatch") added.set(native, []);
-    if (method === "addToBatch") added.get(native)?.push(args[0] as number);
-    if (method === "decodeBatch") {
-      decodes++;
-      const ids = added.get(native) ?? [];
-      if (ids.some((id, i) => i > 0 && id < ids[i - 1]!)) outOfOrder.push(ids);
-    }
-    return call();
+  await aroundDecodes(({ sequences: ids }, decode) => {
+    decodes++;
+    if (ids.some((id, i) => i > 0 && id < ids[i - 1]!)) outOfOrder.push([...ids]);
+    return decode();
   }, () => runLoop(options(join(dir, "ordered"), 16)));
   // A round starts its calls in id order; a call that edits the cache before decoding queues a little later, so a
   // mixed round can still break in two (measured: 1 of 370 here; without the ordering, most multi-sequence decodes).

@@ -23,7 +23,7 @@
 // Order: a round starts its calls by the sequence each one uses (ascending; calls without one last, each group in the
 // order made). Decodes queue in the order their calls start, node-llama-cpp batches them in that order, and llama.cpp
 // (split KV cache, one stream per sequence) makes one micro-batch of each run of consecutive sequence ids: 16 one-token
-// sequences queued in reverse cost 16 passes over the weights instead of one (measured 4.4x slower).
+// sequences queued in reverse cost 16 passes over the weights instead of one (`npm run bench -- real` prints the cost).
 
 interface Call {
   start: () => Promise<unknown>;
