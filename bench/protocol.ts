@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_RUN_OPTIONS, GENERATION_PHASE, runLoop } from "../server/src/engine/api";
+import { DEFAULT_RUN_OPTIONS, GENERATION_PHASE, runLoop, sequencesPerTask } from "../server/src/engine/api";
 import { backendDir, runNativeTraining } from "../server/src/engine/train";
 import { BENCH_THREADS, realShapeModels, row } from "./common";
 import type { DecodeBatch } from "../test/helpers/llamaNative";
@@ -82,25 +82,30 @@ interface PhaseDecodes {
   promptTokens: number;
   promptSeconds: number;
   steps: number;
+  /** The tokens of the steps: one per sequence in each. */
+  stepTokens: number;
   stepSeconds: number;
 }
 
 /**
  * The loop's generation phase (issue 21 item 2) on each 0.5B-shape model: the same seeded cycle with
- * --decode-sequences 1 (serial: one candidate at a time), 3 (one task's candidates at a time) and 16 (five tasks side
- * by side), its time, and where its decodes went. INVERSION_BENCH_TASKS sets the tasks (default 5).
+ * --decode-sequences 1 (serial: one candidate at a time), 4 (one task's 3 candidates and its example at a time) and
+ * the default 20 (the five tasks side by side), its time, and where its decodes went. INVERSION_BENCH_TASKS sets the
+ * tasks (default 5), INVERSION_BENCH_SEQUENCES the widths ("1,4,20"; the first is the ratios' baseline).
  */
 export async function benchPhase(): Promise<void> {
+  const oneTask = sequencesPerTask({ candidates: PROTOCOL.candidates });
+  const widths = process.env.INVERSION_BENCH_SEQUENCES ?? `1,${oneTask},${DEFAULT_RUN_OPTIONS.decodeSequences}`;
   const tasks = Number(process.env.INVERSION_BENCH_TASKS ?? 5);
   console.log(`\n## The loop's generation phase: ${tasks} tasks × ${PROTOCOL.candidates} candidates (+ the nearest example), ${BENCH_THREADS} threads\n`);
-  console.log(row(["model", "decode sequences", "phase s", "÷ serial", "prompt tokens", "prompt s", "steps", "step s"]));
+  console.log(row(["model", "decode sequences", "phase s", "÷ serial", "prompt tokens", "prompt s", "ms a prompt token", "steps", "step tokens", "step s", "ms a step token"]));
   const { aroundDecodes } = await import("../test/helpers/llamaNative.js");
   for (const model of await realShapeModels(["Q4_K_M", "Q8_0"])) {
     console.log(`${model.name} weights: ${await weightTypes(model.path)}`);
     let serial = NaN;
-    for (const decodeSequences of [1, PROTOCOL.candidates, 16]) {
+    for (const decodeSequences of widths.split(",").map(Number)) {
       const out = mkdtempSync(join(tmpdir(), "inversion-bench-phase-"));
-      const seen: PhaseDecodes = { promptTokens: 0, promptSeconds: 0, steps: 0, stepSeconds: 0 };
+      const seen: PhaseDecodes = { promptTokens: 0, promptSeconds: 0, steps: 0, stepTokens: 0, stepSeconds: 0 };
       let phase = "";
       try {
         const run = await aroundDecodes(
@@ -112,8 +117,12 @@ export async function benchPhase(): Promise<void> {
             ),
         );
         const seconds = (run.cycles[0]?.timings.generateMs ?? NaN) / 1000;
-        if (decodeSequences === 1) serial = seconds;
-        console.log(row([model.name, String(decodeSequences), seconds, serial / seconds, seen.promptTokens, seen.promptSeconds, seen.steps, seen.stepSeconds]));
+        if (Number.isNaN(serial)) serial = seconds;
+        const msA = (s: number, tokens: number): number => (1000 * s) / tokens;
+        console.log(row([
+          model.name, String(decodeSequences), seconds, serial / seconds, seen.promptTokens, seen.promptSeconds, msA(seen.promptSeconds, seen.promptTokens),
+          seen.steps, seen.stepTokens, seen.stepSeconds, msA(seen.stepSeconds, seen.stepTokens),
+        ]));
       } finally {
         rmSync(out, { recursive: true, force: true });
       }
@@ -146,6 +155,7 @@ function countDecode(seen: PhaseDecodes, batch: DecodeBatch, decode: () => unkno
       seen.promptSeconds += seconds;
     } else {
       seen.steps++;
+      seen.stepTokens += tokens;
       seen.stepSeconds += seconds;
     }
     return value;

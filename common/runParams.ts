@@ -149,11 +149,11 @@ export const RUN_PARAMS = {
       "CPU threads for the model. 0 chooses automatically: 1 for tiny models (under 64 MB, where more threads only add synchronisation), otherwise one per physical core.",
   },
   decodeSequences: {
-    ...int(1, 64, 16),
+    ...int(1, 64, 20),
     flag: "decode-sequences",
     setting: "decodeSequences",
     description:
-      "Candidates decoded together at most: tasks are generated and scored side by side until their candidates fill this many sequences, so each decode carries them all (each sequence holds a context's memory). 1 decodes one candidate at a time.",
+      "Candidates decoded together at most: tasks are generated and scored side by side until their candidates (and the example offered beside them) fill this many sequences, so each decode carries them all (each sequence holds a context's memory). 1 decodes one candidate at a time.",
   },
   // not a setting: where the judge runs is chosen per run on the command line (the editor's runs use the default)
   backendFor: {

@@ -15,7 +15,7 @@ import { shippedExamples } from "../knowledge/examples/shared";
 import { evaluateExternal, type EvalSet } from "./external";
 import type { ExternalEval } from "./types";
 
-export { runLoop, resumedRunOptions, isResume, DEFAULT_RUN_OPTIONS, GENERATION_PHASE, type RunOptions, type ResumeOptions, type RunControl, type RunSummary } from "./loop";
+export { runLoop, resumedRunOptions, isResume, DEFAULT_RUN_OPTIONS, GENERATION_PHASE, sequencesPerTask, type RunOptions, type ResumeOptions, type RunControl, type RunSummary } from "./loop";
 export { latestRun, bestAdapter } from "./store";
 export { ModelError } from "./runtime";
 export { AbortError } from "./session";

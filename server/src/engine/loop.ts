@@ -578,18 +578,25 @@ interface PhasePass {
 /** The phase label (in progress events) of a cycle's generation and scoring of its training tasks. */
 export const GENERATION_PHASE = "generating and scoring";
 
-/** The sequences one task's candidates are decoded on, one task at a time. */
+/** The sequences runs recorded before --decode-sequences decoded on: one task's sampled candidates. */
 const oneTaskAtATime = (opts: Pick<RunOptions, "candidates">): number => Math.max(opts.candidates, 2);
 
-/** Tasks worked on at once: as many as fill --decode-sequences with their candidates' sequences (at least one). */
-export function tasksSideBySide(opts: Pick<RunOptions, "candidates" | "decodeSequences">): number {
-  return Math.max(1, Math.floor(opts.decodeSequences / oneTaskAtATime(opts)));
+/**
+ * The sequences one task's read-backs fill: its candidates and the example offered beside them in a training pass.
+ * Counting only the sampled candidates left that example's read-back waiting for a sequence, decoded after the
+ * others with fewer sequences in each decode (`npm run bench -- phase`).
+ */
+export const sequencesPerTask = (opts: Pick<RunOptions, "candidates">): number => opts.candidates + 1;
+
+/** Tasks worked on at once: as many as fill --decode-sequences with their read-backs' sequences (at least one). */
+function tasksSideBySide(opts: Pick<RunOptions, "candidates" | "decodeSequences">): number {
+  return Math.max(1, Math.floor(opts.decodeSequences / sequencesPerTask(opts)));
 }
 
-/** The run's sequences: its tasks side by side, each on its candidates' sequences; fewer than a task's when
+/** The run's sequences: its tasks side by side, each on its read-backs' sequences; fewer than a task's when
  * --decode-sequences is smaller (1 decodes one candidate at a time: the serial path). */
-export function decodeSequencesOf(opts: Pick<RunOptions, "candidates" | "decodeSequences">): number {
-  return Math.min(opts.decodeSequences, oneTaskAtATime(opts)) * tasksSideBySide(opts);
+function decodeSequencesOf(opts: Pick<RunOptions, "candidates" | "decodeSequences">): number {
+  return Math.min(opts.decodeSequences, sequencesPerTask(opts)) * tasksSideBySide(opts);
 }
 
 /**
