@@ -118,7 +118,6 @@ export async function benchPhase(): Promise<void> {
         );
         const seconds = (run.cycles[0]?.timings.generateMs ?? NaN) / 1000;
         if (Number.isNaN(serial)) serial = seconds;
-        const msA = (s: number, tokens: number): number => (1000 * s) / tokens;
         console.log(row([
           model.name, String(decodeSequences), seconds, serial / seconds, seen.promptTokens, seen.promptSeconds, msA(seen.promptSeconds, seen.promptTokens),
           seen.steps, seen.stepTokens, seen.stepSeconds, msA(seen.stepSeconds, seen.stepTokens),
@@ -129,6 +128,9 @@ export async function benchPhase(): Promise<void> {
     }
   }
 }
+
+/** Milliseconds a token. */
+const msA = (seconds: number, tokens: number): number => (1000 * seconds) / tokens;
 
 /** The model's matrices by type ("Q5_0 132, Q8_0 13, …"): what sets a prompt token's cost on a CPU (its kernels differ by type). */
 async function weightTypes(path: string): Promise<string> {
